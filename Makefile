@@ -1,0 +1,50 @@
+# casereport: two commands for users (see README.md)
+#   make report   set up .venv from the pinned lock file and build the report
+#   make test     set up .venv and run the test suite
+# Others: make lab, make lock, make clean. Re-running is fast: setup is redone
+# only when pyproject.toml or requirements/lock.txt change.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.casereport-installed
+JOBS ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: report test setup lab lock browser clean help
+
+help:
+	@sed -n '1,8p' Makefile
+
+$(STAMP): pyproject.toml requirements/lock.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "casereport needs Python 3.11, found " + sys.version.split()[0]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements/lock.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name casereport --display-name "Python (casereport)"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/casereport build --jobs $(JOBS)
+
+browser:
+	@bash scripts/ensure-chromium.sh
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=. notebooks/
+
+# Refresh the pins: resolve the newest versions allowed by pyproject.toml,
+# then copy them into environment.yml (tests/test_environment.py checks both agree).
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra dev \
+		--python-version 3.11 --python-platform linux --upgrade -o requirements/lock.txt
+	$(BIN)/python scripts/sync_environment.py
+
+clean:
+	rm -rf build .casereport-cache _manuscript .quarto _variables.yml

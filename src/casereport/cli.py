@@ -1,0 +1,51 @@
+"""Command line: ``casereport validate | audit | build | lab-info``.
+
+Each command is a thin wrapper: the work happens in the module it names, so
+the same functions serve the CLI, the notebooks and the tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from casereport import paths
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Reproducible comparative case reports from multi-site trial site data.",
+)
+
+DataDir = Annotated[
+    Path,
+    typer.Option("--data-dir", help="Folder with the site tables and datapackage.json."),
+]
+
+
+@app.command()
+def validate(data_dir: DataDir = paths.DATA_DIR) -> None:
+    """Check every data file against the codebook; report all problems at once."""
+    from casereport import validate as _validate
+
+    raise typer.Exit(_validate.run(data_dir))
+
+
+@app.command()
+def audit(
+    data_dir: DataDir = paths.DATA_DIR,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="CSV to write (default: print only).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="markdown or csv on stdout.")] = "markdown",
+) -> None:
+    """Recompute every derived published number and compare it with the paper."""
+    from casereport import audit as _audit
+
+    raise typer.Exit(_audit.run(data_dir, out, fmt))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,58 @@
+"""The one place that knows where things live.
+
+Every path is derived from the project root, so notebooks, the CLI and the
+tests agree whatever the working directory is (JupyterLab starts kernels in
+notebooks/, papermill and CI from the root). Set CASEREPORT_ROOT to point the
+package at another checkout (the build does this for isolated test copies).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _find_root() -> Path:
+    env = os.environ.get("CASEREPORT_ROOT")
+    if env:
+        return Path(env).resolve()
+    # src/casereport/paths.py -> project root (editable install keeps this layout)
+    return Path(__file__).resolve().parents[2]
+
+
+ROOT: Path = _find_root()
+
+DATA_DIR = ROOT / "data"
+NOTEBOOKS_DIR = ROOT / "notebooks"
+PARAMS_DIR = ROOT / "params"
+SRC_DIR = ROOT / "src" / "casereport"
+TESTS_DIR = ROOT / "tests"
+BUILD_DIR = ROOT / "build"
+CACHE_DIR = ROOT / ".casereport-cache"
+
+ENRICH_CSV = DATA_DIR / "enrich_sites.csv"
+RETAKE_CSV = DATA_DIR / "retake_sites.csv"
+FACTORS_CSV = DATA_DIR / "retake_site_factors.csv"
+THEORY_CSV = DATA_DIR / "programme_theory.csv"
+CLAIMS_YAML = DATA_DIR / "published_claims.yaml"
+DATAPACKAGE = DATA_DIR / "datapackage.json"
+
+QUARTO_VARIABLES = ROOT / "_variables.yml"
+
+KERNEL_NAME = "casereport"
+
+
+def resolve(path: str | os.PathLike[str]) -> Path:
+    """Resolve a user-supplied path: absolute as given, relative to the project root.
+
+    Notebook parameters hold root-relative defaults such as ``data/enrich_sites.csv``
+    so that the same value works from JupyterLab (cwd notebooks/) and papermill.
+    A relative path that exists from the current directory wins, so
+    ``casereport validate --data-dir my_trial`` means what the user typed.
+    """
+    p = Path(path).expanduser()
+    if p.is_absolute():
+        return p
+    if p.exists():
+        return p.resolve()
+    return (ROOT / p).resolve()
