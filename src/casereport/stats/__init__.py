@@ -1,0 +1,61 @@
+"""Statistics for casereport: intervals, permutation tests, site-level models, case
+classification and QCA. No plotting and no file I/O; all functions take arrays or
+DataFrames and return numbers, dataclasses or tidy DataFrames."""
+
+from .classify import (
+    ENRICH_CUTOFFS,
+    MENTORING_TOLERANCE,
+    classify_enrich,
+    classify_mentoring,
+    engagement_percent,
+)
+from .intervals import clopper_pearson
+from .models import (
+    TIDY_COLUMNS,
+    GLMResult,
+    OLSResult,
+    RateResult,
+    binomial_glm,
+    cooks_distance,
+    leave_one_out,
+    loo_rows,
+    most_influential,
+    ols_leave_one_out,
+    rate_model,
+    rate_models,
+    site_ols,
+    tidy,
+)
+from .permutation import DEFAULT_SEED, EXACT_MAX_N, PermutationResult, permutation_correlation
+from .qca import necessity, set_measures, sufficiency, truth_table
+
+__all__ = [
+    "DEFAULT_SEED",
+    "ENRICH_CUTOFFS",
+    "EXACT_MAX_N",
+    "GLMResult",
+    "MENTORING_TOLERANCE",
+    "OLSResult",
+    "PermutationResult",
+    "RateResult",
+    "TIDY_COLUMNS",
+    "binomial_glm",
+    "classify_enrich",
+    "classify_mentoring",
+    "clopper_pearson",
+    "cooks_distance",
+    "engagement_percent",
+    "leave_one_out",
+    "loo_rows",
+    "most_influential",
+    "necessity",
+    "ols_leave_one_out",
+    "permutation_correlation",
+    "rate_model",
+    "rate_models",
+    "set_measures",
+    "site_ols",
+    "sufficiency",
+    "tidy",
+    "truth_table",
+]
