@@ -47,5 +47,41 @@ def audit(
     raise typer.Exit(_audit.run(data_dir, out, fmt))
 
 
+@app.command()
+def build(
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Parallel runs (default: all cores).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-run every notebook.")] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Analyse another trial's data folder (same format)."),
+    ] = None,
+    executor: Annotated[
+        str, typer.Option("--executor", help="'local' (process pool) or 'dask'.")
+    ] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://h:8786.")
+    ] = None,
+    render: Annotated[
+        bool, typer.Option("--render/--no-render", help="Render the report after the runs.")
+    ] = True,
+) -> None:
+    """Validate, audit, execute every notebook run (cached by content) and render the report."""
+    from casereport import pipeline
+
+    opts = pipeline.Options(jobs=jobs, force=force, data_dir=data_dir, executor=executor,
+                            scheduler=scheduler, render=render)
+    raise typer.Exit(pipeline.build(opts))
+
+
+@app.command()
+def prerender() -> None:
+    """Quarto's pre-render step: run the pipeline without rendering (no-op when cached)."""
+    from casereport import pipeline
+
+    raise typer.Exit(pipeline.prerender())
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,114 @@
+"""Where notebook runs execute: a local process pool, or a Dask cluster.
+
+Both are used through the standard ``concurrent.futures.Executor`` interface
+(Dask's ``Client.get_executor()`` provides one), so the pipeline does not care
+which it has. A run travels as plain data and comes back as plain data (the
+executed notebook and its results CSVs as text), so a remote worker needs the
+project checkout and environment but no shared output folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from casereport import paths
+
+
+@dataclass(frozen=True)
+class Task:
+    run_id: str
+    notebook: str  # source notebook, relative to the project root of whoever executes it
+    parameters: dict[str, Any]
+    kernel_name: str = paths.KERNEL_NAME
+    cwd: str = "notebooks"  # as JupyterLab runs it; root-relative
+
+
+@dataclass
+class Outcome:
+    run_id: str
+    ok: bool
+    seconds: float
+    notebook_json: str = ""
+    results: dict[str, str] = field(default_factory=dict)
+    error: str = ""  # "<ename>: <evalue>" for a failing cell, or the exception otherwise
+    failed_cell: int | None = None  # execution count of the failing cell
+    failed_source: str = ""
+
+
+def execute(task: Task) -> Outcome:
+    """Execute one notebook run with papermill in a private temporary folder."""
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="casereport-run-") as tmp:
+        out_nb = Path(tmp) / f"{task.run_id}.ipynb"
+        results_dir = Path(tmp) / "results"
+        params = {**task.parameters, "results_dir": str(results_dir)}
+        outcome = Outcome(task.run_id, ok=True, seconds=0.0)
+        try:
+            papermill.execute_notebook(
+                str(paths.resolve(task.notebook)),
+                str(out_nb),
+                parameters=params,
+                kernel_name=task.kernel_name,
+                cwd=str(paths.resolve(task.cwd)),
+                progress_bar=False,
+                log_output=False,
+            )
+        except PapermillExecutionError as exc:
+            outcome.ok = False
+            outcome.error = f"{exc.ename}: {exc.evalue}"
+            outcome.failed_cell = exc.exec_count
+            outcome.failed_source = exc.source
+        except Exception as exc:  # kernel died, notebook unreadable, ...
+            outcome.ok = False
+            outcome.error = f"{type(exc).__name__}: {exc}"
+        if out_nb.exists():
+            nb = nbformat.read(out_nb, as_version=4)
+            outcome.notebook_json = nbformat.writes(nb)
+        if results_dir.is_dir():
+            outcome.results = {
+                p.name: p.read_text(encoding="utf-8") for p in sorted(results_dir.glob("*.csv"))
+            }
+        if outcome.ok and not outcome.results:
+            outcome.ok = False
+            outcome.error = f"the notebook wrote no results CSV into results_dir ({results_dir})"
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+@contextlib.contextmanager
+def make_executor(kind: str = "local", jobs: int | None = None,
+                  scheduler: str | None = None) -> Iterator[Executor]:
+    """A ``concurrent.futures.Executor`` for notebook runs.
+
+    ``local``: a process pool of ``jobs`` workers (each run also starts its own
+    kernel process, so one worker per core is right). ``dask``: a
+    ``distributed.Client`` connected to ``scheduler`` (e.g. ``tcp://10.0.0.5:8786``)
+    whose workers have this project checked out and installed.
+    """
+    if kind == "local":
+        workers = max(1, jobs or os.cpu_count() or 1)
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            yield pool
+    elif kind == "dask":
+        if not scheduler:
+            raise ValueError("--executor dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+        from distributed import Client
+
+        with Client(scheduler, timeout="30s") as client:
+            # pure=False: a rerun after --force must execute again, not reuse a result
+            with client.get_executor(pure=False) as ex:
+                yield ex
+    else:
+        raise ValueError(f"unknown executor {kind!r}: use 'local' or 'dask'")

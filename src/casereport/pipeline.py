@@ -1,0 +1,291 @@
+"""``casereport build``: validate -> audit -> execute notebook runs -> render.
+
+Nothing is lost: the build assembles everything in ``build.tmp-<pid>/`` and
+swaps it in for ``build/`` only when every run succeeded; a failed or killed
+build leaves the last good ``build/`` (and the cache) as they were. A file
+lock keeps two builds of one project from interleaving.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import as_completed
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from filelock import FileLock, Timeout
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from casereport import cache, executors, paths, runs
+
+console = Console(highlight=False)
+
+
+class BuildError(RuntimeError):
+    """A build step failed; the message says what and where."""
+
+
+@dataclass
+class Options:
+    jobs: int | None = None
+    force: bool = False
+    data_dir: Path | None = None  # None: the project's data/
+    executor: str = "local"
+    scheduler: str | None = None
+    render: bool = True  # False for Quarto's pre-render: pipeline only
+    notebooks: list[str] | None = None  # restrict to these notebooks (tests, benchmarks)
+
+
+@dataclass
+class Planned:
+    run: runs.Run
+    parameters: dict
+    key: cache.RunKey
+    cached: Path | None
+
+
+def _lock_path() -> Path:
+    paths.CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    return paths.CACHE_DIR / "build.lock"
+
+
+def recover_interrupted_swap() -> None:
+    """A build killed between its two renames leaves build.old-*; put it back."""
+    olds = sorted(paths.ROOT.glob("build.old-*"), key=lambda p: p.stat().st_mtime)
+    if not paths.BUILD_DIR.exists() and olds:
+        os.replace(olds.pop(), paths.BUILD_DIR)
+    for leftover in [*olds, *paths.ROOT.glob("build.tmp-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def swap_in(new: Path) -> None:
+    old = paths.ROOT / f"build.old-{os.getpid()}"
+    if paths.BUILD_DIR.exists():
+        os.replace(paths.BUILD_DIR, old)
+    os.replace(new, paths.BUILD_DIR)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _rel(p: Path) -> str:
+    try:
+        return str(p.relative_to(paths.ROOT))
+    except ValueError:
+        return str(p)
+
+
+def _validate_and_audit(data_dir: Path) -> pd.DataFrame:
+    from casereport import audit, validate
+
+    problems = validate.validate_dir(data_dir)
+    if problems:
+        validate.run(data_dir)  # prints every problem, file/row/column/value/expected
+        raise BuildError(f"data in {_rel(data_dir)} failed validation; no notebook was run")
+    console.print(f"validate  ok   {_rel(data_dir)}")
+    table = audit.audit(data_dir)
+    n_disc = int((table["status"] != "reproduced").sum())
+    console.print(f"audit     ok   {len(table)} published numbers checked, {n_disc} discrepancies")
+    return table
+
+
+def _plan(opts: Options) -> list[Planned]:
+    pkg = cache.package_hash()
+    store = cache.RunCache()
+    planned = []
+    for run in runs.plan(opts.data_dir, opts.notebooks):
+        params = runs.effective_parameters(run)
+        key = cache.run_key(run.notebook_path, params, runs.input_files(params), pkg)
+        hit = None if opts.force else store.get(key.key)
+        planned.append(Planned(run, params, key, hit))
+    return planned
+
+
+def _progress(total: int) -> Progress:
+    return Progress(
+        TextColumn("[bold]runs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+def _report_failure(p: Planned, out: executors.Outcome) -> str:
+    failed_dir = paths.BUILD_DIR / "failed"
+    failed_dir.mkdir(parents=True, exist_ok=True)
+    saved = failed_dir / f"{p.run.run_id}.ipynb"
+    if out.notebook_json:
+        saved.write_text(out.notebook_json, encoding="utf-8")
+    cell = f"cell [{out.failed_cell}]" if out.failed_cell is not None else "before any cell ran"
+    first = out.failed_source.strip().splitlines()[:3]
+    lines = [
+        f"FAILED {p.run.run_id}",
+        f"  notebook:      {_rel(p.run.notebook_path)}",
+        f"  parameter set: {p.run.parameter_set}",
+        f"  failing cell:  {cell}",
+        *[f"      {line}" for line in first],
+        f"  error:         {out.error}",
+        f"  saved:         {_rel(saved) if out.notebook_json else '(no notebook was written)'}",
+    ]
+    return "\n".join(lines)
+
+
+def _execute(planned: list[Planned], opts: Options) -> list[str]:
+    """Run the cache misses; store successes in the cache; return failure reports."""
+    store = cache.RunCache()
+    todo = [p for p in planned if p.cached is None]
+    failures: list[str] = []
+    for p in planned:
+        if p.cached is not None:
+            console.print(f"  cached   {0.0:6.1f}s  {p.run.run_id}")
+    if not todo:
+        return failures
+    with executors.make_executor(opts.executor, opts.jobs, opts.scheduler) as ex, \
+            _progress(len(todo)) as bar:
+        task_id = bar.add_task("runs", total=len(todo))
+        futures = {
+            ex.submit(executors.execute, executors.Task(
+                p.run.run_id, _rel(p.run.notebook_path), p.run.parameters)): p
+            for p in todo
+        }
+        for fut in as_completed(futures):
+            p = futures[fut]
+            try:
+                out = fut.result()
+            except Exception as exc:  # the worker itself died
+                out = executors.Outcome(p.run.run_id, False, 0.0, error=repr(exc))
+            bar.advance(task_id)
+            if out.ok:
+                meta = {"run_id": p.run.run_id, "notebook": p.run.notebook,
+                        "parameter_set": p.run.parameter_set, "parameters": p.parameters,
+                        "inputs": p.key.inputs, "seconds": round(out.seconds, 2)}
+                p.cached = store.put(p.key.key, out.notebook_json, out.results, meta)
+                console.print(f"  ran      {out.seconds:6.1f}s  {p.run.run_id}")
+            else:
+                console.print(f"  [red]FAILED[/red]   {out.seconds:6.1f}s  {p.run.run_id}")
+                failures.append(_report_failure(p, out))
+    return failures
+
+
+def _assemble(planned: list[Planned], tmp: Path) -> tuple[pd.DataFrame, dict]:
+    (tmp / "runs").mkdir(parents=True)
+    (tmp / "results").mkdir()
+    frames, manifest_runs = [], []
+    for p in planned:
+        assert p.cached is not None
+        shutil.copyfile(p.cached / "notebook.ipynb", tmp / "runs" / f"{p.run.run_id}.ipynb")
+        for csv in sorted((p.cached / "results").glob("*.csv")):
+            shutil.copyfile(csv, tmp / "results" / csv.name)
+            df = pd.read_csv(csv)
+            df.insert(0, "run_id", p.run.run_id)
+            frames.append(df)
+        meta = json.loads((p.cached / "meta.json").read_text())
+        manifest_runs.append({
+            "run_id": p.run.run_id, "notebook": p.run.notebook,
+            "parameter_set": p.run.parameter_set, "parameters": p.parameters,
+            "inputs": p.key.inputs, "cache_key": p.key.key,
+            "executed_notebook": f"build/runs/{p.run.run_id}.ipynb",
+            "seconds": meta.get("seconds"),
+        })
+    results = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    results.to_csv(tmp / "results" / "all_results.csv", index=False)
+    manifest = {"created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "runs": manifest_runs}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    return results, manifest
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _render(tmp: Path, results: pd.DataFrame, audit_table: pd.DataFrame,
+            manifest: dict, opts: Options) -> dict:
+    from casereport.report import fragments, preview, variables
+
+    audit_table.to_csv(tmp / "audit.csv", index=False)
+    fragments.write_fragments(tmp, results, audit_table, manifest)
+    values = variables.write_variables(results, tmp / "variables.yml")
+    if opts.render:
+        out = preview.render_preview(tmp, tmp / "report-preview.html", variables=values)
+        console.print(f"preview   ok   {_rel(paths.BUILD_DIR / out.name)}")
+    return values
+
+
+def _quarto(opts: Options) -> int:
+    from casereport.report import quarto
+
+    exe = quarto.find_quarto()
+    if exe is None:
+        console.print(
+            "[yellow]quarto   not found on PATH[/yellow]: the HTML/PDF manuscript was not "
+            "rendered.\n         The self-contained preview is build/report-preview.html. "
+            "Install Quarto >= 1.5 (conda env create -f environment.yml, or Quarto's "
+            "installer) and run `make report` again for the full report."
+        )
+        return 0
+    console.print(f"quarto    rendering with {exe}")
+    quarto.render(paths.ROOT / "_manuscript")
+    console.print("quarto    ok   _manuscript/")
+    return 0
+
+
+def build(opts: Options) -> int:
+    """Run the whole build; return the process exit code."""
+    started = time.perf_counter()
+    data_dir = (opts.data_dir or paths.DATA_DIR).resolve()
+    try:
+        with FileLock(_lock_path(), timeout=0):
+            recover_interrupted_swap()
+            audit_table = _validate_and_audit(data_dir)
+            planned = _plan(opts)
+            n_cached = sum(1 for p in planned if p.cached is not None)
+            failures = _execute(planned, opts)
+            if failures:
+                console.print("\n".join(["", *failures, ""]))
+                console.print(f"[red]build failed[/red]: {len(failures)} of {len(planned)} runs "
+                              "failed; the previous build/ is unchanged.")
+                return 1
+            tmp = paths.ROOT / f"build.tmp-{os.getpid()}"
+            shutil.rmtree(tmp, ignore_errors=True)
+            try:
+                results, manifest = _assemble(planned, tmp)
+                _render(tmp, results, audit_table, manifest, opts)
+                swap_in(tmp)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            _write_atomic(paths.QUARTO_VARIABLES,
+                          (paths.BUILD_DIR / "variables.yml").read_text(encoding="utf-8"))
+            code = _quarto(opts) if opts.render else 0
+    except Timeout:
+        console.print(
+            f"[red]another casereport build is running in {paths.ROOT}[/red] "
+            f"(lock {_rel(_lock_path())}). Wait for it to finish, then build again."
+        )
+        return 75  # EX_TEMPFAIL
+    except (BuildError, runs.PlanError) as exc:
+        console.print(f"[red]build failed[/red]: {exc}")
+        return 1
+    console.print(f"build     ok   {len(planned)} runs ({len(planned) - n_cached} executed, "
+                  f"{n_cached} cached) in {time.perf_counter() - started:.1f}s "
+                  f"-> {_rel(paths.BUILD_DIR)}/")
+    return code
+
+
+def prerender() -> int:
+    """Quarto's pre-render step: the pipeline without rendering (a no-op when cached)."""
+    if os.environ.get("CASEREPORT_SKIP_PRERENDER"):
+        print("casereport prerender: skipped (called from casereport build)", file=sys.stderr)
+        return 0
+    return build(Options(render=False))

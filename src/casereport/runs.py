@@ -1,0 +1,147 @@
+"""The run plan: which notebook runs with which parameters, and what each reads.
+
+A run is one notebook executed with one parameter set. Parameter sets are the
+YAML files under ``params/<notebook>/``; the case profile is expanded to one run
+per site of each trial, read from the data, so nothing here knows how many
+sites a trial has.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import papermill
+import yaml
+
+from casereport import paths
+
+CASE_PROFILE = "case_profile"
+# Parameters the build sets itself; they are not part of a run's identity.
+BUILD_OWNED = {"results_dir"}
+# Trials a case profile can be drawn for, and the loader/parameter naming their site table.
+TRIALS = {"enrich": "enrich_csv", "retake": "retake_csv"}
+
+
+class PlanError(ValueError):
+    """The run plan cannot be made (bad parameter file, unknown parameter...)."""
+
+
+@dataclass(frozen=True)
+class Run:
+    notebook: str
+    parameter_set: str
+    parameters: dict[str, Any] = field(default_factory=dict)  # overrides of the defaults
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.notebook}--{slug(self.parameter_set)}"
+
+    @property
+    def notebook_path(self) -> Path:
+        return paths.NOTEBOOKS_DIR / f"{self.notebook}.ipynb"
+
+
+def slug(text: str) -> str:
+    """File-name-safe form of a parameter-set or site name (site ids come from data)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_") or "x"
+
+
+def notebook_defaults(notebook: Path) -> dict[str, Any]:
+    """Default values of the notebook's `parameters` cell, as papermill reads them."""
+    try:
+        inspected = papermill.inspect_notebook(str(notebook))
+    except Exception as exc:  # papermill raises several types for unreadable notebooks
+        raise PlanError(f"{notebook}: cannot read its parameters cell ({exc})") from exc
+    defaults = {}
+    for name, info in inspected.items():
+        raw = info["default"]
+        try:
+            defaults[name] = yaml.safe_load(raw) if raw is not None else None
+        except yaml.YAMLError:
+            defaults[name] = raw
+    return defaults
+
+
+def _data_overrides(defaults: dict[str, Any], data_dir: Path | None) -> dict[str, Any]:
+    """Point every data-file parameter (default under data/) at the same file name in data_dir."""
+    if data_dir is None:
+        return {}
+    out = {}
+    for name, value in defaults.items():
+        if isinstance(value, str) and value.startswith("data/"):
+            out[name] = str(Path(data_dir).resolve() / Path(value).name)
+    return out
+
+
+def _load_param_file(path: Path, allowed: set[str]) -> dict[str, Any]:
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise PlanError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(values, dict):
+        raise PlanError(f"{path}: expected a mapping of parameter: value, got {type(values)}")
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise PlanError(
+            f"{path}: unknown parameter(s) {', '.join(unknown)}; "
+            f"the notebook's parameters are {', '.join(sorted(allowed))}"
+        )
+    return values
+
+
+def _sites(trial: str, csv: str) -> list[str]:
+    from casereport import data
+
+    loader = {"enrich": data.load_enrich, "retake": data.load_retake}[trial]
+    return [str(s) for s in loader(paths.resolve(csv))["site"]]
+
+
+def plan(data_dir: Path | None = None, notebooks: list[str] | None = None) -> list[Run]:
+    """Every run of the build, in a stable order."""
+    runs: list[Run] = []
+    for nb in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
+        name = nb.stem
+        if notebooks is not None and name not in notebooks:
+            continue
+        defaults = notebook_defaults(nb)
+        base = _data_overrides(defaults, data_dir)
+        if name == CASE_PROFILE:
+            for trial, csv_param in TRIALS.items():
+                csv = base.get(csv_param, defaults.get(csv_param))
+                if csv is None:
+                    raise PlanError(f"{nb}: case profile needs a parameter {csv_param!r}")
+                for site in _sites(trial, csv):
+                    params = {**base, "trial": trial, "site": site}
+                    params["parameter_set"] = f"{trial}-{site}"
+                    runs.append(Run(name, f"{trial}-{site}", params))
+            continue
+        files = sorted((paths.PARAMS_DIR / name).glob("*.yaml"))
+        if not files:
+            runs.append(Run(name, "primary", {**base, "parameter_set": "primary"}))
+        for f in files:
+            overrides = _load_param_file(f, set(defaults))
+            params = {**base, **overrides, "parameter_set": f.stem}
+            runs.append(Run(name, f.stem, params))
+    return runs
+
+
+def effective_parameters(run: Run) -> dict[str, Any]:
+    """Defaults merged with the run's overrides (what the notebook will see)."""
+    merged = {**notebook_defaults(run.notebook_path), **run.parameters}
+    return {k: v for k, v in merged.items() if k not in BUILD_OWNED}
+
+
+def input_files(parameters: dict[str, Any]) -> list[Path]:
+    """Data files a run reads: every string parameter that names an existing file."""
+    found = set()
+    for value in parameters.values():
+        candidates = value if isinstance(value, list) else [value]
+        for v in candidates:
+            if isinstance(v, str) and v and ("/" in v or v.endswith((".csv", ".yaml", ".json"))):
+                p = paths.resolve(v)
+                if p.is_file():
+                    found.add(p)
+    return sorted(found)
