@@ -1,0 +1,150 @@
+"""Read the codebook (``data/datapackage.json``), the one source of truth for the data files.
+
+Loaders, ``casereport validate`` and the report's data dictionary all go through this
+module, so a column's type, unit and allowed values are written down exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from casereport import paths
+
+# Resource names in datapackage.json, in the order files are checked and documented.
+ENRICH = "enrich_sites"
+RETAKE = "retake_sites"
+FACTORS = "retake_site_factors"
+THEORY = "programme_theory"
+RESOURCES = (ENRICH, RETAKE, FACTORS, THEORY)
+
+# Table Schema type -> pandas dtype. Nullable Int64 so a loader never silently turns a
+# blank integer into a float (validation rejects blanks in required columns anyway).
+_PANDAS_DTYPES = {"integer": "Int64", "number": "float64", "string": "string", "boolean": "boolean"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one file: where it is, what is there and what was expected.
+
+    ``row`` is the line number in the file with the header as line 1 (so the first data row
+    is line 2); ``None`` for problems with the file as a whole or with its header.
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    value: Any
+    expected: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", line {self.row}"
+        if self.column:
+            where += f", column '{self.column}'"
+        value = "" if self.value is None else f": found {self.value!r}"
+        return f"{where}{value}; expected {self.expected}"
+
+
+class DataError(ValueError):
+    """A data file does not match the codebook. ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems[:20])
+        more = len(self.problems) - 20
+        if more > 0:
+            lines += f"\n  ... and {more} more (run `casereport validate` for the full list)"
+        super().__init__(f"{len(self.problems)} problem(s) in the data:\n{lines}")
+
+
+def load_package(datapackage_path: str | os.PathLike[str] = paths.DATAPACKAGE) -> dict:
+    """The codebook as a plain dict (cached per path and modification time)."""
+    p = paths.resolve(datapackage_path)
+    return _load_cached(str(p), p.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, _mtime: int) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def resource(name: str, package: dict | None = None) -> dict:
+    """The descriptor of one resource (file) by name, e.g. ``resource("enrich_sites")``."""
+    package = package if package is not None else load_package()
+    for res in package["resources"]:
+        if res["name"] == name:
+            return res
+    raise KeyError(f"no resource {name!r} in the codebook")
+
+
+def resource_for_file(filename: str, package: dict | None = None) -> dict:
+    """The resource descriptor whose ``path`` is ``filename`` (a bare file name)."""
+    package = package if package is not None else load_package()
+    for res in package["resources"]:
+        if Path(res["path"]).name == Path(filename).name:
+            return res
+    raise KeyError(f"no resource for file {filename!r} in the codebook")
+
+
+def fields(name: str, package: dict | None = None) -> list[dict]:
+    return resource(name, package)["schema"]["fields"]
+
+
+def column_names(name: str, package: dict | None = None) -> list[str]:
+    return [f["name"] for f in fields(name, package)]
+
+
+def pandas_dtypes(name: str, package: dict | None = None) -> dict[str, str]:
+    """Column -> pandas dtype for a resource; ``site`` and other ids stay strings."""
+    return {f["name"]: _PANDAS_DTYPES.get(f["type"], "object") for f in fields(name, package)}
+
+
+def rules(name: str, package: dict | None = None) -> list[dict]:
+    """Cross-column rules (``x-rules``): pandas expressions that must be true on every row."""
+    return list(resource(name, package).get("x-rules", []))
+
+
+def _allowed(field: dict) -> str:
+    c = field.get("constraints", {})
+    parts = []
+    if "enum" in c:
+        parts.append("one of " + ", ".join(str(v) for v in c["enum"]))
+    lo, hi = c.get("minimum"), c.get("maximum")
+    if lo is not None and hi is not None:
+        parts.append(f"{lo} to {hi}")
+    elif lo is not None:
+        parts.append(f">= {lo}")
+    elif hi is not None:
+        parts.append(f"<= {hi}")
+    if c.get("unique"):
+        parts.append("unique")
+    parts.append("required" if c.get("required") else "may be empty")
+    return "; ".join(parts)
+
+
+def data_dictionary(datapackage_path: str | os.PathLike[str] = paths.DATAPACKAGE) -> pd.DataFrame:
+    """One row per column of every file: file, column, type, unit, allowed, description."""
+    package = load_package(datapackage_path)
+    rows = []
+    for res in package["resources"]:
+        for f in res["schema"]["fields"]:
+            rows.append(
+                {
+                    "file": Path(res["path"]).name,
+                    "column": f["name"],
+                    "type": f["type"],
+                    "unit": f.get("unit", ""),
+                    "allowed": _allowed(f),
+                    "description": f.get("description", ""),
+                }
+            )
+    return pd.DataFrame(rows, columns=["file", "column", "type", "unit", "allowed", "description"])

@@ -1,0 +1,109 @@
+"""Typed loaders for the site tables. Every analysis reads data through these.
+
+Each loader validates its file against the codebook first (the same checks as
+``casereport validate``) and raises :class:`DataError` naming file, line, column, value
+and what was expected, so a notebook never runs on a file the validator would reject.
+Returned frames keep file order, ``site`` as ``str`` and dtypes from the codebook.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pandas as pd
+import yaml
+
+from casereport import codebook, paths, validate
+from casereport.codebook import DataError, Problem
+
+__all__ = [
+    "DataError",
+    "Problem",
+    "factors_wide",
+    "load_claims",
+    "load_enrich",
+    "load_factors",
+    "load_programme_theory",
+    "load_retake",
+    "load_table",
+]
+
+
+def load_table(
+    path: str | os.PathLike[str],
+    resource_name: str,
+    datapackage: str | os.PathLike[str] = paths.DATAPACKAGE,
+) -> pd.DataFrame:
+    """Validate ``path`` against codebook resource ``resource_name`` and return it typed."""
+    p = paths.resolve(path)
+    package = codebook.load_package(datapackage)
+    problems, _ = validate.check_file(p, resource_name, package)
+    if problems:
+        raise DataError(problems)
+    text = p.read_bytes().decode("utf-8-sig")  # validated: UTF-8, a BOM is tolerated
+    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
+    fields = codebook.fields(resource_name, package)
+    df = df[[f["name"] for f in fields]]  # codebook column order; the file's order is free
+    for f in fields:
+        col, required = f["name"], f.get("constraints", {}).get("required", False)
+        if f["type"] == "integer":
+            values = pd.to_numeric(df[col].replace("", pd.NA))
+            # plain int64 when no blanks are allowed: friendlier to numpy/statsmodels
+            df[col] = values.astype("int64" if required else "Int64")
+        elif f["type"] == "number":
+            df[col] = pd.to_numeric(df[col].replace("", pd.NA)).astype("float64")
+        else:
+            df[col] = df[col].astype(object)
+    return df.reset_index(drop=True)
+
+
+def load_enrich(path: str | os.PathLike[str] = paths.ENRICH_CSV) -> pd.DataFrame:
+    """ENRICH site table (Table 2 of Gillard et al. 2024), one row per site."""
+    return load_table(path, codebook.ENRICH)
+
+
+def load_retake(path: str | os.PathLike[str] = paths.RETAKE_CSV) -> pd.DataFrame:
+    """RETAKE site table (Table 3 of Craven et al. 2021), one row per site."""
+    return load_table(path, codebook.RETAKE)
+
+
+def load_factors(path: str | os.PathLike[str] = paths.FACTORS_CSV) -> pd.DataFrame:
+    """RETAKE reasons for additional mentoring, long format: site, factor, present, sentence."""
+    return load_table(path, codebook.FACTORS)
+
+
+def load_programme_theory(path: str | os.PathLike[str] = paths.THEORY_CSV) -> pd.DataFrame:
+    """Realist programme theory (Table 1 of De Dios Perez et al. 2024), one row per theme."""
+    return load_table(path, codebook.THEORY)
+
+
+def factor_names() -> list[str]:
+    """The five RETAKE factors in codebook order."""
+    field = next(f for f in codebook.fields(codebook.FACTORS) if f["name"] == "factor")
+    return list(field["constraints"]["enum"])
+
+
+def factors_wide(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per site (file order), one 0/1 int column per factor (codebook order)."""
+    order = list(dict.fromkeys(df["site"]))
+    wide = df.pivot(index="site", columns="factor", values="present")
+    cols = [f for f in factor_names() if f in wide.columns]
+    wide = wide.reindex(index=order, columns=cols).fillna(0).astype("int64")
+    wide.columns.name = None
+    return wide.reset_index()
+
+
+def load_claims(path: str | os.PathLike[str] = paths.CLAIMS_YAML) -> pd.DataFrame:
+    """Published claims, one row per claim; ``compute`` stays a dict (the audit's recipe)."""
+    p = paths.resolve(path)
+    if not p.exists():
+        raise DataError([Problem(p.name, None, None, None, "the file to exist")])
+    problems = validate.check_claims_file(p, codebook.load_package())
+    if problems:
+        raise DataError(problems)
+    claims = yaml.safe_load(p.read_text(encoding="utf-8-sig"))["claims"]
+    cols = ["id", "source", "doi", "location", "quote", "quantity", "unit", "published"]
+    cols += ["decimals", "compute", "note"]
+    rows = [{c: claim.get(c) for c in cols} for claim in claims]
+    return pd.DataFrame(rows, columns=cols)

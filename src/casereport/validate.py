@@ -1,0 +1,413 @@
+"""``casereport validate``: check every data file against the codebook, report every problem.
+
+Checks run in layers so that one bad file yields all its problems at once:
+
+1. bytes: exists, not empty, UTF-8 (a leading BOM is tolerated), comma-delimited;
+2. header: no missing, unknown or duplicate columns (column order may differ);
+3. cells: types and constraints from ``datapackage.json`` via frictionless;
+4. rows: the codebook's cross-column rules (``x-rules``), e.g. engaged <= with data;
+5. across files: factor sites exist in the RETAKE table, one row per site x factor;
+   claims file (optional) parses and has the keys the audit needs.
+
+Nothing is ever written. Row numbers are line numbers in the file, header = line 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from casereport import codebook, paths
+from casereport.codebook import Problem
+
+BOM = b"\xef\xbb\xbf"
+CLAIMS_FILE = "published_claims.yaml"
+CLAIM_KEYS = ("id", "source", "quantity", "published", "compute")
+
+# Frictionless error types that the header check (layer 2) already reports in plainer words,
+# and blank rows, which are tolerated (pandas and the loaders skip them).
+_SKIP_ERRORS = {
+    "extra-label",
+    "missing-label",
+    "incorrect-label",
+    "duplicate-label",
+    "blank-label",
+    "blank-row",
+}
+_TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text"}
+
+
+# --------------------------------------------------------------------------- one file
+
+
+def read_text(path: Path, problems: list[Problem]) -> str | None:
+    """Layer 1: the file as text, or None (with a problem recorded) if it cannot be read."""
+    name = path.name
+    if not path.is_file():
+        problems.append(Problem(name, None, None, None, "the file to exist"))
+        return None
+    raw = path.read_bytes()
+    if raw.startswith(BOM):  # tolerated: Excel writes it; it is not part of the first name
+        raw = raw[len(BOM) :]
+    if not raw.strip():
+        problems.append(Problem(name, None, None, "empty file", "a header line and data rows"))
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        bad = raw[e.start : e.end]
+        problems.append(
+            Problem(name, line, None, bad, "UTF-8 text (re-save the file with UTF-8 encoding)")
+        )
+        return None
+
+
+def parse_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and data rows with the line number each row starts on; blank rows dropped."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=",", quotechar='"')
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    line = 1
+    for record in reader:
+        if header is None:
+            header = record
+        elif any(cell.strip() for cell in record):
+            rows.append((line, record))
+        line = reader.line_num + 1
+    return header or [], rows
+
+
+def check_header(name: str, header: list[str], expected: list[str]) -> list[Problem]:
+    """Layer 2: every codebook column present once, no others. Order is free."""
+    out = []
+    seen = set()
+    for col in header:
+        if col in seen:
+            out.append(Problem(name, 1, col, col, "each column name only once"))
+        seen.add(col)
+    for col in expected:
+        if col not in seen:
+            out.append(
+                Problem(name, 1, col, None, f"a column named '{col}' (required by the codebook)")
+            )
+    for col in header:
+        if col not in expected:
+            hint = f" (did you mean '{col.strip()}'?)" if col.strip() in expected else ""
+            out.append(
+                Problem(
+                    name, 1, col, col, "only the codebook's columns: " + ", ".join(expected) + hint
+                )
+            )
+    return out
+
+
+def _expected_from_note(err, field: dict | None) -> str:
+    """Turn a frictionless error into the 'expected ...' half of a Problem."""
+    note = getattr(err, "note", "") or ""
+    if err.type == "type-error" and field is not None:
+        return _TYPE_WORDS.get(field["type"], field["type"]) + f" ({field['type']})"
+    m = re.match(r'constraint "(\w+)" is "(.*)"', note)
+    if err.type == "constraint-error" and m:
+        kind, limit = m.groups()
+        c = (field or {}).get("constraints", {})
+        if kind == "required":
+            return "a value (the cell is blank and the column is required)"
+        if kind == "minimum":
+            return f"a value of at least {c.get('minimum', limit)}"
+        if kind == "maximum":
+            return f"a value of at most {c.get('maximum', limit)}"
+        if kind == "enum":
+            return "one of: " + ", ".join(str(v) for v in c.get("enum", [limit]))
+        if kind == "pattern" and field is not None and field["name"] == "site":
+            return "a site id without leading or trailing spaces"
+        return f"{kind} {limit}"
+    if err.type in ("unique-error", "primary-key"):
+        m = re.search(r"position (\d+)", note)
+        first = f" (line {m.group(1)} has the same)" if m else ""
+        return "a unique value" + first
+    if err.type == "missing-cell":
+        return "a cell for every column (the row has fewer cells than the header)"
+    if err.type == "extra-cell":
+        return "no more cells than the header has columns"
+    return err.message
+
+
+def check_cells(path: Path, text: str, res: dict, header: list[str]) -> list[Problem]:
+    """Layer 3: per-cell types and constraints, checked by frictionless against the schema."""
+    from frictionless import Detector, Resource, Schema, formats
+
+    schema = res["schema"]
+    by_name = {f["name"]: f for f in schema["fields"]}
+    # Check only the columns the header actually has (missing ones are reported already);
+    # a primary key that refers to a missing column is dropped for the same reason.
+    keep = [f for f in schema["fields"] if f["name"] in header]
+    descriptor = {"fields": keep}
+    pk = schema.get("primaryKey", [])
+    if pk and all(k in header for k in pk):
+        descriptor["primaryKey"] = pk
+    resource = Resource(
+        data=text.encode("utf-8"),
+        format="csv",
+        encoding="utf-8",
+        schema=Schema.from_descriptor(descriptor),
+        detector=Detector(schema_sync=True),
+        control=formats.CsvControl(delimiter=","),
+    )
+    report = resource.validate(limit_errors=100_000)
+    out: list[Problem] = []
+    single_unique = len(pk) == 1 and by_name.get(pk[0], {}).get("constraints", {}).get("unique")
+    for task in report.tasks:
+        for err in task.errors:
+            if err.type in _SKIP_ERRORS:
+                continue
+            if err.type == "primary-key" and single_unique:
+                continue  # the unique-error on the same cell already says it
+            col = getattr(err, "field_name", None)
+            value = getattr(err, "cell", None)
+            if err.type == "primary-key":
+                col = ", ".join(pk)
+                value = ", ".join(str(c) for c in (getattr(err, "cells", None) or []))
+            if col is not None and col not in by_name and err.type != "primary-key":
+                continue  # cells of unknown columns: the header problem says it
+            out.append(
+                Problem(
+                    path.name,
+                    getattr(err, "row_number", None),
+                    col,
+                    value,
+                    _expected_from_note(err, by_name.get(col)),
+                )
+            )
+    return out
+
+
+def typed_frame(header: list[str], rows: list[tuple[int, list[str]]], res: dict) -> pd.DataFrame:
+    """Rows as a DataFrame with numeric columns coerced (bad cells -> NaN) and a _line column."""
+    width = len(header)
+    data = [(r + [""] * width)[:width] for _, r in rows]
+    df = pd.DataFrame(data, columns=header, dtype=object)
+    df["_line"] = [line for line, _ in rows]
+    for f in res["schema"]["fields"]:
+        if f["name"] in df.columns and f["type"] in ("integer", "number"):
+            df[f["name"]] = pd.to_numeric(df[f["name"]], errors="coerce")
+    return df
+
+
+def check_rules(name: str, df: pd.DataFrame, res: dict) -> list[Problem]:
+    """Layer 4: the codebook's cross-column rules, on rows where every operand is readable."""
+    out = []
+    for rule in res.get("x-rules", []):
+        expr = rule["rule"]
+        hits = {c: re.search(rf"\b{re.escape(c)}\b", expr) for c in df.columns if c != "_line"}
+        cols = sorted((c for c, m in hits.items() if m), key=lambda c: hits[c].start())
+        if not cols:
+            continue
+        ok_rows = df[cols].notna().all(axis=1)
+        sub = df[ok_rows]
+        if sub.empty:
+            continue
+        holds = sub.eval(expr, engine="python").astype(bool)
+        for idx in sub.index[~holds.to_numpy()]:
+            values = ", ".join(f"{c}={_fmt(df.at[idx, c])}" for c in cols)
+            out.append(
+                Problem(
+                    name,
+                    int(df.at[idx, "_line"]),
+                    cols[0],
+                    values,
+                    f"{expr} ({rule.get('description', 'codebook rule')})",
+                )
+            )
+    return out
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def check_file(
+    path: str | os.PathLike[str], resource_name: str, package: dict | None = None
+) -> tuple[list[Problem], pd.DataFrame | None]:
+    """All single-file checks; returns the problems and the parsed rows (None if unreadable)."""
+    path = Path(path)
+    package = package if package is not None else codebook.load_package()
+    res = codebook.resource(resource_name, package)
+    expected = [f["name"] for f in res["schema"]["fields"]]
+    problems: list[Problem] = []
+    text = read_text(path, problems)
+    if text is None:
+        return problems, None
+    header, rows = parse_rows(text)
+    if len(header) == 1 and len(expected) > 1:
+        for delim, label in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
+            if delim in header[0]:
+                problems.append(
+                    Problem(path.name, 1, None, header[0][:60], f"comma-delimited (found {label}s)")
+                )
+                return problems, None
+    problems += check_header(path.name, header, expected)
+    if not rows:
+        problems.append(Problem(path.name, None, None, "header only", "at least one data row"))
+        return problems, None
+    problems += check_cells(path, text, res, header)
+    df = typed_frame(header, rows, res)
+    problems += check_rules(path.name, df, res)
+    return problems, df
+
+
+def validate_file(
+    path: str | os.PathLike[str], resource_name: str, package: dict | None = None
+) -> list[Problem]:
+    """Every problem with one data file, checked against its codebook resource."""
+    return check_file(path, resource_name, package)[0]
+
+
+# --------------------------------------------------------------------------- the folder
+
+
+def check_factor_sites(factors: pd.DataFrame, retake: pd.DataFrame, package: dict) -> list[Problem]:
+    """Layer 5: every factor row's site is a RETAKE site; every site has one row per factor."""
+    fname = codebook.resource(codebook.FACTORS, package)["path"]
+    rname = codebook.resource(codebook.RETAKE, package)["path"]
+    if "site" not in factors.columns or "site" not in retake.columns:
+        return []
+    known = set(retake["site"])
+    out = [
+        Problem(fname, int(r["_line"]), "site", r["site"], f"a site that has a row in {rname}")
+        for _, r in factors.iterrows()
+        if r["site"] not in known
+    ]
+    enum = next(f for f in codebook.fields(codebook.FACTORS, package) if f["name"] == "factor")[
+        "constraints"
+    ]["enum"]
+    if "factor" in factors.columns:
+        have = set(zip(factors["site"], factors["factor"], strict=True))
+        for site in retake["site"]:
+            missing = [f for f in enum if (site, f) not in have]
+            if missing:
+                out.append(
+                    Problem(
+                        fname,
+                        None,
+                        "factor",
+                        f"site {site}",
+                        "one row per factor for every RETAKE site; missing: " + ", ".join(missing),
+                    )
+                )
+    return out
+
+
+def check_claims_file(path: Path, package: dict) -> list[Problem]:
+    """The claims file is optional; if present it must parse and name what the audit needs."""
+    if not path.exists():
+        return []
+    problems: list[Problem] = []
+    text = read_text(path, problems)
+    if text is None:
+        return problems
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        return [Problem(path.name, line, None, str(e).splitlines()[0], "valid YAML")]
+    claims = doc.get("claims") if isinstance(doc, dict) else None
+    if not isinstance(claims, list):
+        return [Problem(path.name, None, "claims", None, "a top-level 'claims:' list")]
+    tables = {r["name"] for r in package["resources"]} | {"inline"}
+    seen: set[str] = set()
+    for i, claim in enumerate(claims, start=1):
+        label = f"claims[{i}]"
+        if not isinstance(claim, dict):
+            problems.append(Problem(path.name, None, label, claim, "a mapping"))
+            continue
+        for key in CLAIM_KEYS:
+            if key not in claim:
+                problems.append(Problem(path.name, None, f"{label}.{key}", None, "a value"))
+        cid = claim.get("id")
+        if cid in seen:
+            problems.append(Problem(path.name, None, f"{label}.id", cid, "a unique claim id"))
+        seen.add(cid)
+        compute = claim.get("compute")
+        if isinstance(compute, dict) and compute.get("table", "inline") not in tables:
+            problems.append(
+                Problem(
+                    path.name,
+                    None,
+                    f"{label}.compute.table",
+                    compute.get("table"),
+                    "one of " + ", ".join(sorted(tables)),
+                )
+            )
+    return problems
+
+
+def check_package_copy(data_dir: Path, package: dict) -> list[Problem]:
+    """A datapackage.json in the folder must describe the same schemas as the codebook."""
+    copy = data_dir / "datapackage.json"
+    if not copy.exists() or copy.resolve() == paths.DATAPACKAGE.resolve():
+        return []
+    try:
+        theirs = json.loads(copy.read_text(encoding="utf-8"))
+        same = {r["name"]: r["schema"] for r in theirs["resources"]} == {
+            r["name"]: r["schema"] for r in package["resources"]
+        }
+    except (ValueError, KeyError, TypeError):
+        same = False
+    if same:
+        return []
+    return [
+        Problem(
+            "datapackage.json",
+            None,
+            None,
+            None,
+            f"the same schemas as the casereport codebook ({paths.DATAPACKAGE}); "
+            "the data are checked against the project codebook",
+        )
+    ]
+
+
+def validate_dir(
+    data_dir: str | os.PathLike[str] = paths.DATA_DIR,
+    datapackage: str | os.PathLike[str] = paths.DATAPACKAGE,
+) -> list[Problem]:
+    """Every problem in a data folder: each file against the codebook, then across files."""
+    data_dir = paths.resolve(data_dir)
+    package = codebook.load_package(datapackage)
+    if not data_dir.is_dir():
+        return [Problem(str(data_dir), None, None, None, "a folder with the data files")]
+    problems: list[Problem] = []
+    frames: dict[str, pd.DataFrame | None] = {}
+    for name in codebook.RESOURCES:
+        res = codebook.resource(name, package)
+        found, frames[name] = check_file(data_dir / res["path"], name, package)
+        problems += found
+    if frames[codebook.FACTORS] is not None and frames[codebook.RETAKE] is not None:
+        problems += check_factor_sites(frames[codebook.FACTORS], frames[codebook.RETAKE], package)
+    problems += check_claims_file(data_dir / CLAIMS_FILE, package)
+    problems += check_package_copy(data_dir, package)
+    return problems
+
+
+def run(data_dir: str | os.PathLike[str] = paths.DATA_DIR) -> int:
+    """CLI entry: print a report of every problem; 0 if the folder is valid, else 1."""
+    data_dir = paths.resolve(data_dir)
+    problems = validate_dir(data_dir)
+    if not problems:
+        print(f"OK: {data_dir} matches the codebook ({', '.join(codebook.RESOURCES)}).")
+        return 0
+    print(f"{len(problems)} problem(s) in {data_dir} (line numbers count the header as line 1):")
+    for p in problems:
+        print(f"  - {p}")
+    return 1
