@@ -8,6 +8,8 @@ from .classify import (
     classify_enrich,
     classify_mentoring,
     engagement_percent,
+    enrich_crisp_sets,
+    retake_crisp_sets,
 )
 from .intervals import clopper_pearson
 from .models import (
@@ -45,6 +47,7 @@ __all__ = [
     "clopper_pearson",
     "cooks_distance",
     "engagement_percent",
+    "enrich_crisp_sets",
     "leave_one_out",
     "loo_rows",
     "most_influential",
@@ -53,6 +56,7 @@ __all__ = [
     "permutation_correlation",
     "rate_model",
     "rate_models",
+    "retake_crisp_sets",
     "set_measures",
     "site_ols",
     "sufficiency",

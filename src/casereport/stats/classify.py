@@ -15,6 +15,8 @@ __all__ = [
     "engagement_percent",
     "classify_enrich",
     "classify_mentoring",
+    "enrich_crisp_sets",
+    "retake_crisp_sets",
 ]
 
 #: Default ENRICH cut-offs (engagement in %, fidelity on the 3–12 index). On Gillard et al.
@@ -120,3 +122,54 @@ def classify_mentoring(
         ["", "close", "more"],
         default="less",
     )
+
+
+def enrich_crisp_sets(
+    df: pd.DataFrame,
+    high_engagement: float = ENRICH_CUTOFFS["high_engagement"],
+    high_fidelity: float = ENRICH_CUTOFFS["high_fidelity"],
+    urban_values: tuple[str, ...] = ("Urban",),
+    nhs_values: tuple[str, ...] = ("NHS",),
+    engagement: str = "recomputed",
+) -> pd.DataFrame:
+    """Crisp sets for the ENRICH truth table: ``site, nhs, urban, high_fidelity`` (conditions)
+    and ``high_engagement`` (outcome), all 0/1.
+
+    ``urban`` is 1 only for locations exactly in ``urban_values`` (site 6, "Urban/rural", is
+    mixed and counts as 0 by default; pass ``("Urban", "Urban/rural")`` to include it).
+    Engagement and fidelity use the same cut-offs as :func:`classify_enrich`.
+    """
+    cls = classify_enrich(
+        df, high_engagement=high_engagement, high_fidelity=high_fidelity, engagement=engagement
+    )
+    return pd.DataFrame(
+        {
+            "site": cls["site"],
+            "nhs": df["employer"].isin(nhs_values).astype(int).to_numpy(),
+            "urban": df["location"].isin(urban_values).astype(int).to_numpy(),
+            "high_fidelity": (cls["fidelity"] >= high_fidelity).astype(int),
+            "high_engagement": (cls["engagement_pct"] >= high_engagement).astype(int),
+        }
+    )
+
+
+def retake_crisp_sets(
+    sites: pd.DataFrame,
+    factors: pd.DataFrame,
+    conditions: tuple[str, ...] = ("ot_turnover", "low_competency"),
+    expected: float = 60.0,
+    tolerance: float = MENTORING_TOLERANCE,
+    minutes_col: str = "minutes_per_month",
+) -> pd.DataFrame:
+    """Crisp sets for the RETAKE truth table: ``site``, the 0/1 factor ``conditions`` (from a
+    wide factor table with one row per site, e.g. ``data.factors_wide``; sites absent from it
+    get 0) and the outcome ``above_expected`` = 1 when :func:`classify_mentoring` says
+    ``more``."""
+    f = factors.assign(site=factors["site"].astype(str)).set_index("site")
+    s = sites["site"].astype(str)
+    out = pd.DataFrame({"site": s.to_numpy()})
+    for c in conditions:
+        out[c] = f[c].reindex(s).fillna(0).astype(int).to_numpy()
+    groups = classify_mentoring(sites[minutes_col], expected=expected, tolerance=tolerance)
+    out["above_expected"] = (groups == "more").astype(int)
+    return out

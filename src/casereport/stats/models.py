@@ -264,7 +264,9 @@ class GLMResult:
     quasi-binomial scale is used, since the scale is then estimated from n − 2 df).
     ``dispersion`` is Pearson χ²/df; ``gof_p`` the χ² goodness-of-fit p-value
     (small = overdispersed); ``quasi`` says whether SEs were scaled by sqrt(dispersion).
-    ``influence``: per site ``site, fitted_prop, pearson_resid, leverage, cooks_d``.
+    ``influence``: per site ``site, fitted_prop, pearson_resid, leverage`` (diagonal of the
+    weighted hat matrix), ``cooks_d`` = r_i² h_i / (2 φ (1 − h_i)²) with r_i the Pearson
+    residual and φ the scale used (1 for binomial).
     """
 
     successes: str
@@ -329,8 +331,8 @@ def binomial_glm(
     or missing values are dropped.
 
     Overdispersion: the Pearson dispersion φ = X²/(n − 2) is computed from the binomial fit.
-    If φ > ``dispersion_threshold`` the model is refitted with ``scale="X2"`` (quasi-binomial:
-    same coefficients, SEs × sqrt(φ), t reference distribution on n − 2 df). The default
+    If φ > ``dispersion_threshold`` the fit is quasi-binomial: same coefficients, SEs ×
+    sqrt(φ), t reference distribution on n − 2 df. The default
     threshold 1 means "inflate whenever the data say variance exceeds binomial, never
     deflate": with 5 residual df a χ² test has little power, so waiting for significance
     would usually keep too-narrow binomial intervals. The χ² p-value is still reported.
@@ -354,25 +356,32 @@ def binomial_glm(
     dispersion = x2 / df_resid if df_resid > 0 else np.nan
     gof_p = float(stats.chi2.sf(x2, df_resid)) if df_resid > 0 else np.nan
     quasi = bool(df_resid > 0 and dispersion > dispersion_threshold)
-    if quasi:
-        fit = model.fit(scale="X2")
     b, a = float(fit.params[1]), float(fit.params[0])
-    se = float(fit.bse[1])
+    # Quasi-binomial SE = binomial SE × sqrt(φ), done by hand: statsmodels' scale="X2" with
+    # a two-column (successes, failures) endog estimates the scale on the wrong scale.
+    se = float(fit.bse[1] * (np.sqrt(dispersion) if quasi else 1.0))
     if quasi:
         q = stats.t.ppf(0.5 + level / 2, df_resid)
         p = 2 * stats.t.sf(abs(b / se), df_resid)
     else:
         q = stats.norm.ppf(0.5 + level / 2)
         p = 2 * stats.norm.sf(abs(b / se))
-    infl = fit.get_influence()
+    # Influence by hand too (O(n)), so Cook's D uses the same φ as the interval.
+    mu = np.asarray(fit.mu)
+    w = m * mu * (1 - mu)  # IRLS weights for the logit link
+    xtwx_inv = np.linalg.inv(exog.T @ (w[:, None] * exog))
+    lev = w * np.einsum("ij,jk,ik->i", exog, xtwx_inv, exog)
+    r_p = (k - m * mu) / np.sqrt(w)
+    phi = dispersion if quasi else 1.0
+    cooks = r_p**2 * lev / (exog.shape[1] * phi * (1 - lev) ** 2)
     sites = d[site_col].astype(str).to_numpy() if site_col in d else d.index.astype(str)
     influence = pd.DataFrame(
         {
             "site": sites,
-            "fitted_prop": np.asarray(fit.mu),
-            "pearson_resid": fit.resid_pearson,
-            "leverage": infl.hat_matrix_diag,
-            "cooks_d": infl.cooks_distance[0],
+            "fitted_prop": mu,
+            "pearson_resid": r_p,
+            "leverage": lev,
+            "cooks_d": cooks,
         }
     )
     return GLMResult(
@@ -455,7 +464,7 @@ def rate_model(
 ) -> RateResult:
     """Rate model log E[count] = log(exposure) + a + b·factor, one 0/1 factor at a time.
 
-    family="quasipoisson": Poisson GLM with offset log(exposure) and ``scale="X2"``; the
+    family="quasipoisson": Poisson GLM with offset log(exposure), SEs × sqrt(X²/df); the
     estimated scale absorbs both over-dispersion and the arbitrary unit of the count
     (minutes are not events), so the rate ratio and its interval do not depend on whether
     time is counted in minutes or hours. Intervals use t on n − 2 df because the scale is
@@ -498,10 +507,11 @@ def rate_model(
     offset = np.log(t)
     if family == "quasipoisson":
         model = sm.GLM(y, exog, family=sm.families.Poisson(), offset=offset)
-        fit = model.fit(scale="X2")
-        dispersion = float(fit.pearson_chi2 / fit.df_resid)
-        b, se = float(fit.params[1]), float(fit.bse[1])
+        fit = model.fit()
         dfr = int(fit.df_resid)
+        dispersion = float(fit.pearson_chi2 / dfr)
+        # quasi-Poisson: Poisson SE × sqrt(Pearson X²/df), as in binomial_glm
+        b, se = float(fit.params[1]), float(fit.bse[1]) * np.sqrt(dispersion)
         q = stats.t.ppf(0.5 + level / 2, dfr)
         p = 2 * stats.t.sf(abs(b / se), dfr)
     else:

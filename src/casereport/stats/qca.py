@@ -85,7 +85,9 @@ def truth_table(
     share of the row's cases with the outcome.
 
     Returns one row per observed configuration (all 2^k with ``complete=True``), sorted by
-    configuration, with columns: the conditions (0/1), ``OUT`` (1 if incl >= incl_cut,
+    configuration, with columns: ``row`` (1 + the configuration read as a binary number,
+    first condition most significant: the row numbers of R's ``QCA::truthTable``), the
+    conditions (0/1), ``OUT`` (1 if incl >= incl_cut,
     else 0; "?" for rows with no case), ``n`` (cases in the row), ``incl`` (consistency),
     ``PRI``, ``cov`` (raw coverage of the outcome by the row), ``cases`` (comma-separated
     case ids from ``case_col``, or the index when None). ``incl_cut=1`` is the usual crisp
@@ -118,6 +120,7 @@ def truth_table(
         incl = meas["incl"]
         out.append(
             {
+                "row": int(r) + 1,
                 **dict(zip(conditions, bits.tolist(), strict=True)),
                 "OUT": "?" if n_r == 0 else int(incl >= incl_cut - 1e-12),
                 "n": n_r,
