@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 
 import pandas as pd
 import yaml
@@ -41,6 +42,12 @@ def load_table(
     problems, _ = validate.check_file(p, resource_name, package)
     if problems:
         raise DataError(problems)
+    return read_valid(p, resource_name, package)
+
+
+def read_valid(path: os.PathLike[str], resource_name: str, package: dict) -> pd.DataFrame:
+    """Read and type a file that has already passed validation (no checks repeated)."""
+    p = Path(path)
     text = p.read_bytes().decode("utf-8-sig")  # validated: UTF-8, a BOM is tolerated
     df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
     fields = codebook.fields(resource_name, package)
@@ -104,6 +111,6 @@ def load_claims(path: str | os.PathLike[str] = paths.CLAIMS_YAML) -> pd.DataFram
         raise DataError(problems)
     claims = yaml.safe_load(p.read_text(encoding="utf-8-sig"))["claims"]
     cols = ["id", "source", "doi", "location", "quote", "quantity", "unit", "published"]
-    cols += ["decimals", "compute", "note"]
+    cols += ["decimals", "compute", "also_compute", "note"]
     rows = [{c: claim.get(c) for c in cols} for claim in claims]
     return pd.DataFrame(rows, columns=cols)
