@@ -46,3 +46,21 @@ def test_invalid_input():
         clopper_pearson(5, 4)
     with pytest.raises(ValueError):
         clopper_pearson(0, 0)
+
+
+def test_missing_counts_and_site_table():
+    """Nullable integers with pd.NA (as the loaders give for optional columns) produce NaN
+    bounds; site_proportions reports % with the same bounds × 100 (8/17 = 47.1% at ENRICH
+    site 4, Gillard et al. 2024 Table 2)."""
+    import pandas as pd
+
+    k = pd.Series([8, pd.NA], dtype="Int64")
+    n = pd.Series([17, 20], dtype="Int64")
+    lo, hi = clopper_pearson(k, n)
+    assert np.isnan(lo[1]) and np.isnan(hi[1]) and 0 < lo[0] < hi[0] < 1
+    from casereport.stats import site_proportions
+
+    df = pd.DataFrame({"site": ["4", "x"], "engaged": k, "with_data": n})
+    tab = site_proportions(df, "engaged", "with_data")
+    assert tab.loc[0, "pct"] == pytest.approx(100 * 8 / 17)
+    assert tab.loc[0, "ci_low"] == pytest.approx(100 * lo[0])

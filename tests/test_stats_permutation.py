@@ -84,3 +84,18 @@ def test_many_sites_is_fast_and_chunked():
     x = rng.normal(size=10_000)
     res = permutation_correlation(x, x + rng.normal(size=10_000), "spearman", n_resamples=1000)
     assert res.p_value == pytest.approx(1 / 1001)
+
+
+def test_fisher_interval_and_tidy_row():
+    """Fisher z interval: tanh(atanh(r) ± z/sqrt(n − 3)) (Pearson) and the Bonett–Wright SE
+    sqrt((1 + r²/2)/(n − 3)) (Spearman), computed by hand; rows() gives one tidy row."""
+    res = permutation_correlation(ENRICH_FIDELITY, ENRICH_PCT)
+    z, q = np.arctanh(res.statistic), stats.norm.ppf(0.975)
+    assert (res.ci_low, res.ci_high) == pytest.approx(
+        (np.tanh(z - q / 2), np.tanh(z + q / 2))  # n − 3 = 4
+    )
+    sp = permutation_correlation(ENRICH_FIDELITY, ENRICH_PCT, "spearman")
+    se = np.sqrt((1 + sp.statistic**2 / 2) / 4)
+    assert sp.ci_high == pytest.approx(np.tanh(np.arctanh(sp.statistic) + q * se))
+    row = res.rows("enrich")[0]
+    assert row["quantity"] == "pearson r" and row["n"] == 7 and row["exact"]

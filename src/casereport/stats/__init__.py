@@ -11,7 +11,7 @@ from .classify import (
     enrich_crisp_sets,
     retake_crisp_sets,
 )
-from .intervals import clopper_pearson
+from .intervals import clopper_pearson, site_proportions
 from .models import (
     TIDY_COLUMNS,
     GLMResult,
@@ -28,7 +28,13 @@ from .models import (
     site_ols,
     tidy,
 )
-from .permutation import DEFAULT_SEED, EXACT_MAX_N, PermutationResult, permutation_correlation
+from .permutation import (
+    DEFAULT_SEED,
+    EXACT_MAX_N,
+    PermutationResult,
+    fisher_z_interval,
+    permutation_correlation,
+)
 from .qca import necessity, set_measures, sufficiency, truth_table
 
 __all__ = [
@@ -47,6 +53,7 @@ __all__ = [
     "clopper_pearson",
     "cooks_distance",
     "engagement_percent",
+    "fisher_z_interval",
     "enrich_crisp_sets",
     "leave_one_out",
     "loo_rows",
@@ -59,6 +66,7 @@ __all__ = [
     "retake_crisp_sets",
     "set_measures",
     "site_ols",
+    "site_proportions",
     "sufficiency",
     "tidy",
     "truth_table",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._util import as_float
+
 __all__ = [
     "ENRICH_CUTOFFS",
     "MENTORING_TOLERANCE",
@@ -41,8 +43,7 @@ MENTORING_TOLERANCE = 10.0
 
 def engagement_percent(engaged, with_data) -> np.ndarray:
     """Engagement % = 100 × engaged / participants with engagement data (NaN when 0 data)."""
-    engaged = np.asarray(engaged, dtype=float)
-    with_data = np.asarray(with_data, dtype=float)
+    engaged, with_data = as_float(engaged), as_float(with_data)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(with_data > 0, 100.0 * engaged / with_data, np.nan)
 
@@ -82,10 +83,10 @@ def classify_enrich(
     if engagement == "recomputed":
         eng = engagement_percent(df[engaged_col], df[with_data_col])
     elif engagement == "published":
-        eng = df[pct_col].to_numpy(float)
+        eng = as_float(df[pct_col])
     else:
         raise ValueError("engagement must be 'recomputed' or 'published'")
-    fid = df[fidelity_col].to_numpy(float)
+    fid = as_float(df[fidelity_col])
     hi_e, lo_e = eng >= high_engagement, eng <= low_engagement
     hi_f, lo_f = fid >= high_fidelity, fid <= low_fidelity
     case = np.select(
@@ -116,7 +117,7 @@ def classify_mentoring(
     sites 9, 10, 13; less = site 2; more = the other twelve (73–121 min), as in the text.
     Returns an array of strings, vectorised.
     """
-    m = np.asarray(minutes_per_month, dtype=float)
+    m = as_float(minutes_per_month)
     return np.select(
         [np.isnan(m), np.abs(m - expected) <= tolerance, m > expected],
         ["", "close", "more"],

@@ -9,10 +9,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
+from ._util import as_float
+
 __all__ = [
     "DEFAULT_SEED",
     "EXACT_MAX_N",
     "PermutationResult",
+    "fisher_z_interval",
     "permutation_correlation",
 ]
 
@@ -51,9 +54,48 @@ class PermutationResult:
     n_permutations: int
     exact: bool
     seed: int | None
+    ci_low: float = np.nan
+    ci_high: float = np.nan
+    level: float = 0.95
+
+    @property
+    def estimate(self) -> float:
+        return self.statistic
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def rows(self, analysis: str = "correlation", quantity: str | None = None) -> list[dict]:
+        """One tidy row (``analysis, quantity, estimate, ci_low, ci_high, p_value, n``) plus
+        ``exact`` and ``n_permutations`` so the method is visible in the results file."""
+        return [
+            {
+                "analysis": analysis,
+                "quantity": quantity or f"{self.method} r",
+                "estimate": float(self.statistic),
+                "ci_low": float(self.ci_low),
+                "ci_high": float(self.ci_high),
+                "p_value": float(self.p_value),
+                "n": int(self.n),
+                "exact": bool(self.exact),
+                "n_permutations": int(self.n_permutations),
+            }
+        ]
+
+
+def fisher_z_interval(r: float, n: int, method: str = "pearson", level: float = 0.95):
+    """Approximate interval for a correlation via Fisher's z = atanh(r).
+
+    SE(z) = 1/sqrt(n − 3) for Pearson; for Spearman the Bonett & Wright (2000, Psychometrika
+    65:23) SE sqrt((1 + r²/2)/(n − 3)). Returns (NaN, NaN) when n <= 3 or r is NaN. With 7
+    sites this is a rough guide only; the permutation p-value is the primary inference.
+    """
+    if n <= 3 or not np.isfinite(r):
+        return np.nan, np.nan
+    se = np.sqrt((1 + r * r / 2) / (n - 3)) if method == "spearman" else 1 / np.sqrt(n - 3)
+    z = np.arctanh(np.clip(r, -0.999999999, 0.999999999))
+    q = stats.norm.ppf(0.5 + level / 2)
+    return float(np.tanh(z - q * se)), float(np.tanh(z + q * se))
 
 
 def _standardise(v: np.ndarray) -> np.ndarray:
@@ -77,6 +119,7 @@ def permutation_correlation(
     exact_max_n: int = EXACT_MAX_N,
     n_resamples: int = 10_000,
     seed: int | None = DEFAULT_SEED,
+    level: float = 0.95,
 ) -> PermutationResult:
     """Correlation of x and y with a two-sided permutation p-value.
 
@@ -93,6 +136,8 @@ def permutation_correlation(
     exact_max_n : enumerate exactly when n <= this (default :data:`EXACT_MAX_N` = 8).
     n_resamples : Monte Carlo resamples when n > exact_max_n.
     seed : Monte Carlo seed (fixed default for reproducibility).
+    level : coverage of the Fisher-z interval reported alongside (see
+        :func:`fisher_z_interval`); it does not affect the p-value.
 
     Returns
     -------
@@ -109,8 +154,7 @@ def permutation_correlation(
     """
     if method not in ("pearson", "spearman"):
         raise ValueError("method must be 'pearson' or 'spearman'")
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
+    x, y = as_float(x), as_float(y)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError("x and y must be 1-d and the same length")
     keep = ~(np.isnan(x) | np.isnan(y))
@@ -125,13 +169,16 @@ def permutation_correlation(
     exact = n <= exact_max_n
     if np.isnan(r_obs):
         n_perm = math.factorial(n) if exact else n_resamples
-        return PermutationResult(method, np.nan, np.nan, n, n_perm, exact, None if exact else seed)
+        return PermutationResult(
+            method, np.nan, np.nan, n, n_perm, exact, None if exact else seed, level=level
+        )
     threshold = abs(r_obs) - TIE_TOL
+    ci = fisher_z_interval(r_obs, n, method, level)
     if exact:
         perms = _all_permutations(n)
         r_perm = zx[perms] @ zy
         p = float(np.mean(np.abs(r_perm) >= threshold))
-        return PermutationResult(method, r_obs, p, n, perms.shape[0], True, None)
+        return PermutationResult(method, r_obs, p, n, perms.shape[0], True, None, *ci, level)
     rng = np.random.default_rng(seed)
     chunk = max(1, min(n_resamples, _CHUNK_CELLS // n))
     b = 0
@@ -143,4 +190,4 @@ def permutation_correlation(
         b += int(np.count_nonzero(np.abs(zx[perms] @ zy) >= threshold))
         done += m
     p = (b + 1) / (n_resamples + 1)
-    return PermutationResult(method, r_obs, p, n, n_resamples, False, seed)
+    return PermutationResult(method, r_obs, p, n, n_resamples, False, seed, *ci, level)

@@ -33,11 +33,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ._util import as_float
+
 __all__ = ["set_measures", "truth_table", "sufficiency", "necessity"]
 
 
 def _as_members(v) -> np.ndarray:
-    a = np.asarray(v, dtype=float)
+    a = as_float(v) if np.ndim(v) == 1 else np.asarray(v, dtype=float)
     if np.any((a < 0) | (a > 1)):
         raise ValueError("set memberships must be in [0, 1]")
     return a
