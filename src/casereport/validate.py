@@ -40,6 +40,8 @@ _SKIP_ERRORS = {
     "duplicate-label",
     "blank-label",
     "blank-row",
+    "missing-cell",
+    "extra-cell",
 }
 _TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "text"}
 
@@ -140,6 +142,42 @@ def _expected_from_note(err, field: dict | None) -> str:
     return err.message
 
 
+def check_row_lengths(
+    name: str, header: list[str], rows: list[tuple[int, list[str]]]
+) -> list[Problem]:
+    """Every data row has exactly as many cells as the header."""
+    out = []
+    for line, cells in rows:
+        if len(cells) > len(header):
+            extra = ",".join(cells[len(header) :])
+            out.append(Problem(name, line, None, extra, f"{len(header)} cells, as in the header"))
+        elif len(cells) < len(header):
+            out.append(
+                Problem(
+                    name,
+                    line,
+                    header[len(cells)],
+                    f"{len(cells)} cells",
+                    f"{len(header)} cells, as in the header",
+                )
+            )
+    return out
+
+
+def _unique_header(text: str, header: list[str]) -> str:
+    """The text with duplicate header labels renamed, so frictionless still checks cells."""
+    seen: dict[str, int] = {}
+    labels = []
+    for col in header:
+        seen[col] = seen.get(col, 0) + 1
+        labels.append(col if seen[col] == 1 else f"{col}__duplicate{seen[col]}")
+    if labels == header:
+        return text
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(labels)
+    return buf.getvalue() + text[text.index("\n") :]
+
+
 def check_cells(path: Path, text: str, res: dict, header: list[str]) -> list[Problem]:
     """Layer 3: per-cell types and constraints, checked by frictionless against the schema."""
     from frictionless import Detector, Resource, Schema, formats
@@ -154,7 +192,7 @@ def check_cells(path: Path, text: str, res: dict, header: list[str]) -> list[Pro
     if pk and all(k in header for k in pk):
         descriptor["primaryKey"] = pk
     resource = Resource(
-        data=text.encode("utf-8"),
+        data=_unique_header(text, header).encode("utf-8"),
         format="csv",
         encoding="utf-8",
         schema=Schema.from_descriptor(descriptor),
@@ -201,8 +239,10 @@ def typed_frame(header: list[str], rows: list[tuple[int, list[str]]], res: dict)
     return df
 
 
-def check_rules(name: str, df: pd.DataFrame, res: dict) -> list[Problem]:
-    """Layer 4: the codebook's cross-column rules, on rows where every operand is readable."""
+def check_rules(
+    name: str, df: pd.DataFrame, res: dict, bad_cells: set[tuple[int, str]] = frozenset()
+) -> list[Problem]:
+    """Layer 4: the codebook's cross-column rules, on rows whose operands passed layer 3."""
     out = []
     for rule in res.get("x-rules", []):
         expr = rule["rule"]
@@ -210,7 +250,10 @@ def check_rules(name: str, df: pd.DataFrame, res: dict) -> list[Problem]:
         cols = sorted((c for c, m in hits.items() if m), key=lambda c: hits[c].start())
         if not cols:
             continue
-        ok_rows = df[cols].notna().all(axis=1)
+        clean = pd.Series(
+            [not any((ln, c) in bad_cells for c in cols) for ln in df["_line"]], index=df.index
+        )
+        ok_rows = df[cols].notna().all(axis=1) & clean
         sub = df[ok_rows]
         if sub.empty:
             continue
@@ -259,9 +302,12 @@ def check_file(
     if not rows:
         problems.append(Problem(path.name, None, None, "header only", "at least one data row"))
         return problems, None
-    problems += check_cells(path, text, res, header)
+    problems += check_row_lengths(path.name, header, rows)
+    cell_problems = check_cells(path, text, res, header)
+    problems += cell_problems
+    bad = {(p.row, p.column) for p in cell_problems if p.row is not None}
     df = typed_frame(header, rows, res)
-    problems += check_rules(path.name, df, res)
+    problems += check_rules(path.name, df, res, bad)
     return problems, df
 
 
