@@ -9,7 +9,9 @@ Two estimands for engagement vs fidelity, deliberately both reported:
 * :func:`site_ols` — unweighted OLS of site engagement % on site fidelity: every site counts
   once, which is the site-level question the case study asks ("do higher-fidelity sites
   engage more?"). With 7 sites the t-interval rests on normal residuals; the permutation
-  test in :mod:`casereport.stats.permutation` is the assumption-light companion.
+  test in :mod:`casereport.stats.permutation` is the assumption-light companion (the OLS
+  slope's t statistic is a monotone function of Pearson r, so the Pearson permutation
+  p-value is also the exact permutation p-value for the slope).
 * :func:`binomial_glm` — participants within sites: logit P(engaged) on fidelity, sites
   weighted by their number of participants with data, so large sites dominate. Sites differ
   for reasons other than fidelity, so extra-binomial variation is expected; it is checked
@@ -66,6 +68,11 @@ def tidy(rows: Iterable[dict]) -> pd.DataFrame:
     return df[TIDY_COLUMNS + [c for c in df.columns if c not in TIDY_COLUMNS]]
 
 
+def _max_cooks_row(analysis: str, influence: pd.DataFrame, n: int) -> dict:
+    site, d = most_influential(influence)
+    return _row(analysis, f"max Cook's distance (site {site})", d, n=n)
+
+
 def _complete(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
     return df.dropna(subset=list(cols))
 
@@ -118,6 +125,7 @@ class OLSResult:
             _row(analysis, "intercept", self.intercept, *self.intercept_ci, n=self.n),
             _row(analysis, "r_squared", self.r_squared, n=self.n),
             _row(analysis, "residual_sd", self.sigma, n=self.n),
+            _max_cooks_row(analysis, self.influence, self.n),
         ]
 
 
@@ -314,6 +322,7 @@ class GLMResult:
                 n=self.n,
             ),
             _row(analysis, "quasi-binomial scale used", float(self.quasi), n=self.n),
+            _max_cooks_row(analysis, self.influence, self.n),
         ]
 
 
