@@ -206,3 +206,19 @@ def test_scales_linearly_to_10000_sites():
     assert site_ols(df, "p", "x").slope > 0
     assert len(ols_leave_one_out(df, "p", "x")) == n
     assert binomial_glm(df, "k", "m", "x").log_or == pytest.approx(0.35, abs=0.03)
+
+
+def test_generic_leave_one_out_with_glm_and_dicts():
+    """leave_one_out accepts any fit returning the headline attributes or a dict; with the
+    binomial GLM it refits without each site (7 refits for ENRICH)."""
+    loo = leave_one_out(
+        ENRICH, lambda d: binomial_glm(d, "engaged", "with_engagement_data", "fidelity_score")
+    )
+    assert len(loo) == 7 and (loo["n"] == 6).all()
+    full = binomial_glm(ENRICH, "engaged", "with_engagement_data", "fidelity_score")
+    assert loo["change"].to_numpy() == pytest.approx(loo["estimate"].to_numpy() - full.estimate)
+    as_dict = leave_one_out(
+        ENRICH,
+        lambda d: {"estimate": len(d), "ci_low": 0, "ci_high": 1, "p_value": 1, "n": len(d)},
+    )
+    assert (as_dict["estimate"] == 6).all() and (as_dict["change"] == -1).all()
