@@ -1,0 +1,161 @@
+"""Static checks of the article, run with or without Quarto.
+
+- :func:`check_embeds`: every ``{{< embed nb#ident >}}`` (in the article and the fragments
+  it includes) names an executed notebook that exists and a cell in it (Quarto's rules:
+  id, then ``#| label:``, then tag) that has outputs and no error.
+- :func:`check_crossrefs`: every ``@fig-``/``@tbl-``/``@sec-`` reference has exactly one
+  definition (an embedded labelled cell, or a ``{#fig-x}``-style id in the text), and no
+  label is defined twice.
+- :func:`check_citations`: every citation key is in the bibliography.
+
+Each returns a list of human-readable problems (empty when all is well).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+from casereport import paths
+from casereport.report import cells, shortcodes
+
+CROSSREF_KINDS = ("fig", "tbl", "sec", "eq", "lst", "thm", "lem", "cor", "prp", "cnj", "def")
+_KINDS = "|".join(CROSSREF_KINDS)
+# A pandoc citation/cross-ref key: '@' not preceded by a word char (so not an e-mail).
+_AT_KEY = re.compile(r"(?<![\w\\])@\{?([A-Za-z0-9_][\w:.#$%&\-+?<>~/]*)")
+_ATTR_ID = re.compile(r"\{#((?:" + _KINDS + r")-[\w-]+)[^}]*\}")
+_LABEL_OPT = re.compile(r"^#\|\s*label:\s*((?:" + _KINDS + r")-[\w-]+)\s*$", re.M)
+_FENCED = re.compile(r"^(```+|~~~+).*?^\1\s*$", re.S | re.M)
+_INLINE_CODE = re.compile(r"(`+).+?\1", re.S)
+_BIB_KEY = re.compile(r"@\s*(\w+)\s*\{\s*([^,\s]+)\s*,")
+
+
+def _expanded(article: Path, build_dir: Path | None) -> str:
+    """The article body with includes resolved (build/ mapped to build_dir)."""
+    article = Path(article)
+    text = article.read_text(encoding="utf-8")
+    bdir = build_dir if build_dir is not None else article.parent / "build"
+    return shortcodes.resolve_includes(shortcodes.strip_front_matter(text), article.parent, bdir)
+
+
+def _prose(text: str) -> str:
+    """Text without code and shortcodes (where '@' is not a citation)."""
+    text = _FENCED.sub("", text)
+    text = _INLINE_CODE.sub("", text)
+    return re.sub(r"\{\{<.*?>\}\}", "", text, flags=re.S)
+
+
+def check_embeds(article: Path, build_dir: Path | None = None) -> list[str]:
+    """Problems with the article's embeds (notebook missing, label missing, no output)."""
+    article = Path(article)
+    bdir = Path(build_dir) if build_dir is not None else article.parent / "build"
+    problems: list[str] = []
+    text = article.read_text(encoding="utf-8")
+    shortcodes.resolve_includes(shortcodes.strip_front_matter(text), article.parent, bdir, problems)
+    body = _expanded(article, bdir)
+    for emb in shortcodes.find_embeds(body):
+        if not emb.ident:
+            problems.append(f"embed {emb.path}: no cell identifier (#label)")
+            continue
+        nb_path = shortcodes.map_path(emb.path, article.parent, bdir)
+        if not nb_path.is_file():
+            problems.append(f"embed {emb.target}: notebook not found ({nb_path})")
+            continue
+        try:
+            nb = cells.read_notebook(nb_path)
+        except Exception as exc:  # nbformat raises several types for unreadable files
+            problems.append(f"embed {emb.target}: cannot read notebook ({exc})")
+            continue
+        found = cells.find_cells(nb, emb.ident)
+        if not found:
+            problems.append(f"embed {emb.target}: no cell with that id, label or tag")
+            continue
+        for cell in found:
+            outs = cell.get("outputs", [])
+            if any(o.get("output_type") == "error" for o in outs):
+                problems.append(f"embed {emb.target}: the cell ended in an error")
+            elif not any(o.get("output_type") in {"display_data", "execute_result"} for o in outs):
+                problems.append(f"embed {emb.target}: the cell has no display output")
+    return problems
+
+
+def definitions(article: Path, build_dir: Path | None = None) -> Counter[str]:
+    """How many times each cross-reference label is defined in the expanded article."""
+    body = _expanded(article, build_dir)
+    found: Counter[str] = Counter()
+    for emb in shortcodes.find_embeds(body):
+        if re.match(rf"(?:{_KINDS})-", emb.ident):
+            found[emb.ident] += 1
+    no_embeds = shortcodes.EMBED_RE.sub("", body)
+    for m in _ATTR_ID.finditer(no_embeds):
+        found[m.group(1)] += 1
+    for m in _LABEL_OPT.finditer(no_embeds):
+        found[m.group(1)] += 1
+    return found
+
+
+def references(article: Path, build_dir: Path | None = None) -> list[str]:
+    """Cross-reference labels used with ``@`` in the prose, in order."""
+    body = _prose(_expanded(article, build_dir))
+    return [
+        k.rstrip(".:,;")
+        for k in _AT_KEY.findall(body)
+        if re.match(rf"(?:{_KINDS})-", k.rstrip(".:,;"))
+    ]
+
+
+def check_crossrefs(article: Path, build_dir: Path | None = None) -> list[str]:
+    """Problems: a reference to an undefined label, or a label defined more than once."""
+    defs = definitions(article, build_dir)
+    problems = [
+        f"cross-reference label {lab} is defined {n} times" for lab, n in defs.items() if n > 1
+    ]
+    for ref in dict.fromkeys(references(article, build_dir)):
+        if defs[ref] == 0:
+            problems.append(f"cross-reference @{ref} has no definition")
+    return problems
+
+
+def citation_keys(article: Path, build_dir: Path | None = None) -> list[str]:
+    body = _prose(_expanded(article, build_dir))
+    keys = []
+    for k in _AT_KEY.findall(body):
+        k = k.rstrip(".:,;}")
+        if not re.match(rf"(?:{_KINDS})-", k):
+            keys.append(k)
+    return list(dict.fromkeys(keys))
+
+
+def bib_keys(bib: Path) -> list[str]:
+    text = Path(bib).read_text(encoding="utf-8")
+    return [
+        key
+        for kind, key in _BIB_KEY.findall(text)
+        if kind.lower() not in {"comment", "string", "preamble"}
+    ]
+
+
+def check_citations(
+    article: Path, bib: Path | None = None, build_dir: Path | None = None
+) -> list[str]:
+    """Problems: a cited key missing from the bibliography, or a key defined twice there."""
+    bib = Path(bib) if bib is not None else paths.ROOT / "references.bib"
+    if not bib.is_file():
+        return [f"bibliography {bib} not found"]
+    known = bib_keys(bib)
+    problems = [
+        f"bibliography key {k} is defined {n} times" for k, n in Counter(known).items() if n > 1
+    ]
+    for key in citation_keys(article, build_dir):
+        if key not in known:
+            problems.append(f"citation @{key} is not in {bib.name}")
+    return problems
+
+
+def check_all(article: Path, build_dir: Path | None = None, bib: Path | None = None) -> list[str]:
+    return (
+        check_embeds(article, build_dir)
+        + check_crossrefs(article, build_dir)
+        + check_citations(article, bib, build_dir)
+    )

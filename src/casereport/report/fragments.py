@@ -1,0 +1,454 @@
+"""Markdown fragments under ``build/fragments/`` that ``index.qmd`` pulls in with
+``{{< include build/fragments/<name>.md >}}``.
+
+Everything here is generated from the build's inputs and outputs (codebook, audit table,
+results, run manifest), so the article never hard-codes a table, a run list or the number
+of case profiles. Data-derived strings go through :func:`casereport.report.md.escape`.
+
+The manifest is the pipeline's ``build/manifest.json``. This module reads, leniently:
+``runs`` (a list of run records or a mapping ``run_id -> record``; each record may hold
+``run_id``, ``notebook``, ``parameter_set``, ``parameters``, ``status``, ``seconds``,
+``cached``) and optionally ``data_dir`` and ``data_files`` (``{name: sha256}``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from casereport import paths
+from casereport.report import md
+from casereport.report.variables import fmt_number, fmt_p
+
+FRAGMENTS = ("data_dictionary", "audit", "sensitivity", "case_appendix", "colophon")
+CASE_PROFILE = "case_profile"
+PRIMARY = "primary"
+TRIAL_NAMES = {"enrich": "ENRICH", "retake": "RETAKE"}
+KEY_PACKAGES = (
+    "casereport",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "nbformat",
+    "nbclient",
+    "ipykernel",
+    "frictionless",
+    "pypandoc-binary",
+)
+OK_STATUSES = {"ok", "success", "succeeded", "cached", "done", "fresh", "executed"}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _write(path: Path, text: str) -> None:
+    """Atomic write: a reader (or Quarto) never sees half a fragment."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text if text.endswith("\n") else text + "\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def runs_from_manifest(manifest: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The manifest's run records as dicts with at least run_id, notebook, parameter_set."""
+    if not manifest:
+        return []
+    raw = manifest.get("runs", [])
+    items: Iterable[tuple[str | None, Any]]
+    if isinstance(raw, Mapping):
+        items = raw.items()
+    else:
+        items = ((None, r) for r in raw)
+    out = []
+    for key, rec in items:
+        rec = dict(rec) if isinstance(rec, Mapping) else {}
+        run_id = str(rec.get("run_id") or rec.get("id") or key or "")
+        nb = rec.get("notebook") or (run_id.split("--", 1)[0] if "--" in run_id else "")
+        nb = Path(str(nb)).stem
+        ps = rec.get("parameter_set") or (run_id.split("--", 1)[1] if "--" in run_id else "")
+        if not run_id and nb:
+            run_id = f"{nb}--{ps}"
+        rec.update(run_id=run_id, notebook=nb, parameter_set=str(ps))
+        out.append(rec)
+    return out
+
+
+def _run_ok(rec: Mapping[str, Any]) -> bool:
+    status = rec.get("status")
+    return status is None or str(status).lower() in OK_STATUSES
+
+
+def _natural(text: str) -> list[Any]:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(text))]
+
+
+# --------------------------------------------------------------------------- data dictionary
+
+
+def data_dictionary_md(data_dir: Path | None = None) -> str:
+    """The codebook (``casereport.codebook.data_dictionary``) as one table per data file.
+
+    Reads ``data_dir/datapackage.json`` when the build used another data folder that has
+    its own codebook, else the project's."""
+    from casereport import codebook
+
+    pkg = Path(data_dir) / "datapackage.json" if data_dir is not None else None
+    frame = (
+        codebook.data_dictionary(pkg)
+        if pkg is not None and pkg.is_file()
+        else (codebook.data_dictionary())
+    )
+    return frame_md(frame, group_by=_first_present(frame, ("file", "resource", "table")))
+
+
+def _first_present(frame: pd.DataFrame, names: Iterable[str]) -> str | None:
+    return next((n for n in names if n in frame.columns), None)
+
+
+def frame_md(frame: pd.DataFrame, group_by: str | None = None, level: int = 3) -> str:
+    """A DataFrame as escaped pipe table(s); one sub-heading + table per ``group_by`` value."""
+    if frame is None or len(frame) == 0:
+        return "_(none)_\n"
+
+    def one(df: pd.DataFrame) -> str:
+        cols = [c for c in df.columns if c != group_by]
+        align = "".join("r" if pd.api.types.is_numeric_dtype(df[c]) else "l" for c in cols)
+        rows = [[_cell(v) for v in rec] for rec in df[cols].itertuples(index=False)]
+        return md.table([str(c) for c in cols], rows, align)
+
+    if group_by is None:
+        return one(frame)
+    parts = []
+    for key, df in frame.groupby(group_by, sort=False):
+        parts.append(f"{'#' * level} {md.code(key)} {{.unnumbered}}\n\n{one(df)}")
+    return "\n".join(parts)
+
+
+def _cell(value: Any) -> Any:
+    if value is None or value is pd.NA:
+        return ""
+    if isinstance(value, float):
+        return "" if value != value else fmt_number(value)
+    return value
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def audit_md(audit: pd.DataFrame | None) -> str:
+    """The reproduction audit: counts, every discrepancy in full, all checks collapsed.
+
+    Expects ``casereport.audit.audit()``'s columns (``status`` is ``reproduced`` or
+    ``discrepancy``); any other table is shown as it is."""
+    if audit is None or len(audit) == 0:
+        return "The audit found no derived published numbers to check.\n"
+    if "status" not in audit.columns:
+        return frame_md(audit)
+    status = audit["status"].astype(str)
+    bad = audit[status != "reproduced"]
+    n, n_bad = len(audit), len(bad)
+    lead = (
+        f"The audit recomputed {n} published numbers from the numbers they are derived from "
+        f"(published table cells and claims in the text); {n - n_bad} reproduce exactly after "
+        f"rounding half up to the published precision and {n_bad} "
+        f"{'does' if n_bad == 1 else 'do'} not. Published values are kept as published; the "
+        "differences are findings about the papers, listed here.\n\n"
+    )
+    parts = [lead]
+    if n_bad:
+        cols = [
+            c
+            for c in (
+                "source",
+                "site",
+                "quantity",
+                "published",
+                "recomputed_rounded",
+                "difference",
+                "explanation",
+            )
+            if c in bad.columns
+        ]
+        parts += ["#### Discrepancies {.unnumbered}\n\n", frame_md(bad[cols]), "\n"]
+    cols = [
+        c
+        for c in (
+            "source",
+            "site",
+            "quantity",
+            "inputs",
+            "published",
+            "recomputed_rounded",
+            "status",
+        )
+        if c in audit.columns
+    ]
+    parts += [
+        '::: {.callout-note collapse="true"}\n## All ',
+        str(n),
+        " audit checks\n\n",
+        frame_md(audit[cols]),
+        "\n:::\n",
+    ]
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+def _estimate_text(row: Mapping[str, Any]) -> str:
+    est = row.get("estimate")
+    if est is None or est != est:
+        return ""
+    text = fmt_number(est)
+    lo, hi = row.get("ci_low"), row.get("ci_high")
+    if lo is not None and hi is not None and lo == lo and hi == hi:
+        text += f" ({fmt_number(lo)} to {fmt_number(hi)})"
+    p = row.get("p_value")
+    if p is not None and p == p:
+        text += f", p {fmt_p(p)}"
+    return text
+
+
+def sensitivity_md(results: pd.DataFrame | None) -> str:
+    """Primary and every other parameter set side by side, for quantities present in both.
+
+    Case-profile rows (parameter sets such as ``enrich-3``) are not parameter sets of an
+    analysis and are left out: only sets that share a quantity with ``primary`` appear."""
+    if results is None or len(results) == 0 or "parameter_set" not in results:
+        return "No results were available for the sensitivity comparison.\n"
+    df = results.copy()
+    df["parameter_set"] = df["parameter_set"].astype(str)
+    primary = df[df["parameter_set"] == PRIMARY]
+    keys = set(zip(primary["analysis"], primary["quantity"], strict=True))
+    others = df[df["parameter_set"] != PRIMARY]
+    others = others[[k in keys for k in zip(others["analysis"], others["quantity"], strict=True)]]
+    sets = sorted(others["parameter_set"].unique(), key=_natural)
+    if not sets:
+        return "Every analysis was run with its primary parameter set only.\n"
+    cells: dict[tuple[str, str], dict[str, str]] = {}
+    for rec in df[df["parameter_set"].isin([PRIMARY, *sets])].to_dict("records"):
+        key = (rec["analysis"], rec["quantity"])
+        if key in keys:
+            cells.setdefault(key, {})[rec["parameter_set"]] = _estimate_text(rec)
+    order = [k for k in zip(primary["analysis"], primary["quantity"], strict=True)]
+    rows = [
+        [a, q, cells[(a, q)].get(PRIMARY, "")] + [cells[(a, q)].get(s, "") for s in sets]
+        for a, q in order
+        if any(cells[(a, q)].get(s) for s in sets)
+    ]
+    if not rows:
+        return "Every analysis was run with its primary parameter set only.\n"
+    text = (
+        "Estimates (95% interval; p-value where computed) under the primary parameter set "
+        f"and {len(sets)} alternative {'set' if len(sets) == 1 else 'sets'}.\n\n"
+    )
+    return text + md.table(
+        ["analysis", "quantity", PRIMARY, *sets], rows, "ll" + "r" * (1 + len(sets))
+    )
+
+
+# --------------------------------------------------------------------------- case appendix
+
+
+def case_profile_runs(manifest: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Successful case-profile runs in the manifest, ENRICH then RETAKE, sites in order."""
+    runs = [r for r in runs_from_manifest(manifest) if r["notebook"] == CASE_PROFILE and _run_ok(r)]
+
+    def key(r: Mapping[str, Any]) -> tuple[Any, ...]:
+        trial, site = _trial_site(r)
+        trials = list(TRIAL_NAMES)
+        return (trials.index(trial) if trial in trials else len(trials), trial, _natural(site))
+
+    return sorted(runs, key=key)
+
+
+def _trial_site(rec: Mapping[str, Any]) -> tuple[str, str]:
+    params = rec.get("parameters") or {}
+    trial = params.get("trial")
+    site = params.get("site")
+    if trial is None or site is None:
+        t, _, s = str(rec["parameter_set"]).partition("-")
+        trial, site = trial or t, site if site is not None else s
+    return str(trial), str(site)
+
+
+def case_appendix_md(manifest: Mapping[str, Any] | None) -> str:
+    """One sub-section per case-profile run: its summary table and figure, embedded by label."""
+    runs = case_profile_runs(manifest)
+    if not runs:
+        return "No case profiles were built.\n"
+    parts = [
+        f"Profiles of all {len(runs)} sites, one per case-profile run of the build, each "
+        "embedded from its executed notebook.\n"
+    ]
+    for rec in runs:
+        trial, site = _trial_site(rec)
+        trial_name = TRIAL_NAMES.get(trial, trial.upper())
+        nb = f"build/runs/{rec['run_id']}.ipynb"
+        anchor = "case-" + re.sub(r"[^a-z0-9-]+", "-", f"{trial}-{site}".lower()).strip("-")
+        parts.append(
+            f"### {md.escape(trial_name)} site {md.escape(site)} {{#{anchor} .unnumbered}}\n\n"
+            f"{{{{< embed {nb}#profile-summary >}}}}\n\n"
+            f"{{{{< embed {nb}#profile-figure >}}}}\n"
+        )
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- colophon
+
+
+def package_versions(names: Iterable[str] = KEY_PACKAGES) -> list[tuple[str, str]]:
+    out = [("python", platform.python_version())]
+    for name in names:
+        try:
+            out.append((name, importlib.metadata.version(name)))
+        except importlib.metadata.PackageNotFoundError:
+            out.append((name, "not installed"))
+    try:
+        import pypandoc
+
+        out.append(("pandoc (pypandoc-binary)", pypandoc.get_pandoc_version()))
+    except (ImportError, OSError):
+        pass
+    return out
+
+
+def data_hashes(data_dir: Path) -> list[tuple[str, str]]:
+    out = []
+    for p in sorted(Path(data_dir).iterdir()):
+        if p.is_file() and not p.name.startswith("."):
+            out.append((p.name, hashlib.sha256(p.read_bytes()).hexdigest()))
+    return out
+
+
+def git_commit(root: Path = paths.ROOT) -> str:
+    try:
+        res = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "not a git checkout"
+    if res.returncode != 0:
+        return "not a git checkout"
+    commit = res.stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    if dirty.returncode == 0 and dirty.stdout.strip():
+        commit += " (with uncommitted changes)"
+    return commit
+
+
+def _value_md(value: Any) -> str:
+    if value is None:
+        return ""
+    return md.code(value if isinstance(value, str) else json.dumps(value, default=str))
+
+
+def _runs_md(runs: list[dict[str, Any]]) -> str:
+    """One table per notebook: a row per run, a column per parameter."""
+    parts = []
+    by_nb: dict[str, list[dict[str, Any]]] = {}
+    for r in runs:
+        by_nb.setdefault(r["notebook"], []).append(r)
+    for nb, recs in by_nb.items():
+        names: list[str] = []
+        for r in recs:
+            names += [k for k in (r.get("parameters") or {}) if k not in names]
+        rows = [
+            [md.code(r["run_id"])] + [_value_md((r.get("parameters") or {}).get(k)) for k in names]
+            for r in recs
+        ]
+        parts.append(
+            f"#### {md.code(nb)} {{.unnumbered}}\n\n"
+            + md.table(["run", *names], rows, raw=[True] * (1 + len(names)))
+        )
+    return "\n".join(parts)
+
+
+def _input_hashes(manifest: Mapping[str, Any] | None, data_dir: Path) -> list[tuple[str, str]]:
+    """Data files the runs read (manifest ``inputs``), else every file in ``data_dir``."""
+    found: dict[str, str] = {}
+    for r in runs_from_manifest(manifest):
+        inputs = r.get("inputs") or {}
+        if isinstance(inputs, Mapping):
+            found.update({str(k): str(v) for k, v in inputs.items()})
+    found.update({str(k): str(v) for k, v in ((manifest or {}).get("data_files") or {}).items()})
+    if found:
+        return sorted(found.items())
+    return data_hashes(data_dir) if data_dir.is_dir() else []
+
+
+def colophon_md(manifest: Mapping[str, Any] | None, data_dir: Path | None = None) -> str:
+    """Package versions, data-file hashes, every run's parameters and the git commit."""
+    data_dir = Path((manifest or {}).get("data_dir") or data_dir or paths.DATA_DIR)
+    runs = runs_from_manifest(manifest)
+    hashes = _input_hashes(manifest, data_dir)
+    parts = [
+        "### Software {.unnumbered}\n",
+        md.table(["package", "version"], package_versions()),
+        "\n### Data {.unnumbered}\n",
+        "SHA-256 of every data file the notebook runs read.\n",
+        md.table(
+            ["file", "SHA-256"], [(md.code(n), md.code(h)) for n, h in hashes], raw=[True, True]
+        ),
+        "\n### Runs and parameters {.unnumbered}\n",
+        f"{len(runs)} notebook runs, each with the parameters it ran with.\n",
+        _runs_md(runs) if runs else "_(no runs)_\n",
+        "\n### Source {.unnumbered}\n",
+        f"Git commit: {md.code(git_commit())}.",
+    ]
+    created = (manifest or {}).get("created")
+    if created:
+        parts.append(f" Built {md.escape(created)}.")
+    return "\n".join(parts) + "\n"
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def write_fragments(
+    build_dir: Path,
+    results: pd.DataFrame | None,
+    audit: pd.DataFrame | None,
+    manifest: Mapping[str, Any] | None,
+) -> None:
+    """Write ``data_dictionary.md``, ``audit.md``, ``sensitivity.md``, ``case_appendix.md``
+    and ``colophon.md`` under ``build_dir/fragments/`` (each atomically)."""
+    out = Path(build_dir) / "fragments"
+    data_dir = Path(manifest["data_dir"]) if manifest and manifest.get("data_dir") else None
+    texts = {
+        "data_dictionary": data_dictionary_md(data_dir),
+        "audit": audit_md(audit),
+        "sensitivity": sensitivity_md(results),
+        "case_appendix": case_appendix_md(manifest),
+        "colophon": colophon_md(manifest, data_dir),
+    }
+    for name, text in texts.items():
+        _write(out / f"{name}.md", text)

@@ -1,0 +1,361 @@
+"""The no-Quarto preview: ``index.qmd`` as one self-contained HTML file, rendered by pandoc.
+
+When Quarto is not installed the build still shows the article: this module resolves the
+three shortcodes the article uses (``include``, ``var``, ``embed``), turns ``@fig-x`` and
+``@tbl-x`` into numbered links, and hands the Markdown to pandoc (shipped by the
+``pypandoc-binary`` wheel) with ``--citeproc`` for the citations and ``--embed-resources
+--standalone`` so images are inlined. A banner says it is a preview.
+
+It is deliberately small: no layouts, callout styling, notebook views or PDF. Safety:
+the whole document is read as ``markdown-raw_html-raw_attribute``, so no raw HTML from
+the article, fragments or notebook outputs reaches the page (it shows as text); HTML
+table outputs are first converted to Markdown by pandoc's HTML reader, which drops
+``<script>`` and ``<style>`` and keeps cell text as text.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pypandoc
+import yaml
+
+from casereport import paths
+from casereport.report import cells, shortcodes
+from casereport.report.variables import read_variables
+
+log = logging.getLogger(__name__)
+
+READER = "markdown-raw_html-raw_attribute-raw_tex"
+BANNER = "Preview: rendered without Quarto"
+KIND_NAMES = {"fig": "Figure", "tbl": "Table"}
+_XREF = re.compile(r"(?<![\w\\])\[?-?@((fig|tbl|sec)-[A-Za-z0-9_-]*[A-Za-z0-9_])\]?")
+
+CSS = """
+body { max-width: 54rem; margin: 0 auto; padding: 1rem 1.5rem 4rem;
+  font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d1d1f; }
+h1, h2, h3 { line-height: 1.25; }
+.preview-banner { position: sticky; top: 0; z-index: 10; background: #fff4c2;
+  border: 1px solid #d9b600; border-radius: 4px; padding: .6rem .9rem; margin: .5rem 0 1rem; }
+.preview-problems { background: #fde8e8; border: 1px solid #c53030; padding: .5rem .9rem; }
+figure { margin: 1.5rem 0; } figure img, .preview-embed img { max-width: 100%; height: auto; }
+figcaption, .preview-caption { font-size: .92rem; color: #333; }
+table { border-collapse: collapse; margin: .75rem 0; font-size: .9rem; display: block;
+  overflow-x: auto; }
+th, td { border-bottom: 1px solid #ccc; padding: .25rem .6rem; vertical-align: top; }
+thead th { border-bottom: 2px solid #555; }
+.preview-source { font-size: .8rem; color: #666; }
+.callout, [class^="callout-"], [class*=" callout-"] { border-left: 4px solid #3a7bd5;
+  background: #f3f7fd; padding: .4rem .9rem; margin: 1rem 0; }
+nav#TOC { font-size: .9rem; border: 1px solid #ddd; padding: .25rem 1rem; }
+code { font-size: .88em; }
+"""
+
+
+@dataclass
+class _State:
+    build_dir: Path
+    base_dir: Path
+    assets: Path
+    problems: list[str] = field(default_factory=list)
+    numbers: dict[str, str] = field(default_factory=dict)  # label -> "Figure 2"
+    counters: dict[str, int] = field(default_factory=dict)
+    n_assets: int = 0
+
+
+def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    m = shortcodes.FRONT_MATTER_RE.match(text)
+    if not m:
+        return {}, text
+    try:
+        meta = yaml.safe_load(m.group(0).strip().strip("-")) or {}
+    except yaml.YAMLError:
+        meta = {}
+    return (meta if isinstance(meta, dict) else {}), text[m.end() :]
+
+
+def _names(authors: Any) -> list[str]:
+    if authors is None:
+        return []
+    items = authors if isinstance(authors, list) else [authors]
+    out = []
+    for a in items:
+        if isinstance(a, Mapping):
+            name = a.get("name")
+            if isinstance(name, Mapping):
+                name = (
+                    name.get("literal")
+                    or " ".join(str(name.get(k, "")) for k in ("given", "family")).strip()
+                )
+            if name:
+                out.append(str(name))
+        elif a:
+            out.append(str(a))
+    return out
+
+
+def _metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The article's front matter reduced to what pandoc's HTML template shows."""
+    out: dict[str, Any] = {}
+    for key in ("title", "subtitle", "abstract"):
+        if meta.get(key):
+            out[key] = str(meta[key])
+    names = _names(meta.get("author") or meta.get("authors"))
+    if names:
+        out["author"] = names
+    date = meta.get("date")
+    if date in ("today", "now", "last-modified") or date is None:
+        date = _dt.date.today().isoformat()
+    out["date"] = str(date)
+    out["pagetitle"] = out.get("title", "casereport preview")
+    out["link-citations"] = True
+    return out
+
+
+# ------------------------------------------------------------------ embeds
+
+
+def _asset(state: _State, data: str, ext: str) -> str:
+    state.n_assets += 1
+    p = state.assets / f"embed-{state.n_assets}.{ext}"
+    if ext == "svg":
+        p.write_text(data, encoding="utf-8")
+    else:
+        p.write_bytes(base64.b64decode(data))
+    return p.name
+
+
+def _html_to_markdown(fragment: str) -> str:
+    return pypandoc.convert_text(
+        fragment, "markdown-raw_html-raw_attribute-native_divs-native_spans", format="html"
+    ).strip()
+
+
+def _as_text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def _output_blocks(state: _State, outputs: list[Any]) -> tuple[list[str], list[str]]:
+    """(image file names, Markdown blocks) from a cell's display outputs."""
+    images, blocks = [], []
+    for out in outputs:
+        if out.get("output_type") not in {"display_data", "execute_result"}:
+            continue
+        data = out.get("data", {})
+        if "image/png" in data:
+            images.append(_asset(state, _as_text(data["image/png"]), "png"))
+        elif "image/svg+xml" in data:
+            images.append(_asset(state, _as_text(data["image/svg+xml"]), "svg"))
+        elif "image/jpeg" in data:
+            images.append(_asset(state, _as_text(data["image/jpeg"]), "jpg"))
+        elif "text/markdown" in data:
+            blocks.append(_as_text(data["text/markdown"]).strip())
+        elif "text/html" in data:
+            blocks.append(_html_to_markdown(_as_text(data["text/html"])))
+        elif "text/plain" in data:
+            text = _as_text(data["text/plain"])
+            fence = "```"
+            while fence in text:
+                fence += "`"
+            blocks.append(f"{fence}\n{text}\n{fence}")
+    return images, blocks
+
+
+def _attr(text: Any) -> str:
+    return " ".join(str(text).split()).replace("\\", "/").replace('"', "'")
+
+
+def _caption(opts: Mapping[str, Any], kind: str | None) -> str:
+    cap = opts.get(f"{kind}-cap") if kind else None
+    cap = cap or opts.get("fig-cap") or opts.get("tbl-cap") or ""
+    if isinstance(cap, list):
+        cap = "; ".join(map(str, cap))
+    return " ".join(str(cap).split())
+
+
+def _number(state: _State, label: str) -> str | None:
+    kind = label.split("-", 1)[0]
+    if kind not in KIND_NAMES or "-" not in label:
+        return None
+    if label not in state.numbers:
+        state.counters[kind] = state.counters.get(kind, 0) + 1
+        state.numbers[label] = f"{KIND_NAMES[kind]} {state.counters[kind]}"
+    return state.numbers[label]
+
+
+def _missing(state: _State, target: str, why: str) -> str:
+    state.problems.append(f"embed {target}: {why}")
+    return f"::: {{.preview-problems}}\n**Missing embed** `{target}`: {why}\n:::"
+
+
+def _embed(state: _State, emb: shortcodes.Embed) -> str:
+    nb_path = shortcodes.map_path(emb.path, state.base_dir, state.build_dir)
+    if not nb_path.is_file():
+        return _missing(state, emb.target, "notebook not found")
+    nb = cells.read_notebook(nb_path)
+    found = cells.find_cells(nb, emb.ident)
+    if not found:
+        return _missing(state, emb.target, "no cell with that id, label or tag")
+    outputs = [o for c in found for o in c.get("outputs", [])]
+    opts = cells.cell_options(found[0])
+    label = str(opts.get("label") or emb.ident)
+    kind = label.split("-", 1)[0] if label.split("-", 1)[0] in KIND_NAMES else None
+    number = _number(state, label) if kind else None
+    cap = _caption(opts, kind)
+    images, blocks = _output_blocks(state, outputs)
+    if not images and not blocks:
+        return _missing(state, emb.target, "the cell has no display output")
+    source = f"[Source: `{nb_path.name}`]{{.preview-source}}"
+    caption = f"{number}: {cap}" if number and cap else (number or cap)
+    alt = _attr(opts.get("fig-alt") or cap or label)
+    parts: list[str] = []
+    if kind == "fig" and len(images) == 1 and not blocks:
+        return f'![{caption}]({images[0]}){{#{label} alt="{alt}"}}\n\n{source}'
+    if kind == "tbl" and caption:
+        parts.append(f"[**{caption}**]{{.preview-caption}}")
+    parts += [f'![]({img}){{alt="{alt}"}}' for img in images]
+    parts += blocks
+    if kind != "tbl" and caption:
+        parts.append(f"[{caption}]{{.preview-caption}}")
+    ident = f"#{label} " if kind else ""
+    body = "\n\n".join(parts)
+    return f"::: {{{ident}.preview-embed}}\n\n{body}\n\n{source}\n\n:::"
+
+
+# ------------------------------------------------------------------ cross-references
+
+
+def _section_titles(text: str) -> dict[str, str]:
+    out = {}
+    for m in re.finditer(r"^#{1,6}\s+(.+?)\s*\{#(sec-[\w-]+)[^}]*\}\s*$", text, re.M):
+        out[m.group(2)] = m.group(1)
+    return out
+
+
+def _crossrefs(state: _State, text: str) -> str:
+    sections = _section_titles(text)
+
+    def repl(m: re.Match[str]) -> str:
+        label, kind = m.group(1), m.group(2)
+        if kind == "sec" and label in sections:
+            return f"[{sections[label]}](#{label})"
+        if label in state.numbers:
+            return f"[{state.numbers[label]}](#{label})"
+        state.problems.append(f"cross-reference @{label} has no target in the preview")
+        return f"**?@{label}**"
+
+    return _XREF.sub(repl, text)
+
+
+# ------------------------------------------------------------------ main
+
+
+def _banner(problems: list[str]) -> str:
+    version = pypandoc.get_pandoc_version()
+    text = (
+        f'<div class="preview-banner" role="note"><strong>{BANNER}.</strong> '
+        "Quarto was not found, so casereport rendered this single-file preview of "
+        f"<code>index.qmd</code> with pandoc {html.escape(version)}. Figures and tables "
+        "are embedded from the executed notebooks and numbers come from the same build, "
+        "but layout and numbering may differ from the Quarto manuscript, and there is no "
+        "PDF or notebook view. Install Quarto to render the manuscript.</div>\n"
+    )
+    if problems:
+        items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
+        text += (
+            f'<div class="preview-problems" role="alert"><strong>{len(problems)} '
+            f"problem(s) while rendering the preview:</strong><ul>{items}</ul></div>\n"
+        )
+    return text
+
+
+def render_markdown(
+    build_dir: Path,
+    article: Path,
+    variables: Mapping[str, Any] | None,
+    assets: Path,
+) -> tuple[dict[str, Any], str, list[str]]:
+    """(pandoc metadata, Markdown body, problems) for the article, images under ``assets``."""
+    article = Path(article)
+    meta, body = _split_front_matter(article.read_text(encoding="utf-8"))
+    state = _State(Path(build_dir), article.parent, assets)
+    if variables is None:
+        variables = read_variables(article.parent / paths.QUARTO_VARIABLES.name)
+    body = shortcodes.resolve_includes(body, article.parent, state.build_dir, state.problems)
+    body = shortcodes.substitute_vars(body, variables, state.problems)
+    embeds = shortcodes.find_embeds(body)
+    rendered = [_embed(state, e) for e in embeds]  # numbers assigned in reading order
+    pieces, last = [], 0
+    for i, e in enumerate(embeds):
+        pieces += [body[last : e.start], f"\x00EMBED{i}\x00"]
+        last = e.end
+    pieces.append(body[last:])
+    body = _crossrefs(state, "".join(pieces))
+    body = re.sub("\x00EMBED(\\d+)\x00", lambda m: rendered[int(m.group(1))], body)
+    return _metadata(meta), body, state.problems
+
+
+def render_preview(
+    build_dir: Path,
+    out_html: Path,
+    *,
+    article: Path = paths.ROOT / "index.qmd",
+    variables: dict | None = None,
+) -> Path:
+    """Render ``article`` to one self-contained HTML file at ``out_html`` (atomically).
+
+    ``build/`` paths in the article are read from ``build_dir``; ``variables`` defaults to
+    the ``_variables.yml`` next to the article. Problems (a missing embed, an unknown var
+    or cross-reference) are listed at the top of the page and logged; they do not raise."""
+    out_html = Path(out_html)
+    article = Path(article)
+    out_html.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="casereport-preview-") as tmp:
+        tdir = Path(tmp)
+        meta, body, problems = render_markdown(Path(build_dir), article, variables, tdir)
+        for p in problems:
+            log.warning("preview: %s", p)
+        (tdir / "preview.css").write_text(CSS, encoding="utf-8")
+        (tdir / "banner.html").write_text(_banner(problems), encoding="utf-8")
+        front = "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n\n"
+        args = [
+            "--standalone",
+            "--embed-resources",
+            "--toc",
+            "--toc-depth=2",
+            f"--css={tdir / 'preview.css'}",
+            f"--include-before-body={tdir / 'banner.html'}",
+            f"--resource-path={tdir}{os.pathsep}{article.parent}",
+        ]
+        bib = article.parent / "references.bib"
+        if bib.is_file():
+            args += ["--citeproc", f"--bibliography={bib}"]
+        fd, tmp_out = tempfile.mkstemp(
+            prefix=f".{out_html.name}.", suffix=".tmp", dir=out_html.parent
+        )
+        os.close(fd)
+        try:
+            pypandoc.convert_text(
+                front + body,
+                "html5",
+                format=READER,
+                extra_args=args,
+                outputfile=tmp_out,
+                cworkdir=str(tdir),
+            )
+            os.chmod(tmp_out, 0o644)
+            os.replace(tmp_out, out_html)
+        except BaseException:
+            Path(tmp_out).unlink(missing_ok=True)
+            raise
+    return out_html

@@ -1,0 +1,119 @@
+"""The three Quarto shortcodes the article uses, parsed the same way by checks and preview.
+
+- ``{{< include path >}}`` (https://quarto.org/docs/authoring/includes.html)
+- ``{{< var key.sub >}}`` from ``_variables.yml`` (https://quarto.org/docs/authoring/variables.html)
+- ``{{< embed notebook.ipynb#ident >}}`` (https://quarto.org/docs/authoring/notebook-embed.html)
+
+A shortcode written with triple braces (``{{{< var x >}}}``) is Quarto's escape and is
+left alone. Paths beginning ``build/`` are mapped to the build folder actually used,
+because the build renders into a temporary folder before swapping it in as ``build/``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_SC = r"(?<!\{)\{\{<\s*{name}\s+(?P<arg>[^\s>]+)(?P<rest>[^>]*?)\s*>\}\}(?!\})"
+EMBED_RE = re.compile(_SC.replace("{name}", "embed"))
+INCLUDE_RE = re.compile(_SC.replace("{name}", "include"))
+VAR_RE = re.compile(_SC.replace("{name}", "var"))
+FRONT_MATTER_RE = re.compile(r"\A---\n.*?\n---\n", re.S)
+
+
+@dataclass(frozen=True)
+class Embed:
+    path: str  # as written, e.g. build/runs/engagement_fidelity--primary.ipynb
+    ident: str  # cell id, label or tag
+    options: str  # anything after the target (e.g. echo=true)
+    start: int
+    end: int
+
+    @property
+    def target(self) -> str:
+        return f"{self.path}#{self.ident}"
+
+
+def map_path(path: str, base_dir: Path, build_dir: Path | None) -> Path:
+    """Resolve a path written in the article: ``build/...`` goes to ``build_dir``;
+    ``/x`` is project-root relative (Quarto's convention); otherwise relative to ``base_dir``."""
+    p = path.strip().strip("\"'")
+    if build_dir is not None and (p == "build" or p.startswith("build/")):
+        return Path(build_dir) / p[len("build/") :]
+    if p.startswith("/"):
+        return base_dir / p.lstrip("/")
+    return base_dir / p
+
+
+def strip_front_matter(text: str) -> str:
+    return FRONT_MATTER_RE.sub("", text, count=1)
+
+
+def resolve_includes(
+    text: str,
+    base_dir: Path,
+    build_dir: Path | None,
+    problems: list[str] | None = None,
+    _depth: int = 0,
+) -> str:
+    """Replace every include shortcode by the file's text (recursively, to depth 5).
+
+    A missing file becomes a visible marker and, if ``problems`` is given, a problem."""
+
+    def repl(m: re.Match[str]) -> str:
+        target = map_path(m.group("arg"), base_dir, build_dir)
+        if not target.is_file():
+            msg = f"include: {m.group('arg')} not found ({target})"
+            if problems is not None:
+                problems.append(msg)
+            return f"**[missing include: {m.group('arg')}]**"
+        body = target.read_text(encoding="utf-8")
+        if _depth >= 5:
+            return body
+        return resolve_includes(body, base_dir, build_dir, problems, _depth + 1)
+
+    return INCLUDE_RE.sub(repl, text)
+
+
+def find_embeds(text: str) -> list[Embed]:
+    out = []
+    for m in EMBED_RE.finditer(text):
+        path, _, ident = m.group("arg").partition("#")
+        out.append(Embed(path, ident, m.group("rest").strip(), m.start(), m.end()))
+    return out
+
+
+def lookup_var(variables: Mapping[str, Any], key: str) -> Any:
+    """``a.b.c`` in nested mappings (Quarto's dotted keys); KeyError when absent."""
+    node: Any = variables
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            raise KeyError(key)
+        node = node[part]
+    if isinstance(node, Mapping):
+        raise KeyError(key)
+    return node
+
+
+def substitute_vars(
+    text: str, variables: Mapping[str, Any], problems: list[str] | None = None
+) -> str:
+    """Replace var shortcodes; an unknown key renders as ``?var:key`` (as Quarto does)."""
+
+    def repl(m: re.Match[str]) -> str:
+        key = m.group("arg")
+        try:
+            return str(lookup_var(variables, key))
+        except KeyError:
+            if problems is not None:
+                problems.append(f"var: {key} is not in _variables.yml")
+            return f"**?var:{key}**"
+
+    return VAR_RE.sub(repl, text)
+
+
+def var_keys(text: str) -> list[str]:
+    return [m.group("arg") for m in VAR_RE.finditer(text)]

@@ -1,0 +1,120 @@
+"""``_variables.yml``: every number the article's prose quotes, formatted once, here.
+
+``index.qmd`` never types a number; it writes ``{{< var analysis.quantity >}}`` and Quarto
+(or the preview) substitutes the value (https://quarto.org/docs/authoring/variables.html).
+Keys, for each row of the primary parameter set (``analysis`` and ``quantity`` as in the
+results; see docs/architecture.md, "Results quantities"):
+
+- ``analysis.quantity``: the estimate
+- ``analysis.quantity_lo`` / ``_hi``: the interval ends, ``_ci``: "lo to hi"
+- ``analysis.quantity_p``: the p-value ("0.034", "< 0.001")
+- ``analysis.quantity_n``: the n behind the estimate
+
+Formatting: whole numbers without decimals; otherwise 2 decimals below 10, 1 below 100,
+none above (so "0.62", "51.3", "113"). The file is written atomically.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+PRIMARY = "primary"
+_KEY_OK = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def fmt_number(value: Any) -> str:
+    """A number for prose and tables (see module docstring); '' for missing."""
+    if value is None or value is pd.NA:
+        return ""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(x):
+        return ""
+    if abs(x - round(x)) < 1e-9 and abs(x) < 1e15:
+        return str(int(round(x)))
+    ax = abs(x)
+    decimals = 2 if ax < 10 else 1 if ax < 100 else 0
+    text = f"{x:.{decimals}f}"
+    return "0" if text in {"-0", "-0.0", "-0.00"} else text
+
+
+def fmt_p(value: Any) -> str:
+    """A p-value: three decimals, ``< 0.001`` below that, '' for missing."""
+    try:
+        p = float(value)
+    except (TypeError, ValueError):
+        return ""
+    if not math.isfinite(p):
+        return ""
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _key(text: Any) -> str:
+    """A var key part: Quarto splits keys on '.', so dots and other punctuation become '_'."""
+    return _KEY_OK.sub("_", str(text)).strip("_") or "x"
+
+
+def variables_from_results(results: pd.DataFrame, parameter_set: str = PRIMARY) -> dict:
+    out: dict[str, dict[str, str]] = {}
+    if results is None or len(results) == 0:
+        return out
+    df = results
+    if "parameter_set" in df.columns:
+        df = df[df["parameter_set"].astype(str) == parameter_set]
+    for rec in df.to_dict("records"):
+        group = out.setdefault(_key(rec["analysis"]), {})
+        q = _key(rec["quantity"])
+        est = fmt_number(rec.get("estimate"))
+        if est:
+            group[q] = est
+        lo, hi = fmt_number(rec.get("ci_low")), fmt_number(rec.get("ci_high"))
+        if lo and hi:
+            group[f"{q}_lo"], group[f"{q}_hi"] = lo, hi
+            group[f"{q}_ci"] = f"{lo} to {hi}"
+        p = fmt_p(rec.get("p_value"))
+        if p:
+            group[f"{q}_p"] = p
+        n = fmt_number(rec.get("n"))
+        if n:
+            group[f"{q}_n"] = n
+    return out
+
+
+def write_variables(results: pd.DataFrame, path: Path) -> dict:
+    """Write ``_variables.yml`` for the primary parameter set; return what was written."""
+    data = variables_from_results(results)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (
+        "# Written by casereport (report.variables.write_variables) from the build's results.\n"
+        "# Do not edit: rebuilt on every `casereport build`. Quoted in index.qmd with\n"
+        "# {{< var analysis.quantity >}}.\n"
+    )
+    body = yaml.safe_dump(data, sort_keys=True, allow_unicode=True, default_flow_style=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(header + body)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return data
+
+
+def read_variables(path: Path) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        return {}
+    return yaml.safe_load(p.read_text(encoding="utf-8")) or {}
