@@ -24,9 +24,10 @@ __all__ = [
 #: Default ENRICH cut-offs (engagement in %, fidelity on the 3–12 index). On Gillard et al.
 #: (2024) Table 2 they give: high–high sites 3 (79%, 11.2) and 5 (80%, 10.9); low–low sites
 #: 4 (47%, 9.0) and 6 (30%, 7.9); outlier site 2 (51%, 11.0); sites 1 (69%, 10.4) and
-#: 7 (67%, 9.7) other. Any high_engagement in (69, 79], low_engagement in [51, 67),
-#: high_fidelity in (10.4, 10.9] and low_fidelity in [9.0, 9.7) gives the same selection;
-#: the defaults sit at round values inside those ranges.
+#: 7 (67%, 9.7) other. The selection is unchanged, with recomputed or published %, for any
+#: combination of high_engagement in [69, 79], low_engagement in [51.4, 66.6],
+#: high_fidelity in (10.4, 10.9] and low_fidelity in [9.0, 9.7) (checked at the corners);
+#: the defaults are round values inside those ranges.
 ENRICH_CUTOFFS = {
     "high_engagement": 70.0,
     "low_engagement": 60.0,
