@@ -103,3 +103,22 @@ def test_crisp_sets():
     r = retake_crisp_sets(sites, wide).set_index("site")
     assert set(r.index[r["ot_turnover"] == 1]) == TURNOVER
     assert set(r.index[r["above_expected"] == 0]) == {"2", "9", "10", "13"}
+
+
+def test_enrich_cutoff_ranges_documented_in_classify():
+    """ENRICH_CUTOFFS' comment: every corner of the documented ranges keeps the paper's
+    selection, with recomputed or published engagement %."""
+    import itertools
+
+    corners = itertools.product([69.0, 79.0], [51.4, 66.6], [10.41, 10.9], [9.0, 9.69])
+    for he, le, hf, lf in corners:
+        for mode in ("recomputed", "published"):
+            out = classify_enrich(
+                ENRICH,
+                high_engagement=he,
+                low_engagement=le,
+                high_fidelity=hf,
+                low_fidelity=lf,
+                engagement=mode,
+            )
+            assert dict(zip(out["site"], out["case_type"], strict=True)) == PAPER_CASES
