@@ -180,14 +180,14 @@ def _unique_header(text: str, header: list[str]) -> str:
 
 def check_cells(path: Path, text: str, res: dict, header: list[str]) -> list[Problem]:
     """Layer 3: per-cell types and constraints, checked by frictionless against the schema."""
-    from frictionless import Detector, Resource, Schema, formats
+    from frictionless import Resource, Schema, formats
 
     schema = res["schema"]
     by_name = {f["name"]: f for f in schema["fields"]}
     # Check only the columns the header actually has (missing ones are reported already);
     # a primary key that refers to a missing column is dropped for the same reason.
     keep = [f for f in schema["fields"] if f["name"] in header]
-    descriptor = {"fields": keep}
+    descriptor = {"fields": keep, "fieldsMatch": "subset"}
     pk = schema.get("primaryKey", [])
     if pk and all(k in header for k in pk):
         descriptor["primaryKey"] = pk
@@ -196,7 +196,6 @@ def check_cells(path: Path, text: str, res: dict, header: list[str]) -> list[Pro
         format="csv",
         encoding="utf-8",
         schema=Schema.from_descriptor(descriptor),
-        detector=Detector(schema_sync=True),
         control=formats.CsvControl(delimiter=","),
     )
     report = resource.validate(limit_errors=100_000)
