@@ -133,7 +133,8 @@ def permutation_correlation(
     x, y : array-like of float, same length; pairs with a missing value in either are dropped.
     method : "pearson" (correlation of the values) or "spearman" (Pearson correlation of
         average ranks, so ties are handled as in ``scipy.stats.spearmanr``).
-    exact_max_n : enumerate exactly when n <= this (default :data:`EXACT_MAX_N` = 8).
+    exact_max_n : enumerate exactly when n <= this (default :data:`EXACT_MAX_N` = 8; at
+        most 10 sites can be enumerated).
     n_resamples : Monte Carlo resamples when n > exact_max_n.
     seed : Monte Carlo seed (fixed default for reproducibility).
     level : coverage of the Fisher-z interval reported alongside (see
@@ -167,6 +168,8 @@ def permutation_correlation(
     zx, zy = _standardise(x), _standardise(y)
     r_obs = float(np.clip(zx @ zy, -1.0, 1.0))
     exact = n <= exact_max_n
+    if exact and n > 10:  # 11! permutations × n cells would not fit in memory
+        raise ValueError("exact enumeration is limited to n <= 10; lower exact_max_n")
     if np.isnan(r_obs):
         n_perm = math.factorial(n) if exact else n_resamples
         return PermutationResult(
