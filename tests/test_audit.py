@@ -1,0 +1,242 @@
+"""The reproduction audit: rounding convention, hand-computed oracles, the papers' findings."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from casereport import audit, paths
+from casereport.cli import app
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return audit.audit(paths.DATA_DIR)
+
+
+def _row(table: pd.DataFrame, id_: str) -> pd.Series:
+    (row,) = table[table["id"] == id_].to_dict("records")
+    return pd.Series(row)
+
+
+# ------------------------------------------------------------------------ round_half_up
+
+
+@pytest.mark.parametrize(
+    ("x", "nd", "want"),
+    [
+        (58.5, 0, 59),  # 1053 / 18, RETAKE site 13: Python's round() gives 58
+        (76.5, 0, 77),  # 612 / 8, RETAKE site 15: round() gives 76
+        (8.5, 0, 9),  # 17 / 2
+        (0.5, 0, 1),
+        (2.5, 0, 3),
+        (2.4999, 0, 2),
+        (-2.5, 0, -3),  # halves go away from zero
+        (0.145, 2, 0.15),  # binary 0.14499999... still rounds as printed
+        (1.005, 2, 1.01),
+        (61.5094, 1, 61.5),  # 163 / 265 x 100
+        (88.65, 1, 88.7),
+        (100, 1, 100.0),
+        ("6.5", 0, 7),
+    ],
+)
+def test_round_half_up(x, nd, want):
+    """Hand-worked decimal rounding, halves up; cases marked differ from Python's round()."""
+    got = audit.round_half_up(x, nd)
+    assert got == want
+    assert isinstance(got, int if nd == 0 else float)
+
+
+def test_python_round_would_have_been_wrong():
+    """The reason round_half_up exists: banker's rounding turns 58.5 into 58, and the paper
+    prints 59 for site 13."""
+    assert round(58.5) == 58 and audit.round_half_up(58.5) == 59
+
+
+# ------------------------------------------------------------------------ the published data
+
+
+def test_audit_columns_and_size(table):
+    """Columns from the contract; 46 derived cells (7 sites x 2 ENRICH percentages + 16 sites
+    x 2 RETAKE averages) and one row per claim in data/published_claims.yaml."""
+    import yaml
+
+    n_claims = len(yaml.safe_load(paths.CLAIMS_YAML.read_text(encoding="utf-8"))["claims"])
+    assert list(table.columns) == audit.COLUMNS
+    assert (table["kind"] == "derived").sum() == 7 * 2 + 16 * 2
+    assert (table["kind"] == "claim").sum() == n_claims
+    assert set(table["status"]) <= {"reproduced", "discrepancy"}
+    assert table["id"].is_unique
+
+
+def test_rounding_halves_are_reproduced(table):
+    """Hand oracles for the half cases in 001 Table 3: 1053/18 = 58.5 -> 59 (site 13),
+    612/8 = 76.5 -> 77 (site 15), 17/2 = 8.5 -> 9 (site 2), 21/2 = 10.5 -> 11 (site 3),
+    13/2 = 6.5 -> 7 (sites 12, 13), 11/2 = 5.5 -> 6 (site 16): all reproduced, none is a
+    false alarm."""
+    cases = {
+        "retake_sites.minutes_per_month.site_13": (58.5, "59"),
+        "retake_sites.minutes_per_month.site_15": (76.5, "77"),
+        "retake_sites.participants_per_ot.site_2": (8.5, "9"),
+        "retake_sites.participants_per_ot.site_3": (10.5, "11"),
+        "retake_sites.participants_per_ot.site_12": (6.5, "7"),
+        "retake_sites.participants_per_ot.site_13": (6.5, "7"),
+        "retake_sites.participants_per_ot.site_16": (5.5, "6"),
+    }
+    for id_, (exact, shown) in cases.items():
+        row = _row(table, id_)
+        assert row["recomputed"] == exact
+        assert row["recomputed_rounded"] == shown == row["published"]
+        assert row["status"] == "reproduced"
+        assert "half" in row["explanation"]
+
+
+def test_all_retake_derived_cells_reproduce(table):
+    """Every minutes-per-month and participants-per-OT cell of 001 Table 3 reproduces once
+    halves round up (checked by hand: e.g. 2815/25 = 112.6 -> 113, 26/3 = 8.67 -> 9)."""
+    retake = table[(table["kind"] == "derived") & (table["table"] == "retake_sites")]
+    assert len(retake) == 32
+    assert (retake["status"] == "reproduced").all()
+
+
+def test_enrich_site_4_engagement_is_a_discrepancy(table):
+    """004 Table 2, site 4: 8 engaged of 17 with data is 47.06%, printed as 41%. 7/17 =
+    41.18% would print 41, so the count or the percentage is misprinted. Difference +6."""
+    row = _row(table, "enrich_sites.pct_engaged.site_4")
+    assert row["status"] == "discrepancy"
+    assert row["recomputed_rounded"] == "47" and row["published"] == "41"
+    assert row["difference"] == 6
+    assert "engaged = 7" in row["explanation"]
+
+
+def test_only_site_4_among_derived_cells(table):
+    """The other 45 derived cells reproduce (hand check of ENRICH: 89/93 = 95.7 -> 96,
+    61/89 = 68.54 -> 69, 17/33 = 51.5 -> 52, ...)."""
+    derived = table[table["kind"] == "derived"]
+    bad = derived.loc[derived["status"] == "discrepancy", "id"].tolist()
+    assert bad == ["enrich_sites.pct_engaged.site_4"]
+
+
+def test_claim_discrepancies(table):
+    """The discrepancies in the papers' text, each hand-computed:
+    - 88.6% lowest phone/Teams share (001/002/003): the table's lowest is 91.6 (site 3), +3.0;
+    - 62.5% overall engagement (004): 163/265 = 61.51% -> 61.5, -1.0;
+    - 'eight main mechanisms' (000 Results): Table 1 lists 9, +1;
+    - 20 peer workers (004): 5+5+3+3+2 = 18, -2."""
+    claims = table[table["kind"] == "claim"].set_index("id")
+    disc = claims[claims["status"] == "discrepancy"]
+    assert set(disc.index) == {
+        "retake_phone_teams_min",
+        "enrich_overall_engagement",
+        "theory_mechanisms_text",
+        "enrich_peer_workers_analysed",
+    }
+    assert disc["difference"].round(6).to_dict() == {
+        "retake_phone_teams_min": 3.0,
+        "enrich_overall_engagement": -1.0,
+        "theory_mechanisms_text": 1.0,
+        "enrich_peer_workers_analysed": -2.0,
+    }
+    assert disc.loc["retake_phone_teams_min", "recomputed_rounded"] == "91.6"
+    assert "site 3" in disc.loc["retake_phone_teams_min", "explanation"]
+    # the other reading of 'participants offered peer support': 163 / 291 = 56.0%
+    assert "56.0" in disc.loc["enrich_overall_engagement", "explanation"]
+
+
+def test_claims_that_reproduce(table):
+    """Hand-checked claims: 41 OTs (3+2+2+4+3+3+2+3+2+2+3+2+2+2+4+2), 16 sites, site 2 least
+    per month at 1086/25 = 43.44 -> 43, sites 9, 10, 13 close to 60 (50.9, 54.8, 58.5), the
+    other twelve 72.95 -> 73 to 121.08 -> 121, cases 3 and 5 the highest engagement."""
+    claims = table[table["kind"] == "claim"].set_index("id")
+    for id_, value in {
+        "retake_total_ots": "41",
+        "retake_n_sites": "16",
+        "retake_least_mentoring_site": "2",
+        "retake_least_mentoring_minutes": "43",
+        "retake_close_to_60_sites": "9; 10; 13",
+        "retake_more_time_count": "12",
+        "retake_more_time_min": "73",
+        "retake_more_time_max": "121",
+        "enrich_high_engagement_sites": "3; 5",
+        "enrich_low_engagement_sites": "4; 6",
+        "theory_mechanisms": "9",
+    }.items():
+        assert claims.loc[id_, "recomputed_rounded"] == value, id_
+        assert claims.loc[id_, "status"] == "reproduced", id_
+
+
+# ------------------------------------------------------------------------ oracles on edits
+
+
+def _copy_data(tmp_path: Path) -> Path:
+    target = tmp_path / "data"
+    shutil.copytree(paths.DATA_DIR, target)
+    return target
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_half_rounded_down_is_flagged(tmp_path):
+    """If the paper had printed 58 for 1053/18 = 58.5 (banker's rounding), the audit says
+    discrepancy of +1: the convention is enforced, not merely tolerated."""
+    folder = _copy_data(tmp_path)
+    _edit(folder / "retake_sites.csv", "13,18,1053,97.2,13,2,59,7", "13,18,1053,97.2,13,2,58,7")
+    row = _row(audit.audit(folder), "retake_sites.minutes_per_month.site_13")
+    assert row["status"] == "discrepancy" and row["difference"] == 1
+
+
+def test_truncation_is_named(tmp_path):
+    """61/89 = 68.54%: a printed 68 is what truncation gives; the explanation says so."""
+    folder = _copy_data(tmp_path)
+    _edit(folder / "enrich_sites.csv", "1,181,93,89,96,61,69,", "1,181,93,89,96,61,68,")
+    row = _row(audit.audit(folder), "enrich_sites.pct_engaged.site_1")
+    assert row["status"] == "discrepancy" and row["difference"] == 1
+    assert "truncation" in row["explanation"]
+
+
+def test_audit_without_claims_file(tmp_path):
+    """A user's trial without published_claims.yaml still gets the 46 derived rows."""
+    folder = _copy_data(tmp_path)
+    (folder / "published_claims.yaml").unlink()
+    table = audit.audit(folder)
+    assert len(table) == 46 and set(table["kind"]) == {"derived"}
+
+
+# ------------------------------------------------------------------------ run / CLI
+
+
+def test_cli_audit_writes_csv_and_exits_0(tmp_path):
+    """Discrepancies are findings: exit 0; --out writes the same table as audit()."""
+    out = tmp_path / "sub" / "audit.csv"
+    result = CliRunner().invoke(app, ["audit", "--out", str(out), "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    assert "| id | kind |" in result.output and "discrepancies" in result.output
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(written.columns) == audit.COLUMNS
+    assert (written["status"] == "discrepancy").sum() == 5
+    assert not list(out.parent.glob(".*.tmp"))  # atomic write leaves no temp file
+
+
+def test_cli_audit_csv_format():
+    """--format csv prints a CSV with the contract's header and nothing else."""
+    result = CliRunner().invoke(app, ["audit", "--format", "csv"])
+    assert result.exit_code == 0
+    assert result.output.splitlines()[0] == ",".join(audit.COLUMNS)
+
+
+def test_cli_audit_on_invalid_data_fails_and_writes_nothing(tmp_path):
+    """Invalid data (140%) -> exit 1, problems printed, no CSV written."""
+    folder = _copy_data(tmp_path)
+    _edit(folder / "enrich_sites.csv", "3,69,34,34,100,", "3,69,34,34,140,")
+    out = tmp_path / "audit.csv"
+    result = CliRunner().invoke(app, ["audit", "--data-dir", str(folder), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "line 4" in result.output and not out.exists()
