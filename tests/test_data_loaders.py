@@ -1,0 +1,143 @@
+"""Typed loaders, the codebook's data dictionary and the synthetic fixture trial."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from casereport import audit, codebook, data, paths, validate
+
+FIXTURE = Path(__file__).parent / "fixtures" / "synthetic_trial"
+
+
+def test_enrich_dtypes_follow_codebook():
+    """Architecture contract: site is str, counts int64, fidelity float64, file order kept
+    (sites "1".."7" as in 004 Table 2)."""
+    df = data.load_enrich()
+    assert df["site"].tolist() == [str(i) for i in range(1, 8)]
+    assert all(isinstance(s, str) for s in df["site"])
+    assert df["engaged"].dtype == "int64" and df["fidelity_score"].dtype == "float64"
+    assert list(df.columns) == codebook.column_names(codebook.ENRICH)
+    assert set(df["employer"]) == {"NHS", "Voluntary"}
+
+
+def test_retake_dtypes_follow_codebook():
+    """16 RETAKE sites (001 Table 3), percentages as float, counts as int."""
+    df = data.load_retake()
+    assert len(df) == 16 and df["site"].iloc[-1] == "16"
+    assert df["pct_phone_teams"].dtype == "float64" and df["ots"].dtype == "int64"
+
+
+def test_factors_wide():
+    """factors_wide: one row per site in file order, factor columns in codebook order;
+    site 1 has turnover, low competency and larger caseloads (001 Results)."""
+    wide = data.factors_wide(data.load_factors())
+    assert list(wide.columns) == ["site", *data.factor_names()]
+    assert wide["site"].tolist() == [str(i) for i in range(1, 17)]
+    site1 = wide.set_index("site").loc["1"].to_dict()
+    assert site1 == {
+        "ot_turnover": 1,
+        "low_competency": 1,
+        "less_confident": 0,
+        "larger_caseload": 1,
+        "site_specific_issues": 0,
+    }
+    assert wide.drop(columns="site").sum().to_dict() == {
+        "ot_turnover": 7,
+        "low_competency": 7,
+        "less_confident": 4,
+        "larger_caseload": 2,
+        "site_specific_issues": 4,
+    }
+
+
+def test_load_claims():
+    """Each claim has a source, a published value and a recipe; ids are unique."""
+    claims = data.load_claims()
+    assert claims["id"].is_unique
+    assert claims["source"].notna().all() and claims["compute"].map(bool).all()
+    assert "retake_total_ots" in set(claims["id"])
+
+
+def test_loaders_accept_root_relative_paths():
+    """Notebook parameters are root-relative strings resolved through paths.resolve."""
+    assert data.load_enrich("data/enrich_sites.csv").equals(data.load_enrich())
+
+
+def test_missing_file_raises_data_error(tmp_path):
+    """A missing file is a DataError naming the file, not a pandas traceback."""
+    with pytest.raises(data.DataError, match="nope.csv"):
+        data.load_retake(tmp_path / "nope.csv")
+
+
+def test_data_dictionary_covers_every_column():
+    """One row per column of every file, each with type, unit and description."""
+    dd = codebook.data_dictionary()
+    assert list(dd.columns) == ["file", "column", "type", "unit", "allowed", "description"]
+    expected = sum(len(codebook.column_names(r)) for r in codebook.RESOURCES)
+    assert len(dd) == expected == 10 + 8 + 4 + 3
+    assert (dd["description"].str.len() > 10).all() and (dd["unit"] != "").all()
+    pct = dd[(dd["file"] == "enrich_sites.csv") & (dd["column"] == "pct_engaged")].iloc[0]
+    assert pct["unit"] == "percent" and "0 to 100" in pct["allowed"]
+
+
+def test_datapackage_is_valid_frictionless():
+    """data/datapackage.json is a valid Data Package and its data pass frictionless' own
+    validation (types, constraints, primary and foreign keys)."""
+    from frictionless import Package
+
+    report = Package(str(paths.DATAPACKAGE)).validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "message"])
+
+
+def test_codebook_names_match_architecture():
+    """File and column names exactly as docs/architecture.md lists them."""
+    arch = (paths.ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for res in codebook.RESOURCES:
+        assert f"`{codebook.resource(res)['path']}`" in arch
+        for col in codebook.column_names(res):
+            assert f"`{col}`" in arch, col
+
+
+# ------------------------------------------------------------------ synthetic fixture trial
+
+
+def test_synthetic_trial_validates_and_reproduces():
+    """The fixture (11 + 9 sites) is valid and, built with half-up rounding, every derived
+    number reproduces."""
+    assert validate.validate_dir(FIXTURE) == []
+    assert len(data.load_enrich(FIXTURE / "enrich_sites.csv")) == 11
+    assert len(data.load_retake(FIXTURE / "retake_sites.csv")) == 9
+    table = audit.audit(FIXTURE)
+    assert len(table) == 11 * 2 + 9 * 2 + 2
+    assert (table["status"] == "reproduced").all()
+
+
+def test_synthetic_trial_codebook_is_a_copy():
+    """The fixture carries the same codebook as data/ (regenerate it if the codebook
+    changes: tests/fixtures/make_synthetic_trial.py)."""
+    ours = json.loads(paths.DATAPACKAGE.read_text(encoding="utf-8"))
+    theirs = json.loads((FIXTURE / "datapackage.json").read_text(encoding="utf-8"))
+    assert ours == theirs
+
+
+def test_synthetic_trial_is_reproducible(tmp_path):
+    """The generator is deterministic (fixed seed): a fresh run gives the committed files."""
+    script = FIXTURE.parent / "make_synthetic_trial.py"
+    copy = tmp_path / "fixtures"
+    copy.mkdir()
+    (copy / script.name).write_text(script.read_text(encoding="utf-8"), encoding="utf-8")
+    subprocess.run([sys.executable, str(copy / script.name)], check=True, capture_output=True)
+    for f in FIXTURE.iterdir():
+        assert (copy / "synthetic_trial" / f.name).read_bytes() == f.read_bytes(), f.name
+
+
+def test_synthetic_frames_have_contract_dtypes():
+    """Loaders give the fixture the same dtypes as the real data."""
+    real, synth = data.load_retake(), data.load_retake(FIXTURE / "retake_sites.csv")
+    pd.testing.assert_series_equal(real.dtypes, synth.dtypes)
