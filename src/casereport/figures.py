@@ -1,0 +1,224 @@
+"""Figures for the notebooks (seaborn/matplotlib, colour-blind-safe palette).
+
+Each builder returns one ``matplotlib.figure.Figure``; a figure cell calls :func:`show`,
+which displays it once and closes it. Site labels come from the data (``Site <id>``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+
+from casereport.notebook_setup import PALETTE, in_kernel
+
+if not in_kernel():  # plain Python / tests: never open a window
+    matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from scipy import stats  # noqa: E402
+
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "h"]
+GROUP_ORDER = ["less", "close", "more"]
+GROUP_LABELS = {
+    "less": "less than expected",
+    "close": "close to expected",
+    "more": "more than expected",
+}
+
+
+def show(fig: plt.Figure) -> None:
+    """Display ``fig`` once (inline backend in a kernel) and close it."""
+    try:
+        from IPython import get_ipython
+
+        if get_ipython() is not None:
+            from IPython.display import display
+
+            display(fig)
+    finally:
+        plt.close(fig)
+
+
+def colours(levels: Sequence[Any]) -> dict[Any, Any]:
+    """A colour per level from the colour-blind palette, in the given order."""
+    pal = sns.color_palette(PALETTE, max(len(levels), 1))
+    return {lev: pal[i % len(pal)] for i, lev in enumerate(levels)}
+
+
+def _levels(values: Sequence[Any]) -> list[Any]:
+    return list(dict.fromkeys(str(v) for v in values))
+
+
+def _label_points(ax, xs, ys, labels, xtol: float, ytol: float) -> None:
+    """Label each point; a label goes to the left when a neighbour sits to its right."""
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    for i, lab in enumerate(labels):
+        near = (np.abs(ys - ys[i]) < ytol) & (xs > xs[i]) & (xs - xs[i] < xtol)
+        left = bool(near.any())
+        ax.annotate(
+            lab,
+            (xs[i], ys[i]),
+            xytext=(-7 if left else 7, 5),
+            textcoords="offset points",
+            ha="right" if left else "left",
+            va="bottom",
+            fontsize=9,
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "0.6", "lw": 0.6},
+        )
+
+
+def _mean_band(ols: Any, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """OLS fitted line and its pointwise confidence band for the mean at ``grid``."""
+    x = ols.influence["x"].to_numpy(float)
+    sxx = float(((x - x.mean()) ** 2).sum())
+    fit = ols.intercept + ols.slope * grid
+    se = ols.sigma * np.sqrt(1 / ols.n + (grid - x.mean()) ** 2 / sxx)
+    q = stats.t.ppf(0.5 + ols.level / 2, ols.n - 2)
+    return fit, fit - q * se, fit + q * se
+
+
+def enrich_scatter(df: pd.DataFrame, ols: Any, level: float = 0.95) -> plt.Figure:
+    """Fig. 1 reproduced and extended: engagement % against site fidelity, every site
+    labelled; exact intervals per site; size by participants with engagement data; colour
+    by employer, marker by location; dotted OLS line with its confidence band."""
+    from casereport.stats import clopper_pearson
+
+    lo, hi = clopper_pearson(df["engaged"], df["with_engagement_data"], level)
+    x, y = df["fidelity_score"].to_numpy(float), df["engagement_pct"].to_numpy(float)
+    emp, loc = df["employer"].astype(str), df["location"].astype(str)
+    col = colours(_levels(emp))
+    mk = {lev: MARKERS[i % len(MARKERS)] for i, lev in enumerate(_levels(loc))}
+    m = df["with_engagement_data"].to_numpy(float)
+    size = 25 + 275 * np.sqrt(m / m.max())
+
+    fig, ax = plt.subplots(figsize=(7.5, 5.0))
+    xr = np.ptp(x) or 1.0
+    grid = np.linspace(x.min() - 0.05 * xr, x.max() + 0.05 * xr, 100)
+    fit, blo, bhi = _mean_band(ols, grid)
+    ax.fill_between(grid, blo, bhi, color="0.85", zorder=0, lw=0)
+    ax.plot(grid, fit, ls=":", color="0.25", lw=1.8, zorder=1)
+    ax.errorbar(x, y, yerr=[y - 100 * lo, 100 * hi - y], fmt="none", ecolor="0.45", lw=1, zorder=2)
+    for i in range(len(df)):
+        ax.scatter(
+            x[i], y[i], s=size[i], color=col[emp.iloc[i]], marker=mk[loc.iloc[i]],
+            edgecolor="black", lw=0.7, zorder=3,
+        )  # fmt: skip
+    _label_points(ax, x, y, [f"Site {s}" for s in df["site"]], 0.08 * xr + 0.3, 8)
+    ax.set_xlabel("Site fidelity score (index points, range 3–12)")
+    ax.set_ylabel("Engaged with peer support (% of participants with data)")
+    ax.set_ylim(0, 105)
+    ax.set_xlim(grid[0] - 0.1 * xr, grid[-1] + 0.1 * xr)
+
+    handles = [Line2D([], [], ls="", marker="o", color=c, mec="black", label=k)
+               for k, c in col.items()]  # fmt: skip
+    handles += [Line2D([], [], ls="", marker=mk[k], color="0.6", mec="black", label=k)
+                for k in mk]  # fmt: skip
+    sizes = sorted({int(m.min()), int(np.median(m)), int(m.max())})
+    handles += [
+        Line2D([], [], ls="", marker="o", color="white", mec="black",
+               ms=np.sqrt(25 + 275 * np.sqrt(v / m.max())), label=f"n = {v}")
+        for v in sizes
+    ]  # fmt: skip
+    pct = f"{100 * level:g}%"
+    handles += [
+        Line2D([], [], ls=":", color="0.25", label="OLS line of best fit"),
+        plt.Rectangle((0, 0), 1, 1, fc="0.85", label=f"{pct} confidence band"),
+        Line2D([], [], color="0.45", label=f"{pct} exact CI (site)"),
+    ]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False,
+              title="Employer; location;\nwith data; fit")  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
+def _groups_frame(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
+    d = df.assign(group=list(groups), label=[f"Site {s}" for s in df["site"]])
+    d["_g"] = d["group"].map({g: i for i, g in enumerate(GROUP_ORDER)})
+    return d.sort_values(["_g", "mpm"], kind="stable")
+
+
+def retake_minutes(
+    df: pd.DataFrame, groups: Sequence[str], expected: float = 60.0, tolerance: float = 10.0
+) -> plt.Figure:
+    """Average mentoring minutes per month by site (horizontal bars) against the expected
+    amount, sites grouped as in the paper (less, close to, more than expected)."""
+    d = _groups_frame(df, groups)
+    col = colours(GROUP_ORDER)
+    fig, ax = plt.subplots(figsize=(7.0, max(3.0, 0.32 * len(d) + 1.3)))
+    ypos = np.arange(len(d))[::-1]
+    ax.axvspan(expected - tolerance, expected + tolerance, color="0.9", zorder=0)
+    ax.barh(ypos, d["mpm"], color=[col[g] for g in d["group"]], edgecolor="black", lw=0.5)
+    ax.axvline(expected, color="black", ls="--", lw=1.2)
+    ax.set_yticks(ypos, d["label"])
+    ax.set_xlabel("Average mentoring per month (minutes)")
+    ax.set_ylabel("")
+    handles = [plt.Rectangle((0, 0), 1, 1, fc=col[g], ec="black", lw=0.5, label=GROUP_LABELS[g])
+               for g in GROUP_ORDER if g in set(d["group"])]  # fmt: skip
+    handles += [
+        Line2D([], [], color="black", ls="--", label=f"expected {expected:g} min"),
+        plt.Rectangle((0, 0), 1, 1, fc="0.9", label=f"± {tolerance:g} min (close)"),
+    ]
+    ax.legend(handles=handles, loc="lower right", frameon=True, fontsize=8)
+    ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    return fig
+
+
+def retake_caseload(df: pd.DataFrame, groups: Sequence[str], expected: float = 60.0) -> plt.Figure:
+    """Minutes per month against participants per OT (caseload), point size by number of
+    OTs, colour by mentoring group; every site labelled."""
+    d = _groups_frame(df, groups)
+    col = colours(GROUP_ORDER)
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    ots = d["ots"].to_numpy(float)
+    sizes = 30 + 40 * ots
+    ax.axhline(expected, color="black", ls="--", lw=1)
+    ax.scatter(d["ppo"], d["mpm"], s=sizes, c=[col[g] for g in d["group"]], edgecolor="black",
+               lw=0.6, zorder=3)  # fmt: skip
+    xr = float(np.ptp(d["ppo"])) or 1.0
+    _label_points(ax, d["ppo"], d["mpm"], d["label"].tolist(), 0.12 * xr, 6)
+    ax.set_xlabel("Participants per OT (caseload)")
+    ax.set_ylabel("Average mentoring per month (minutes)")
+    handles = [Line2D([], [], ls="", marker="o", color=col[g], mec="black", label=GROUP_LABELS[g])
+               for g in GROUP_ORDER if g in set(d["group"])]  # fmt: skip
+    handles += [Line2D([], [], ls="", marker="o", color="white", mec="black",
+                       ms=np.sqrt(30 + 40 * v), label=f"{v} OTs")
+                for v in sorted({int(ots.min()), int(ots.max())})]  # fmt: skip
+    handles.append(Line2D([], [], color="black", ls="--", label=f"expected {expected:g} min"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def profile_strips(
+    df: pd.DataFrame, site: str, measures: Mapping[str, str], trial_label: str
+) -> plt.Figure:
+    """One strip per measure: every site of the trial (grey), this site highlighted, the
+    trial median dashed. ``measures`` maps column -> axis label (with units)."""
+    site = str(site)
+    k = len(measures)
+    fig, axes = plt.subplots(k, 1, figsize=(7.0, 0.95 * k + 0.9), squeeze=False)
+    hl = sns.color_palette(PALETTE)[3]
+    is_site = df["site"].astype(str).to_numpy() == site
+    rng = np.random.default_rng(0)  # fixed vertical jitter
+    for ax, (c, label) in zip(axes[:, 0], measures.items(), strict=True):
+        v = df[c].to_numpy(float)
+        jit = rng.uniform(-0.15, 0.15, v.size)
+        ax.scatter(v[~is_site], jit[~is_site], color="0.6", s=25, zorder=2)
+        ax.scatter(v[is_site], np.zeros(is_site.sum()), color=hl, s=90, edgecolor="black",
+                   zorder=3, label=f"Site {site}")  # fmt: skip
+        ax.axvline(np.nanmedian(v), color="black", ls="--", lw=1)
+        ax.set_yticks([])
+        ax.set_ylim(-0.5, 0.5)
+        ax.set_xlabel(label, fontsize=9)
+        ax.grid(axis="y", visible=False)
+    axes[0, 0].set_title(f"Site {site} (highlighted) against the other {trial_label} sites; "
+                         "dashed: trial median", fontsize=10)  # fmt: skip
+    fig.tight_layout()
+    return fig

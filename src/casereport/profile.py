@@ -1,0 +1,175 @@
+"""One-page case profile: one site's values against the rest of its trial, its rank, its
+classification and its factors (the report's case appendix runs it once per site)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from casereport import results as R
+from casereport import tables as T
+
+TRIALS = ("enrich", "retake")
+TRIAL_LABELS = {"enrich": "ENRICH", "retake": "RETAKE"}
+
+#: Measures profiled per trial: column -> (label with unit, decimals).
+MEASURES: dict[str, dict[str, tuple[str, int]]] = {
+    "enrich": {
+        "engagement_pct": ("Engaged with peer support (%)", 1),
+        "fidelity_score": ("Site fidelity score (3–12)", 1),
+        "with_engagement_data": ("Participants with engagement data (n)", 0),
+        "pct_with_data": ("Offered peer support with engagement data (%)", 1),
+        "total_participants": ("Total participants (n)", 0),
+    },
+    "retake": {
+        "mpm": ("Mentoring per month (minutes)", 1),
+        "mentoring_minutes": ("Total mentoring (minutes)", 0),
+        "months_in_study": ("Months in study", 0),
+        "ppo": ("Participants per OT", 1),
+        "ots": ("OTs delivering the intervention (n)", 0),
+        "pct_phone_teams": ("Mentoring by phone or Teams (%)", 1),
+    },
+}
+
+
+@dataclass
+class Profile:
+    trial: str
+    site: str
+    frame: pd.DataFrame  # the whole trial, one row per site, with the profiled measures
+    classification: str
+    summary: pd.DataFrame  # display table (formatted strings)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def trial_label(self) -> str:
+        return TRIAL_LABELS[self.trial]
+
+    @property
+    def measures(self) -> dict[str, str]:
+        return {c: lab for c, (lab, _) in MEASURES[self.trial].items()}
+
+    @property
+    def results_name(self) -> str:
+        return results_name(self.trial, self.site)
+
+
+def results_name(trial: str, site: Any) -> str:
+    """``case_profile--<trial>-<site>`` (site id slugged for the file name)."""
+    return f"case_profile--{trial}-{R.slug(site)}"
+
+
+def _check(trial: str, site: str, sites: pd.Series) -> None:
+    if site not in set(sites.astype(str)):
+        raise ValueError(
+            f"site {site!r} is not in the {TRIAL_LABELS[trial]} table (sites: "
+            f"{', '.join(sites.astype(str))})"
+        )
+
+
+def _rank(values: pd.Series, site_mask: pd.Series) -> tuple[int, int]:
+    """Rank of the site (1 = highest, ties share the best rank) and number of ranked sites."""
+    r = values.rank(ascending=False, method="min")
+    return int(r[site_mask].iloc[0]), int(values.notna().sum())
+
+
+def build(
+    trial: str,
+    site: Any,
+    enrich: pd.DataFrame | None = None,
+    retake: pd.DataFrame | None = None,
+    factors: pd.DataFrame | None = None,
+    cutoffs: Mapping[str, float] | None = None,
+    expected: float = 60.0,
+    tolerance: float = 10.0,
+    level: float = 0.95,
+) -> Profile:
+    """Profile ``site`` of ``trial`` ("enrich" or "retake"). ENRICH needs ``enrich``
+    (as loaded); RETAKE needs ``retake`` and ``factors`` (long or wide)."""
+    from casereport import stats
+
+    trial, site = str(trial).lower(), str(site)
+    if trial not in TRIALS:
+        raise ValueError(f"trial must be one of {', '.join(TRIALS)}, not {trial!r}")
+    extra: list[tuple[str, str]] = []
+    a = f"case_profile_{trial}"
+    rows: list[dict[str, Any]] = []
+    if trial == "enrich":
+        df = R.prepare_enrich(enrich)
+        _check(trial, site, df["site"])
+        df["pct_with_data"] = 100 * df["with_engagement_data"] / df["offered_peer_support"]
+        cls = R.enrich_cases(df, dict(cutoffs or stats.ENRICH_CUTOFFS))
+        labels = list(cls["case_type"])
+        classes = R.CASE_TYPES
+        mask = df["site"] == site
+        lab = labels[int(mask.to_numpy().argmax())]
+        classification = T.CASE_LABELS.get(lab, lab)
+        i = int(mask.to_numpy().argmax())
+        extra = [("Peer worker employer", str(df["employer"].iloc[i])),
+                 ("Location", str(df["location"].iloc[i]))]  # fmt: skip
+        lo, hi = stats.clopper_pearson(
+            df.loc[mask, "engaged"].iloc[0], df.loc[mask, "with_engagement_data"].iloc[0], level
+        )
+        ci = {"engagement_pct": (100 * float(lo), 100 * float(hi))}
+    else:
+        df = R.prepare_retake(retake, factors)
+        _check(trial, site, df["site"])
+        labels = R.retake_groups(df, expected, tolerance)
+        classes = R.MENTORING_GROUPS
+        mask = df["site"] == site
+        i = int(mask.to_numpy().argmax())
+        lab = labels[i]
+        classification = f"{T.GROUP_LABELS.get(lab, lab)} ({expected:g} ± {tolerance:g} min)"
+        fcols = [c for c in T.FACTOR_LABELS if c in df.columns]
+        present = [T.factor_label(c) for c in fcols if df[c].iloc[i] == 1]
+        extra = [("Reasons for additional mentoring", ", ".join(present) or "none reported")]
+        rows += [R.row(a, R.site_quantity(c, site), df[c].iloc[i]) for c in fcols]
+        ci = {}
+
+    out = []
+    for c, (label, dec) in MEASURES[trial].items():
+        v = df[c].astype(float)
+        rank, n = _rank(v, mask)
+        value = float(v[mask].iloc[0])
+        lo_hi = ci.get(c)
+        shown = T.num(value, dec) + (f" ({T.ci(*lo_hi, 1)})" if lo_hi else "")
+        out.append(
+            {
+                "Measure": label,
+                f"Site {site}": shown,
+                "Rank (1 = highest)": f"{rank} of {n}",
+                "Trial median": T.num(v.median(), dec),
+                "Trial range": f"{T.num(v.min(), dec)} to {T.num(v.max(), dec)}",
+            }
+        )
+        rows.append(R.row(a, R.site_quantity(c, site), value, *(lo_hi or (None, None)), n=n))
+        rows.append(R.row(a, R.site_quantity(f"rank_{c}", site), rank, n=n))
+    blank = {"Rank (1 = highest)": "", "Trial median": "", "Trial range": ""}
+    out.append({"Measure": "Classification", f"Site {site}": classification, **blank})
+    out += [{"Measure": k, f"Site {site}": v, **blank} for k, v in extra]
+    rows += [
+        R.row(a, R.site_quantity(R.slug(c), site), float(lab == c), n=len(df)) for c in classes
+    ]
+    return Profile(trial, site, df, classification, pd.DataFrame(out), rows)
+
+
+def from_files(
+    trial: str,
+    site: Any,
+    enrich_csv: str = "data/enrich_sites.csv",
+    retake_csv: str = "data/retake_sites.csv",
+    factors_csv: str = "data/retake_site_factors.csv",
+    **kw: Any,
+) -> Profile:
+    """:func:`build` on the trial's files (only the trial's own files are read)."""
+    from casereport import data
+
+    if str(trial).lower() == "enrich":
+        return build(trial, site, enrich=data.load_enrich(enrich_csv), **kw)
+    return build(
+        trial, site, retake=data.load_retake(retake_csv), factors=data.load_factors(factors_csv),
+        **kw,
+    )  # fmt: skip

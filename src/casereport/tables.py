@@ -1,0 +1,405 @@
+"""Display tables for the notebooks, rendered as Markdown (Quarto and pandoc render
+Markdown tables best, and every data-derived string is escaped, so a location such as
+``<script>`` shows as text).
+
+Builders return pandas DataFrames of already formatted strings; :func:`show` displays one
+as an ``IPython.display.Markdown`` object (the single output of a table cell).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+DASH = "–"  # en dash for ranges and missing cells
+
+# ------------------------------------------------------------------------- Markdown
+
+# backslash-escaped: emphasis, code, links, pipes, sub/superscript, maths, citations (@)
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~^$@])")
+
+
+def escape(text: Any) -> str:
+    """Text safe inside a Markdown table cell: HTML metacharacters as entities, Markdown
+    punctuation backslash-escaped, newlines as spaces."""
+    s = "" if text is None else str(text)
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    return " ".join(s.split())
+
+
+def to_markdown(df: pd.DataFrame, align: Sequence[str] | None = None) -> str:
+    """A pipe table. ``align``: one of ``l``, ``r``, ``c`` per column (default: right for
+    columns whose cells all look numeric, left otherwise)."""
+    cols = [str(c) for c in df.columns]
+    cells = [[escape(v) for v in r] for r in df.astype(object).itertuples(index=False)]
+    if align is None:
+        align = ["r" if _numeric_column(df[c]) else "l" for c in df.columns]
+    rule = {"l": ":--", "r": "--:", "c": ":-:"}
+    lines = [
+        "| " + " | ".join(escape(c) for c in cols) + " |",
+        "|" + "|".join(rule[a] for a in align) + "|",
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in cells]
+    return "\n".join(lines)
+
+
+_NUMERIC = re.compile(r"^[-+−]?[\d.,]+%?( \(.*\))?$|^–$|^$")
+
+
+def _numeric_column(s: pd.Series) -> bool:
+    vals = [str(v) for v in s]
+    return bool(vals) and all(_NUMERIC.match(v) for v in vals)
+
+
+def markdown(df: pd.DataFrame, align: Sequence[str] | None = None):
+    """``IPython.display.Markdown`` of :func:`to_markdown`."""
+    from IPython.display import Markdown
+
+    return Markdown(to_markdown(df, align))
+
+
+def show(df: pd.DataFrame, align: Sequence[str] | None = None) -> None:
+    """Display one table as Markdown (the only output of a table cell)."""
+    from IPython.display import display
+
+    display(markdown(df, align))
+
+
+# ------------------------------------------------------------------------- numbers
+
+
+def _nan(x: Any) -> bool:
+    try:
+        return x is None or x is pd.NA or math.isnan(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def num(x: Any, digits: int = 2) -> str:
+    """Fixed decimals, minus sign as U+2212, en dash for missing."""
+    if _nan(x):
+        return DASH
+    s = f"{float(x):.{digits}f}"
+    return s.replace("-", "−") if float(s) != 0 else s.lstrip("-")
+
+
+def integer(x: Any) -> str:
+    return DASH if _nan(x) else f"{int(round(float(x))):d}"
+
+
+def ci(lo: Any, hi: Any, digits: int = 2) -> str:
+    return DASH if _nan(lo) or _nan(hi) else f"{num(lo, digits)} to {num(hi, digits)}"
+
+
+def _cis(lows: Sequence[Any], highs: Sequence[Any], digits: int = 2) -> list[str]:
+    return [ci(a, b, digits) for a, b in zip(lows, highs, strict=True)]
+
+
+def pval(p: Any) -> str:
+    """p to 3 decimals, ``<0.001`` below that."""
+    if _nan(p):
+        return DASH
+    return "<0.001" if float(p) < 0.001 else f"{float(p):.3f}"
+
+
+def level_pct(level: float) -> str:
+    return f"{100 * level:g}%"
+
+
+def site_label(site: Any) -> str:
+    return f"Site {site}"
+
+
+def _val(rows: pd.DataFrame, analysis: str, quantity: str) -> pd.Series:
+    hit = rows[(rows["analysis"] == analysis) & (rows["quantity"] == quantity)]
+    if len(hit) != 1:
+        raise KeyError(f"{analysis}.{quantity}")
+    return hit.iloc[0]
+
+
+# ------------------------------------------------------------------------- ENRICH
+
+
+def enrich_sites(df: pd.DataFrame) -> pd.DataFrame:
+    """Table 2 reproduced, one row per site: the published cells as printed, the recomputed
+    percentages beside them (``(≠)`` where the rounded recomputation differs)."""
+    from casereport.audit import round_half_up
+
+    def pct_pair(k, m, published):
+        rec = round_half_up(100 * k / m) if m else None
+        mark = "" if rec == published else " (≠)"
+        return f"{k} ({published}%)", DASH if rec is None else f"{rec}%{mark}"
+
+    rows = []
+    for r in df.itertuples(index=False):
+        data_cell, data_rec = pct_pair(
+            r.with_engagement_data, r.offered_peer_support, r.pct_with_engagement_data
+        )
+        eng_cell, eng_rec = pct_pair(r.engaged, r.with_engagement_data, r.pct_engaged)
+        rows.append(
+            {
+                "Site": site_label(r.site),
+                "Total participants/ no. offered peer support": (
+                    f"{r.total_participants}/{r.offered_peer_support}"
+                ),
+                "With engagement data, n (%)": data_cell,
+                "Recomputed %": data_rec,
+                "Engaged, n (%)": eng_cell,
+                "Recomputed % ": eng_rec,
+                "Site fidelity score": f"{r.fidelity_score:.1f}",
+                "Peer worker employer": r.employer,
+                "Location": r.location,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+_ENRICH_MODEL_LABELS = {
+    "pearson_r": ("Pearson correlation", "r"),
+    "spearman_rho": ("Spearman correlation", "ρ"),
+    "ols_slope": ("Unweighted OLS, engagement % on fidelity", "slope (% points per point)"),
+    "ols_intercept": ("Unweighted OLS", "intercept (%)"),
+    "ols_r_squared": ("Unweighted OLS", "R²"),
+    "glm_odds_ratio": ("Binomial GLM on counts", "odds ratio per fidelity point"),
+    "glm_dispersion": ("Binomial GLM on counts", "dispersion (Pearson χ²/df; p: χ² test)"),
+    "glm_quasi": ("Binomial GLM on counts", "quasi-binomial errors used"),
+    "cooks_d_max": ("Influence (OLS)", "largest Cook's distance"),
+}
+
+
+def enrich_models(rows: pd.DataFrame, level: float, influential_site: str) -> pd.DataFrame:
+    """The association models from the tidy rows of analysis ``enrich_association``."""
+    out = []
+    for q, (model, label) in _ENRICH_MODEL_LABELS.items():
+        r = _val(rows, "enrich_association", q)
+        if q == "glm_quasi":
+            est = "yes" if r.estimate == 1 else "no"
+        elif q == "cooks_d_max":
+            label = f"{label} ({site_label(influential_site)})"
+            est = num(r.estimate, 2)
+        else:
+            est = num(r.estimate, 3 if q in ("pearson_r", "spearman_rho", "ols_r_squared") else 2)
+        p = pval(r.p_value)
+        if q in ("pearson_r", "spearman_rho") and not _nan(r.p_value):
+            p += " (permutation)"
+        out.append(
+            {
+                "Model": model,
+                "Quantity": label,
+                "Estimate": est,
+                f"{level_pct(level)} CI": ci(r.ci_low, r.ci_high),
+                "p": p,
+                "Sites": integer(r.n),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def enrich_loo(loo: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Leave-one-site-out refits and each site's Cook's distance."""
+    lv = level_pct(level)
+    return pd.DataFrame(
+        {
+            "Site left out": [site_label(s) for s in loo["site"]],
+            "OLS slope": [num(v) for v in loo["ols_estimate"]],
+            f"OLS {lv} CI": _cis(loo["ols_ci_low"], loo["ols_ci_high"]),
+            "Change in slope": [num(v) for v in loo["ols_change"]],
+            "GLM odds ratio": [num(v) for v in loo["glm_estimate"]],
+            f"GLM {lv} CI": _cis(loo["glm_ci_low"], loo["glm_ci_high"]),
+            "Pearson r": [num(v, 3) for v in loo["pearson_r"]],
+            "Cook's distance (full fit)": [num(v, 3) for v in loo["cooks_d"]],
+        }
+    )
+
+
+CASE_LABELS = {
+    "high-high": "high engagement, high fidelity",
+    "low-low": "low engagement, low fidelity",
+    "outlier": "outlier (discordant)",
+    "other": "not selected",
+}
+
+
+def enrich_cases(cls: pd.DataFrame, cutoffs: Mapping[str, float]) -> pd.DataFrame:
+    """Case selection, one row per site, selected cases first (high-high, low-low, outlier)."""
+    order = {c: i for i, c in enumerate(CASE_LABELS)}
+    d = cls.assign(_o=cls["case_type"].map(order)).sort_values(["_o"], kind="stable")
+    return pd.DataFrame(
+        {
+            "Site": [site_label(s) for s in d["site"]],
+            "Engagement (%)": [num(v, 1) for v in d["engagement_pct"]],
+            "Fidelity score": [num(v, 1) for v in d["fidelity"]],
+            "Case type": [CASE_LABELS.get(c, c) for c in d["case_type"]],
+            "Selected": ["yes" if s else "no" for s in d["selected"]],
+            "Employer": list(d["employer"]),
+            "Location": list(d["location"]),
+        }
+    )
+
+
+def cutoff_text(cutoffs: Mapping[str, float]) -> str:
+    return (
+        f"high: engagement ≥ {cutoffs['high_engagement']:g}% and fidelity ≥ "
+        f"{cutoffs['high_fidelity']:g}; low: engagement ≤ {cutoffs['low_engagement']:g}% and "
+        f"fidelity ≤ {cutoffs['low_fidelity']:g}"
+    )
+
+
+# ------------------------------------------------------------------------- RETAKE
+
+GROUP_LABELS = {
+    "less": "less than expected",
+    "close": "close to expected",
+    "more": "more than expected",
+}
+
+
+def retake_sites(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
+    """Table 3 reproduced: published columns as printed, recomputed ratios beside the
+    published ones (``(≠)`` where they differ after rounding half up), minutes per
+    participant and per OT, the group, and a totals row (sums; ratios of sums)."""
+    from casereport.audit import round_half_up
+    from casereport.results import totals
+
+    def rec(value, published):
+        if _nan(value):
+            return DASH
+        r = round_half_up(value)
+        return f"{r}" + ("" if r == published else " (≠)")
+
+    rows = []
+    for r, g in zip(df.itertuples(index=False), groups, strict=True):
+        rows.append(
+            {
+                "Site": site_label(r.site),
+                "Months in study": str(r.months_in_study),
+                "Mentoring (minutes)": str(r.mentoring_minutes),
+                "By phone/Teams (%)": num(r.pct_phone_teams, 1),
+                "Participants": str(r.participants),
+                "OTs": str(r.ots),
+                "Minutes per month": str(r.minutes_per_month),
+                "Recomputed": rec(r.mpm, r.minutes_per_month),
+                "Participants per OT": str(r.participants_per_ot),
+                "Recomputed ": rec(r.ppo, r.participants_per_ot),
+                "Minutes per participant": num(r.minutes_per_participant, 0),
+                "Minutes per OT": num(r.minutes_per_ot, 0),
+                "Group": GROUP_LABELS.get(g, g),
+            }
+        )
+    t = totals(df)
+    rows.append(
+        {
+            "Site": "Total",
+            "Months in study": integer(t["total_site_months"]),
+            "Mentoring (minutes)": integer(t["total_minutes"]),
+            "By phone/Teams (%)": DASH,
+            "Participants": integer(t["total_participants"]),
+            "OTs": integer(t["total_ots"]),
+            "Minutes per month": DASH,
+            "Recomputed": num(t["overall_minutes_per_month"], 0),
+            "Participants per OT": DASH,
+            "Recomputed ": num(t["overall_participants_per_ot"], 0),
+            "Minutes per participant": num(t["overall_minutes_per_participant"], 0),
+            "Minutes per OT": num(t["overall_minutes_per_ot"], 0),
+            "Group": "",
+        }
+    )
+    return pd.DataFrame(rows)
+
+
+FACTOR_LABELS = {
+    "ot_turnover": "OT turnover",
+    "low_competency": "low competency scores",
+    "less_confident": "less confident OTs",
+    "larger_caseload": "larger caseload",
+    "site_specific_issues": "site-specific issues",
+}
+
+
+def factor_label(f: str) -> str:
+    return FACTOR_LABELS.get(f, f.replace("_", " "))
+
+
+def retake_rates(rates: Sequence[Any], level: float) -> pd.DataFrame:
+    """Rate ratios of mentoring minutes (months as exposure), one factor at a time."""
+    fam = {"quasipoisson": "quasi-Poisson", "negbin": "negative binomial"}
+    return pd.DataFrame(
+        {
+            "Site factor": [factor_label(r.factor) for r in rates],
+            "Sites with / without": [f"{r.n_present} / {r.n_absent}" for r in rates],
+            "Rate ratio": [num(r.estimate) for r in rates],
+            f"{level_pct(level)} CI": [ci(r.ci_low, r.ci_high) for r in rates],
+            "p": [pval(r.p_value) for r in rates],
+            "Dispersion": [num(r.dispersion) for r in rates],
+            "Model": [fam.get(r.family, r.family) for r in rates],
+        }
+    )
+
+
+CORRELATE_LABELS = {
+    "participants_per_ot": "participants per OT (caseload)",
+    "n_ots": "number of OTs",
+}
+
+
+def retake_correlations(cors: Mapping[str, Any]) -> pd.DataFrame:
+    def perm(r):
+        return "exact" if r.exact else f"Monte Carlo, {r.n_permutations:,} draws, seed {r.seed}"
+
+    return pd.DataFrame(
+        {
+            "Minutes per month with": [CORRELATE_LABELS.get(k, k) for k in cors],
+            "Spearman ρ": [num(r.statistic, 3) for r in cors.values()],
+            "Permutation p": [pval(r.p_value) for r in cors.values()],
+            "Permutations": [perm(r) for r in cors.values()],
+            "Sites": [str(r.n) for r in cors.values()],
+        }
+    )
+
+
+# ------------------------------------------------------------------------- cross-case
+
+
+def truth_table(tt: pd.DataFrame, conditions: Mapping[str, str], outcome: str) -> pd.DataFrame:
+    """A QCA truth table for display; ``conditions`` maps column -> label."""
+    out = pd.DataFrame({"Row": tt["row"].astype(str)})
+    for c, label in conditions.items():
+        out[label] = tt[c].astype(int).astype(str)
+    out[outcome] = tt["OUT"].astype(str)
+    out["Cases (n)"] = tt["n"].astype(str)
+    out["Consistency"] = [num(v, 2) for v in tt["incl"]]
+    out["PRI"] = [num(v, 2) for v in tt["PRI"]]
+    out["Coverage"] = [num(v, 2) for v in tt["cov"]]
+    out["Sites"] = [", ".join(str(c).split(",")) if c else DASH for c in tt["cases"]]
+    return out
+
+
+def programme_theory(theory: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Domain": theory["domain"].astype(str),
+            "Theme": theory["theme"].astype(str),
+            "Definition": theory["definition"].astype(str),
+        }
+    )
+
+
+def synthesis(syn: pd.DataFrame) -> pd.DataFrame:
+    """One row per case (site) with its classification in each analysis."""
+    return pd.DataFrame(
+        {
+            "Trial": syn["trial"],
+            "Site": [site_label(s) for s in syn["site"]],
+            "Classification": syn["classification"],
+            "Conditions present": syn["conditions"],
+            "Outcome": syn["outcome"],
+            "Truth-table row": syn["qca_row"].astype(str),
+            "Row consistency": [num(v, 2) for v in syn["row_incl"]],
+            "Note": syn["note"],
+        }
+    )
