@@ -240,3 +240,28 @@ def test_cli_audit_on_invalid_data_fails_and_writes_nothing(tmp_path):
     result = CliRunner().invoke(app, ["audit", "--data-dir", str(folder), "--out", str(out)])
     assert result.exit_code == 1
     assert "line 4" in result.output and not out.exists()
+
+
+def test_bad_recipe_is_a_data_error(tmp_path):
+    """A claim whose recipe names a column that does not exist stops the audit with a
+    problem naming the claim (exit 1), rather than a traceback or a silent skip."""
+    folder = _copy_data(tmp_path)
+    _edit(folder / "published_claims.yaml", "agg: sum, expr: ots}", "agg: sum, expr: otz}")
+    with pytest.raises(audit.DataError) as info:
+        audit.audit(folder)
+    assert info.value.problems[0].column == "retake_total_ots.compute"
+    result = CliRunner().invoke(app, ["audit", "--data-dir", str(folder)])
+    assert result.exit_code == 1 and "retake_total_ots" in result.output
+
+
+def test_unknown_recipe_is_caught_by_validate(tmp_path):
+    """`casereport validate` checks the claims file too: an unknown agg is reported with the
+    list of known ones."""
+    from casereport import validate
+
+    folder = _copy_data(tmp_path)
+    _edit(folder / "published_claims.yaml", "agg: sum, expr: ots}", "agg: total, expr: ots}")
+    (p,) = validate.validate_dir(folder)
+    assert (
+        p.file == "published_claims.yaml" and p.value == "total" and "ratio_of_sums" in p.expected
+    )

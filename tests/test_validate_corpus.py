@@ -18,7 +18,8 @@ from casereport import data, paths, validate
 from casereport.cli import app
 
 CORPUS = Path(__file__).parent / "bad_inputs"
-E, R, F, C = "enrich_sites.csv", "retake_sites.csv", "retake_site_factors.csv", "published_claims.yaml"
+E, R = "enrich_sites.csv", "retake_sites.csv"
+F, C = "retake_site_factors.csv", "published_claims.yaml"
 
 # case -> (file, line, column) of the problem that must be reported. Lines are where the
 # generator put the fault (tests/bad_inputs/make_corpus.py); None = the file/header as a whole.

@@ -19,13 +19,13 @@ import math
 import os
 import re
 import tempfile
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
 
 from casereport import codebook, data, paths, validate
-from casereport.codebook import DataError
+from casereport.codebook import DataError, Problem
 
 COLUMNS = [
     "id",
@@ -259,7 +259,20 @@ def _claim_row(claim: pd.Series, tables: dict[str, pd.DataFrame]) -> dict:
         "quantity": claim["quantity"],
     }
     note = claim["note"] if isinstance(claim["note"], str) else ""
-    value, detail = _compute(compute, tables)
+    try:
+        value, detail = _compute(compute, tables)
+    except Exception as e:  # a recipe that does not run is a fault of the claims file
+        raise DataError(
+            [
+                Problem(
+                    validate.CLAIMS_FILE,
+                    None,
+                    f"{claim['id']}.compute",
+                    f"{type(e).__name__}: {e}",
+                    "a recipe that runs on the data (see the file's header)",
+                )
+            ]
+        ) from e
     row["inputs"] = detail
     published = claim["published"]
     if isinstance(published, list) or isinstance(value, str):
@@ -387,9 +400,6 @@ def run(
         print(f"audit not run: the data in {data_dir} are not valid (see `casereport validate`).")
         for p in e.problems:
             print(f"  - {p}")
-        return 1
-    except (InvalidOperation, ValueError, KeyError) as e:
-        print(f"audit not run: {e}")
         return 1
     if fmt == "csv":
         print(table.to_csv(index=False), end="")

@@ -30,6 +30,20 @@ from casereport.codebook import Problem
 BOM = b"\xef\xbb\xbf"
 CLAIMS_FILE = "published_claims.yaml"
 CLAIM_KEYS = ("id", "source", "quantity", "published", "compute")
+# Recipes the audit knows (see the header of data/published_claims.yaml).
+CLAIM_AGGS = (
+    "count",
+    "sum",
+    "min",
+    "max",
+    "ratio_of_sums",
+    "sites_where",
+    "argmin_site",
+    "argmax_site",
+    "top_sites",
+    "bottom_sites",
+    "all",
+)
 
 # Frictionless error types that the header check (layer 2) already reports in plainer words,
 # and blank rows, which are tolerated (pandas and the loaders skip them).
@@ -384,6 +398,19 @@ def check_claims_file(path: Path, package: dict) -> list[Problem]:
             problems.append(Problem(path.name, None, f"{label}.id", cid, "a unique claim id"))
         seen.add(cid)
         compute = claim.get("compute")
+        if "compute" in claim and not isinstance(compute, dict):
+            problems.append(Problem(path.name, None, f"{label}.compute", compute, "a mapping"))
+            continue
+        if isinstance(compute, dict) and compute.get("agg") not in CLAIM_AGGS:
+            problems.append(
+                Problem(
+                    path.name,
+                    None,
+                    f"{label}.compute.agg",
+                    compute.get("agg"),
+                    "one of " + ", ".join(CLAIM_AGGS),
+                )
+            )
         if isinstance(compute, dict) and compute.get("table", "inline") not in tables:
             problems.append(
                 Problem(
