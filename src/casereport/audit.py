@@ -255,7 +255,7 @@ def _claim_row(claim: pd.Series, tables: dict[str, pd.DataFrame]) -> dict:
         "kind": "claim",
         "source": claim["source"],
         "table": compute.get("table", "inline"),
-        "site": "",
+        "site": "" if pd.isna(claim["site"]) else str(claim["site"]),
         "quantity": claim["quantity"],
     }
     note = claim["note"] if isinstance(claim["note"], str) else ""
