@@ -26,7 +26,7 @@ F, C = "retake_site_factors.csv", "published_claims.yaml"
 ERRORS: dict[str, tuple[str, int | None, str | None]] = {
     "missing_column": (E, 1, "fidelity_score"),
     "extra_unknown_column": (E, 1, "notes"),  # unknown columns are errors, not ignored
-    "duplicate_column_name": (E, 1, "location"),
+    "duplicate_column_name": (E, 1, "engaged"),
     "wrong_type": (E, 3, "total_participants"),
     "decimal_in_integer_column": (E, 2, "total_participants"),  # 181.0 is not an integer
     "decimal_comma": (E, 2, "fidelity_score"),  # "10,4": decimals use a point
@@ -63,6 +63,7 @@ TOLERATED = {
     "crlf_line_endings": "Windows line endings",
     "columns_reordered": "columns are matched by name; loaders return codebook order",
     "trailing_blank_lines": "blank lines are skipped",
+    "blank_line_between_rows": "blank lines are skipped; line numbers still count them",
     "quoted_cells": '"181" is the number 181 in CSV',
     "non_numeric_site_ids": "site ids are strings, so another trial's 'S1' is fine",
     "no_claims_file": "published_claims.yaml is optional (a new trial has no paper yet)",
@@ -189,3 +190,13 @@ def test_loader_raises_data_error_naming_cell(tmp_path):
     (p,) = info.value.problems
     assert (p.file, p.row, p.column, p.value) == (E, 4, "pct_engaged", "140")
     assert "line 4" in str(info.value)
+
+
+def test_line_numbers_count_blank_lines(tmp_path):
+    """With a blank line 4 inserted, site 3's row is line 5 of the file; a 140% there is
+    reported at line 5 (the number a user sees in an editor)."""
+    folder = materialise("blank_line_between_rows", tmp_path)
+    path = folder / E
+    path.write_text(path.read_text(encoding="utf-8").replace("3,69,34,34,100,", "3,69,34,34,140,"))
+    (p,) = validate.validate_dir(folder)
+    assert (p.row, p.column, p.value) == (5, "pct_with_engagement_data", "140")

@@ -245,6 +245,7 @@ def typed_frame(header: list[str], rows: list[tuple[int, list[str]]], res: dict)
     width = len(header)
     data = [(r + [""] * width)[:width] for _, r in rows]
     df = pd.DataFrame(data, columns=header, dtype=object)
+    df = df.loc[:, ~df.columns.duplicated()]  # a duplicate label is reported by layer 2
     df["_line"] = [line for line, _ in rows]
     for f in res["schema"]["fields"]:
         if f["name"] in df.columns and f["type"] in ("integer", "number"):

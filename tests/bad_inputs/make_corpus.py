@@ -55,9 +55,7 @@ def build() -> dict[str, dict[str, bytes]]:
             E: "\n".join(r + ("," + ("notes" if i == 0 else "")) for i, r in enumerate(enrich))
             + "\n"
         },
-        "duplicate_column_name": {
-            E: "\n".join(r + "," + (r.split(",")[-1]) for r in enrich) + "\n"
-        },
+        "duplicate_column_name": {E: "\n".join(r + "," + (r.split(",")[5]) for r in enrich) + "\n"},
         "wrong_type": {E: cell_edit(E, 3, "total_participants", "abc")},
         "decimal_in_integer_column": {E: cell_edit(E, 2, "total_participants", "181.0")},
         "decimal_comma": {E: cell_edit(E, 2, "fidelity_score", '"10,4"')},
@@ -94,6 +92,7 @@ def build() -> dict[str, dict[str, bytes]]:
             E: "\n".join(",".join(reversed(r.split(","))) for r in enrich) + "\n"
         },
         "trailing_blank_lines": {E: text(E) + "\n\n"},
+        "blank_line_between_rows": {E: text(E).replace("\n3,", "\n\n3,", 1)},
         "quoted_cells": {E: text(E).replace("181,93", '"181","93"', 1)},
         "non_numeric_site_ids": {
             E: "\n".join(r if i == 0 else "S" + r for i, r in enumerate(enrich)) + "\n"
