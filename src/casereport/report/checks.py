@@ -159,3 +159,19 @@ def check_all(article: Path, build_dir: Path | None = None, bib: Path | None = N
         + check_crossrefs(article, build_dir)
         + check_citations(article, bib, build_dir)
     )
+
+
+def check_embed_sources(article: Path, notebooks_dir: Path | None = None) -> list[str]:
+    """Before any build: every embed of ``build/runs/<nb>--<set>.ipynb#label`` names a
+    source notebook ``notebooks/<nb>.ipynb`` that has a cell with that label (or tag)."""
+    notebooks_dir = Path(notebooks_dir) if notebooks_dir is not None else paths.NOTEBOOKS_DIR
+    body = shortcodes.strip_front_matter(Path(article).read_text(encoding="utf-8"))
+    problems = []
+    for emb in shortcodes.find_embeds(body):
+        stem = Path(emb.path).stem.split("--", 1)[0]
+        src = notebooks_dir / f"{stem}.ipynb"
+        if not src.is_file():
+            problems.append(f"embed {emb.target}: no source notebook {src.name} in {notebooks_dir}")
+        elif not cells.find_cells(cells.read_notebook(src), emb.ident):
+            problems.append(f"embed {emb.target}: {src.name} has no cell labelled {emb.ident}")
+    return problems

@@ -261,7 +261,7 @@ def sensitivity_md(results: pd.DataFrame | None) -> str:
     if not rows:
         return "Every analysis was run with its primary parameter set only.\n"
     text = (
-        "Estimates (95% interval; p-value where computed) under the primary parameter set "
+        "Estimates (confidence interval; p-value where computed) under the primary parameter set "
         f"and {len(sets)} alternative {'set' if len(sets) == 1 else 'sets'}.\n\n"
     )
     return text + md.table(

@@ -252,7 +252,7 @@ def _crossrefs(state: _State, text: str) -> str:
         if label in state.numbers:
             return f"[{state.numbers[label]}](#{label})"
         state.problems.append(f"cross-reference @{label} has no target in the preview")
-        return f"**?@{label}**"
+        return f"**?\\@{label}**"
 
     return _XREF.sub(repl, text)
 
@@ -333,6 +333,7 @@ def render_preview(
             "--embed-resources",
             "--toc",
             "--toc-depth=2",
+            "--wrap=none",
             f"--css={tdir / 'preview.css'}",
             f"--include-before-body={tdir / 'banner.html'}",
             f"--resource-path={tdir}{os.pathsep}{article.parent}",

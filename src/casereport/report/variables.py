@@ -90,10 +90,31 @@ def variables_from_results(results: pd.DataFrame, parameter_set: str = PRIMARY) 
     return out
 
 
-def write_variables(results: pd.DataFrame, path: Path) -> dict:
-    """Write ``_variables.yml`` for the primary parameter set; return what was written."""
-    data = variables_from_results(results)
+def audit_variables(audit: pd.DataFrame | None) -> dict[str, str]:
+    """``audit.checked``, ``audit.reproduced``, ``audit.discrepancies`` from the audit table."""
+    if audit is None or "status" not in getattr(audit, "columns", []):
+        return {}
+    status = audit["status"].astype(str)
+    return {
+        "checked": str(len(audit)),
+        "reproduced": str(int((status == "reproduced").sum())),
+        "discrepancies": str(int((status != "reproduced").sum())),
+    }
+
+
+def write_variables(
+    results: pd.DataFrame, path: Path, *, audit: pd.DataFrame | None = None
+) -> dict:
+    """Write ``_variables.yml`` for the primary parameter set; return what was written.
+
+    The ``audit`` group comes from ``audit`` when given, else from an ``audit.csv`` next to
+    ``path`` (the build writes ``build/audit.csv`` beside ``build/variables.yml``)."""
     path = Path(path)
+    data = variables_from_results(results)
+    if audit is None and (path.parent / "audit.csv").is_file():
+        audit = pd.read_csv(path.parent / "audit.csv", dtype=str)
+    if audit_variables(audit):
+        data.setdefault("audit", {}).update(audit_variables(audit))
     path.parent.mkdir(parents=True, exist_ok=True)
     header = (
         "# Written by casereport (report.variables.write_variables) from the build's results.\n"

@@ -1,0 +1,168 @@
+"""Static checks of the article: embeds, cross-references, citations.
+
+Run always: against small articles written here (good and bad, expected problems stated in
+each test) over the demo build, and against the real index.qmd and references.bib. The
+embed check against the real build runs once build/runs exists."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from casereport import paths
+from casereport.report import checks
+from tests.test_report_support import demo_article, demo_build
+
+INDEX = paths.ROOT / "index.qmd"
+BIB = paths.ROOT / "references.bib"
+NB = "build/runs/demo_analysis--primary.ipynb"
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    return demo_build(tmp_path_factory.getbasetemp())[0]
+
+
+def _article(tmp_path, text):
+    return demo_article(tmp_path, "---\ntitle: t\n---\n\n" + text)
+
+
+@pytest.mark.slow
+def test_demo_article_passes_every_check(build, tmp_path):
+    """The demo article (casereport.report.demo.DEMO_ARTICLE) is consistent by design."""
+    art = demo_article(tmp_path)
+    assert checks.check_all(art, build) == []
+
+
+@pytest.mark.slow
+def test_embed_problems_are_reported(build, tmp_path):
+    """Of three embeds, two are bad: a label the demo notebook lacks and a notebook that
+    does not exist; the third (tbl-demo-sites, a demo label) resolves."""
+    art = _article(
+        tmp_path,
+        f"{{{{< embed {NB}#fig-missing >}}}}\n\n"
+        "{{< embed build/runs/nothing--primary.ipynb#tbl-x >}}\n\n"
+        f"{{{{< embed {NB}#tbl-demo-sites >}}}}\n",
+    )
+    problems = checks.check_embeds(art, build)
+    assert len(problems) == 2
+    assert "fig-missing" in problems[0] and "no cell" in problems[0]
+    assert "nothing--primary.ipynb" in problems[1] and "not found" in problems[1]
+
+
+@pytest.mark.slow
+def test_embeds_inside_included_fragments_are_checked(build, tmp_path):
+    """The demo build's case_appendix.md embeds profile-summary/profile-figure of 2 runs:
+    all resolve; an include of a missing fragment is a problem."""
+    art = _article(
+        tmp_path,
+        "{{< include build/fragments/case_appendix.md >}}\n\n"
+        "{{< include build/fragments/nope.md >}}\n",
+    )
+    problems = checks.check_embeds(art, build)
+    assert problems == [f"include: build/fragments/nope.md not found ({build}/fragments/nope.md)"]
+
+
+def test_crossref_problems(tmp_path):
+    """@fig-a is defined by an embed and an attribute (twice); @tbl-b nowhere; @sec-s once."""
+    art = _article(
+        tmp_path,
+        "## S {#sec-s}\n\nSee @fig-a, @tbl-b and @sec-s.\n\n"
+        f"{{{{< embed {NB}#fig-a >}}}}\n\n![x](x.png){{#fig-a}}\n",
+    )
+    assert checks.check_crossrefs(art) == [
+        "cross-reference label fig-a is defined 2 times",
+        "cross-reference @tbl-b has no definition",
+    ]
+
+
+def test_citation_problems(tmp_path):
+    """One known key (in references.bib), one unknown; e-mail addresses, code and escaped
+    @ are not citations."""
+    art = _article(
+        tmp_path,
+        "As shown [@craven2021embedding; @nobody1999] and by @gillard2024implementing.\n\n"
+        "Write to a.b@example.org, see `@decorator` and \\@handle.\n",
+    )
+    assert checks.check_citations(art, BIB) == ["citation @nobody1999 is not in references.bib"]
+
+
+def test_bib_holds_the_source_papers_with_dois():
+    """references.bib: the three papers in /work/shared/seeds/README.md plus the ENRICH trial
+    report they cite, each with the DOI given there or on the publisher's page."""
+    text = BIB.read_text(encoding="utf-8")
+    assert checks.bib_keys(BIB) == [
+        "gillard2024implementing",
+        "gillard2022enrich",
+        "craven2021embedding",
+        "dediosperez2024mentoring",
+    ]
+    for doi in (
+        "10.1186/s12913-024-11447-5",
+        "10.1016/S2215-0366(21)00398-9",
+        "10.1186/s12874-021-01382-y",
+        "10.1186/s12874-024-02269-4",
+    ):
+        assert doi in text
+
+
+def test_real_article_crossrefs_and_citations():
+    """index.qmd: every @fig-/@tbl-/@sec- reference defined exactly once; every cited key in
+    references.bib. (Labels come from the embeds, so no build is needed.)"""
+    assert checks.check_crossrefs(INDEX) == []
+    assert checks.check_citations(INDEX, BIB) == []
+
+
+def test_real_article_cites_every_paper():
+    """Each entry of references.bib is cited at least once in the prose."""
+    assert set(checks.citation_keys(INDEX)) == set(checks.bib_keys(BIB))
+
+
+def test_real_article_quotes_no_typed_numbers():
+    """Prose numbers come from {{< var >}} only: outside shortcodes, code, ids, citations,
+    the front matter and references to the papers' own tables ("Table 2 of @key") there is
+    no digit (years live in references.bib)."""
+    import re
+
+    from casereport.report import shortcodes
+
+    body = shortcodes.strip_front_matter(INDEX.read_text(encoding="utf-8"))
+    body = re.sub(r"\{\{<.*?>\}\}", "", body, flags=re.S)
+    body = re.sub(r"`[^`]*`", "", body)
+    body = re.sub(r"\{#[^}]*\}", "", body)
+    body = re.sub(r"Table \d+ of @[\w-]+", "", body)
+    body = re.sub(r"\[@[^\]]*\]|@[\w-]+", "", body)
+    assert re.findall(r".{0,30}\d.{0,30}", body) == []
+
+
+def test_real_article_embeds_labels_that_the_notebooks_define():
+    """Before a build: each embedded label exists in notebooks/<name>.ipynb (the contract
+    in docs/architecture.md, "Labels the report embeds")."""
+    if not any(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
+        pytest.skip("notebooks/ has no notebooks yet")
+    assert checks.check_embed_sources(INDEX) == []
+
+
+def test_real_article_embeds_resolve_in_the_build():
+    """After `casereport build`: every embed (article and fragments) resolves in build/."""
+    if not (paths.BUILD_DIR / "runs").is_dir():
+        pytest.skip("no build/runs yet: run `casereport build` first")
+    assert checks.check_embeds(INDEX, paths.BUILD_DIR) == []
+
+
+def test_quarto_project_config():
+    """_quarto.yml (written from quarto.org's manuscript, projects and scripts pages): a
+    manuscript with article index.qmd; renders only the article and build/runs/*.ipynb (not
+    notebooks/); pre-render runs the pipeline; html + typst; bibliography references.bib;
+    every listed notebook is an executed primary run under build/runs."""
+    cfg = yaml.safe_load((paths.ROOT / "_quarto.yml").read_text(encoding="utf-8"))
+    assert cfg["project"]["type"] == "manuscript"
+    assert cfg["project"]["pre-render"] == "casereport prerender"
+    assert cfg["project"]["render"] == ["index.qmd", "build/runs/*.ipynb"]
+    assert cfg["manuscript"]["article"] == "index.qmd"
+    assert set(cfg["format"]) == {"html", "typst"}
+    assert cfg["bibliography"] == "references.bib"
+    listed = [n["notebook"] for n in cfg["manuscript"]["notebooks"]]
+    assert all(n.startswith("build/runs/") and n.endswith("--primary.ipynb") for n in listed)
+    embedded = {e.path for e in checks.shortcodes.find_embeds(INDEX.read_text(encoding="utf-8"))}
+    assert set(listed) == embedded

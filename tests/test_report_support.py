@@ -1,0 +1,119 @@
+"""Shared helpers for the report and browser tests (this module holds no tests).
+
+- :func:`demo_build`: the small real build of :mod:`casereport.report.demo` (notebooks
+  executed by papermill), made once per test session and per site table.
+- :func:`chromium_path` / :func:`inspect_page`: headless Chromium through Playwright, using
+  Debian's ``chromium`` (``scripts/ensure-chromium.sh``); never ``playwright install``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from casereport import paths
+from casereport.report import demo, fragments
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCRIPT_LOCATION = "<script>window.__pwned=1</script>"
+
+
+def demo_build(base: Path, sites: list[dict] | None = None) -> tuple[Path, dict]:
+    """Execute the demo notebooks once into ``base/<hash of sites>/build``; reuse after."""
+    tag = hashlib.sha256(json.dumps(sites, sort_keys=True).encode()).hexdigest()[:10]
+    root = Path(base) / f"demo-{tag}"
+    build = root / "build"
+    manifest_file = root / "manifest.json"
+    if not manifest_file.is_file():
+        shutil.rmtree(root, ignore_errors=True)
+        manifest = demo.make_demo_build(build, sites)
+        fragments.write_fragments(build, None, None, manifest)
+        manifest_file.write_text(json.dumps(manifest), encoding="utf-8")
+    return build, json.loads(manifest_file.read_text(encoding="utf-8"))
+
+
+def demo_article(root: Path, text: str = demo.DEMO_ARTICLE) -> Path:
+    """The demo article (and the project's references.bib) in ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    art = root / "index.qmd"
+    art.write_text(text, encoding="utf-8")
+    shutil.copyfile(paths.ROOT / "references.bib", root / "references.bib")
+    return art
+
+
+def chromium_path() -> str | None:
+    for cand in ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(cand)
+        if found:
+            return found
+    return None
+
+
+def require_chromium() -> str:
+    """Chromium's path; skip if absent, but fail under CI=true (CI must run these)."""
+    exe = chromium_path()
+    if exe is None:
+        msg = (
+            "headless Chromium not found (install Debian's chromium: "
+            "`make browser` or `sudo apt-get install chromium`)"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg + "; CI=true requires the browser tests to run")
+        pytest.skip(msg)
+    return exe
+
+
+def inspect_page(html_file: Path, screenshot: Path) -> dict:
+    """Open ``html_file`` in headless Chromium and report what a reader would hit.
+
+    Returns ``errors`` (console errors and uncaught page errors), ``broken_images``
+    (``<img>`` that did not decode: ``naturalWidth == 0``), ``n_images``, ``missing_targets``
+    (``href="#id"`` with no element of that id), ``pwned`` (``window.__pwned``) and
+    ``text`` (the page's visible text); saves a full-page screenshot."""
+    from playwright.sync_api import sync_playwright
+
+    exe = require_chromium()
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+            page.goto(Path(html_file).resolve().as_uri(), wait_until="load")
+            page.wait_for_function(
+                "Array.from(document.images).every(i => i.complete)", timeout=15000
+            )
+            info = page.evaluate(
+                """() => {
+                  const imgs = Array.from(document.images);
+                  const broken = imgs.filter(i => !(i.naturalWidth > 0))
+                                     .map(i => i.src.slice(0, 80));
+                  const missing = Array.from(document.querySelectorAll('a[href^="#"]'))
+                    .map(a => decodeURIComponent(a.getAttribute('href').slice(1)))
+                    .filter(id => id.length > 0 && !document.getElementById(id));
+                  return {n_images: imgs.length, broken_images: broken,
+                          missing_targets: Array.from(new Set(missing)),
+                          pwned: typeof window.__pwned === 'undefined' ? null : window.__pwned,
+                          text: document.body.innerText};
+                }"""
+            )
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    info["errors"] = errors
+    return info
