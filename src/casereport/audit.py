@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 import tempfile
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -410,7 +411,9 @@ def run(
     summary += f"{n_disc} discrepancies"
     if out_csv is not None:
         summary += f"; written to {write_csv_atomic(table, paths.resolve(out_csv))}"
-    # the summary goes to stderr-like position only in markdown mode, so CSV stdout stays clean
+    # with --format csv, stdout is the CSV alone; the summary goes to stderr
     if fmt == "markdown":
         print("\n" + summary)
+    else:
+        print(summary, file=sys.stderr)
     return 0
