@@ -66,12 +66,26 @@ def build(
     render: Annotated[
         bool, typer.Option("--render/--no-render", help="Render the report after the runs.")
     ] = True,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Run only this notebook (repeatable) into the cache; build/ is not replaced.",
+        ),
+    ] = None,
 ) -> None:
     """Validate, audit, execute every notebook run (cached by content) and render the report."""
     from casereport import pipeline
 
-    opts = pipeline.Options(jobs=jobs, force=force, data_dir=data_dir, executor=executor,
-                            scheduler=scheduler, render=render)
+    opts = pipeline.Options(
+        jobs=jobs,
+        force=force,
+        data_dir=data_dir,
+        executor=executor,
+        scheduler=scheduler,
+        render=render and not only,
+        notebooks=only,
+    )
     raise typer.Exit(pipeline.build(opts))
 
 

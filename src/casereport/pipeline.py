@@ -40,7 +40,9 @@ class Options:
     executor: str = "local"
     scheduler: str | None = None
     render: bool = True  # False for Quarto's pre-render: pipeline only
-    notebooks: list[str] | None = None  # restrict to these notebooks (tests, benchmarks)
+    # Only these notebooks: their runs are executed into the cache, and build/ is left
+    # alone (a partial build must not replace the last full report).
+    notebooks: list[str] | None = None
 
 
 @dataclass
@@ -61,7 +63,9 @@ def recover_interrupted_swap() -> None:
     olds = sorted(paths.ROOT.glob("build.old-*"), key=lambda p: p.stat().st_mtime)
     if not paths.BUILD_DIR.exists() and olds:
         os.replace(olds.pop(), paths.BUILD_DIR)
-    for leftover in [*olds, *paths.ROOT.glob("build.tmp-*")]:
+    # half-written cache entries of a killed build (complete ones are renamed into place)
+    staging = paths.CACHE_DIR.glob("runs/.*") if paths.CACHE_DIR.exists() else []
+    for leftover in [*olds, *paths.ROOT.glob("build.tmp-*"), *staging]:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
@@ -148,12 +152,16 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
             console.print(f"  cached   {0.0:6.1f}s  {p.run.run_id}")
     if not todo:
         return failures
-    with executors.make_executor(opts.executor, opts.jobs, opts.scheduler) as ex, \
-            _progress(len(todo)) as bar:
+    with (
+        executors.make_executor(opts.executor, opts.jobs, opts.scheduler) as ex,
+        _progress(len(todo)) as bar,
+    ):
         task_id = bar.add_task("runs", total=len(todo))
         futures = {
-            ex.submit(executors.execute, executors.Task(
-                p.run.run_id, _rel(p.run.notebook_path), p.run.parameters)): p
+            ex.submit(
+                executors.execute,
+                executors.Task(p.run.run_id, _rel(p.run.notebook_path), p.run.parameters),
+            ): p
             for p in todo
         }
         for fut in as_completed(futures):
@@ -164,9 +172,14 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
                 out = executors.Outcome(p.run.run_id, False, 0.0, error=repr(exc))
             bar.advance(task_id)
             if out.ok:
-                meta = {"run_id": p.run.run_id, "notebook": p.run.notebook,
-                        "parameter_set": p.run.parameter_set, "parameters": p.parameters,
-                        "inputs": p.key.inputs, "seconds": round(out.seconds, 2)}
+                meta = {
+                    "run_id": p.run.run_id,
+                    "notebook": p.run.notebook,
+                    "parameter_set": p.run.parameter_set,
+                    "parameters": p.parameters,
+                    "inputs": p.key.inputs,
+                    "seconds": round(out.seconds, 2),
+                }
                 p.cached = store.put(p.key.key, out.notebook_json, out.results, meta)
                 console.print(f"  ran      {out.seconds:6.1f}s  {p.run.run_id}")
             else:
@@ -188,17 +201,21 @@ def _assemble(planned: list[Planned], tmp: Path) -> tuple[pd.DataFrame, dict]:
             df.insert(0, "run_id", p.run.run_id)
             frames.append(df)
         meta = json.loads((p.cached / "meta.json").read_text())
-        manifest_runs.append({
-            "run_id": p.run.run_id, "notebook": p.run.notebook,
-            "parameter_set": p.run.parameter_set, "parameters": p.parameters,
-            "inputs": p.key.inputs, "cache_key": p.key.key,
-            "executed_notebook": f"build/runs/{p.run.run_id}.ipynb",
-            "seconds": meta.get("seconds"),
-        })
+        manifest_runs.append(
+            {
+                "run_id": p.run.run_id,
+                "notebook": p.run.notebook,
+                "parameter_set": p.run.parameter_set,
+                "parameters": p.parameters,
+                "inputs": p.key.inputs,
+                "cache_key": p.key.key,
+                "executed_notebook": f"build/runs/{p.run.run_id}.ipynb",
+                "seconds": meta.get("seconds"),
+            }
+        )
     results = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     results.to_csv(tmp / "results" / "all_results.csv", index=False)
-    manifest = {"created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "runs": manifest_runs}
+    manifest = {"created": datetime.now(UTC).isoformat(timespec="seconds"), "runs": manifest_runs}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     return results, manifest
 
@@ -209,8 +226,9 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _render(tmp: Path, results: pd.DataFrame, audit_table: pd.DataFrame,
-            manifest: dict, opts: Options) -> dict:
+def _render(
+    tmp: Path, results: pd.DataFrame, audit_table: pd.DataFrame, manifest: dict, opts: Options
+) -> dict:
     from casereport.report import fragments, preview, variables
 
     audit_table.to_csv(tmp / "audit.csv", index=False)
@@ -243,6 +261,12 @@ def _quarto(opts: Options) -> int:
 def build(opts: Options) -> int:
     """Run the whole build; return the process exit code."""
     started = time.perf_counter()
+    if opts.executor == "dask" and not opts.scheduler:
+        console.print(
+            "[red]--executor dask needs --scheduler ADDRESS[/red] "
+            "(for example tcp://10.0.0.5:8786; see README.md, Scale-out)"
+        )
+        return 2
     data_dir = (opts.data_dir or paths.DATA_DIR).resolve()
     try:
         with FileLock(_lock_path(), timeout=0):
@@ -253,9 +277,17 @@ def build(opts: Options) -> int:
             failures = _execute(planned, opts)
             if failures:
                 console.print("\n".join(["", *failures, ""]))
-                console.print(f"[red]build failed[/red]: {len(failures)} of {len(planned)} runs "
-                              "failed; the previous build/ is unchanged.")
+                console.print(
+                    f"[red]build failed[/red]: {len(failures)} of {len(planned)} runs "
+                    "failed; the previous build/ is unchanged."
+                )
                 return 1
+            if opts.notebooks is not None:
+                console.print(
+                    f"runs      ok   {len(planned)} runs of {', '.join(opts.notebooks)} "
+                    "are in the cache; build/ is assembled only by a full build"
+                )
+                return 0
             tmp = paths.ROOT / f"build.tmp-{os.getpid()}"
             shutil.rmtree(tmp, ignore_errors=True)
             try:
@@ -265,8 +297,10 @@ def build(opts: Options) -> int:
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-            _write_atomic(paths.QUARTO_VARIABLES,
-                          (paths.BUILD_DIR / "variables.yml").read_text(encoding="utf-8"))
+            _write_atomic(
+                paths.QUARTO_VARIABLES,
+                (paths.BUILD_DIR / "variables.yml").read_text(encoding="utf-8"),
+            )
             code = _quarto(opts) if opts.render else 0
     except Timeout:
         console.print(
@@ -277,9 +311,11 @@ def build(opts: Options) -> int:
     except (BuildError, runs.PlanError) as exc:
         console.print(f"[red]build failed[/red]: {exc}")
         return 1
-    console.print(f"build     ok   {len(planned)} runs ({len(planned) - n_cached} executed, "
-                  f"{n_cached} cached) in {time.perf_counter() - started:.1f}s "
-                  f"-> {_rel(paths.BUILD_DIR)}/")
+    console.print(
+        f"build     ok   {len(planned)} runs ({len(planned) - n_cached} executed, "
+        f"{n_cached} cached) in {time.perf_counter() - started:.1f}s "
+        f"-> {_rel(paths.BUILD_DIR)}/"
+    )
     return code
 
 

@@ -1,0 +1,106 @@
+"""Unit tests of the content-hash run cache and the run plan (no kernels)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import nbformat
+import pytest
+
+from casereport import cache, paths, runs
+
+
+def _nb(path, source="x = 1", outputs=None):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(source)
+    if outputs:
+        cell.outputs = outputs
+        cell.execution_count = 3
+    nb.cells = [cell]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_sha256_file_matches_hashlib(tmp_path):
+    """Oracle: hashlib over the same bytes."""
+    f = tmp_path / "a.csv"
+    f.write_bytes(b"site,x\n1,2\n" * 1000)
+    assert cache.sha256_file(f) == hashlib.sha256(f.read_bytes()).hexdigest()
+
+
+def test_key_ignores_outputs_and_timestamps_but_not_code(tmp_path):
+    """Stored outputs or a touched file leave the key alone; a changed source line does not."""
+    data = tmp_path / "d.csv"
+    data.write_text("site\n1\n")
+    nb = _nb(tmp_path / "n.ipynb")
+    k1 = cache.run_key(nb, {"a": 1}, [data], "pkg").key
+    _nb(nb, outputs=[nbformat.v4.new_output("stream", text="hi")])
+    os.utime(data, (1, 1))
+    assert cache.run_key(nb, {"a": 1}, [data], "pkg").key == k1
+    _nb(nb, source="x = 2")
+    assert cache.run_key(nb, {"a": 1}, [data], "pkg").key != k1
+
+
+def test_key_changes_with_data_content_parameters_and_package(tmp_path):
+    """Each input of the key matters on its own."""
+    data = tmp_path / "d.csv"
+    data.write_text("site\n1\n")
+    nb = _nb(tmp_path / "n.ipynb")
+    base = cache.run_key(nb, {"a": 1}, [data], "pkg").key
+    assert cache.run_key(nb, {"a": 2}, [data], "pkg").key != base
+    assert cache.run_key(nb, {"a": 1}, [data], "pkg2").key != base
+    data.write_text("site\n2\n")
+    assert cache.run_key(nb, {"a": 1}, [data], "pkg").key != base
+
+
+def test_cache_put_is_all_or_nothing(tmp_path):
+    """An entry is visible only once complete; a failure while writing leaves nothing."""
+    store = cache.RunCache(tmp_path)
+    assert store.get("k") is None
+    d = store.put("k", "{}", {"r.csv": "a\n1\n"}, {"run_id": "x"})
+    assert store.get("k") == d and (d / "results" / "r.csv").read_text() == "a\n1\n"
+
+    class Boom(dict):
+        def items(self):
+            raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        store.put("k2", "{}", Boom(), {})
+    assert store.get("k2") is None
+    assert not [p for p in (tmp_path / "runs").iterdir() if p.name.startswith(".")]
+
+
+def test_package_hash_ignores_build_only_modules(tmp_path, monkeypatch):
+    """Editing the pipeline must not invalidate analysis results; editing stats must."""
+    src = tmp_path / "src" / "casereport"
+    (src / "stats").mkdir(parents=True)
+    (src / "report").mkdir()
+    (src / "pipeline.py").write_text("a = 1\n")
+    (src / "report" / "preview.py").write_text("a = 1\n")
+    (src / "stats" / "models.py").write_text("a = 1\n")
+    monkeypatch.setattr(paths, "SRC_DIR", src)
+    monkeypatch.setattr(paths, "DATAPACKAGE", tmp_path / "none.json")
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    h = cache.package_hash()
+    (src / "pipeline.py").write_text("a = 2\n")
+    (src / "report" / "preview.py").write_text("a = 2\n")
+    assert cache.package_hash() == h
+    (src / "stats" / "models.py").write_text("a = 2\n")
+    assert cache.package_hash() != h
+
+
+def test_input_files_finds_existing_data_paths_only(tmp_path):
+    """String parameters that name files are inputs; other strings are not."""
+    f = tmp_path / "x.csv"
+    f.write_text("a\n")
+    found = runs.input_files({"csv": str(f), "label": "primary", "sites": [str(f)], "n": 3,
+                              "missing": str(tmp_path / "nope.csv")})
+    assert found == [f]
+
+
+def test_slug_makes_safe_file_names():
+    """Site ids come from data and may hold any character."""
+    assert runs.slug("enrich-3") == "enrich-3"
+    assert runs.slug("<script>x</script>") == "script_x_script"
+    assert runs.slug("///") == "x"

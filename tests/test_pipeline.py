@@ -1,0 +1,238 @@
+"""The build pipeline on a private copy of the project: caching, failures, kills, locking.
+
+Every build here is real: papermill executes the real notebooks in the
+`casereport` kernel. Each test works on its own copy of the project (the
+package is pointed at it with CASEREPORT_ROOT), so the developer's build/ and
+cache are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from filelock import FileLock
+
+from casereport import paths
+
+pytestmark = pytest.mark.slow
+
+COPY = ["data", "notebooks", "params", "src", "requirements", "index.qmd", "references.bib",
+        "_quarto.yml", "pyproject.toml"]
+
+
+def make_project(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COPY:
+        src = paths.ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def casereport(root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CASEREPORT_ROOT": str(root), "COLUMNS": "200"}
+    env.pop("CASEREPORT_SKIP_PRERENDER", None)
+    return subprocess.run([sys.executable, "-m", "casereport", *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def statuses(stdout: str) -> dict[str, str]:
+    """run_id -> 'ran' | 'cached' | 'FAILED' from the build's one-line-per-run output."""
+    return {m[2]: m[0] for m in re.findall(r"^\s+(ran|cached|FAILED)\s+([\d.]+)s\s+(\S+)$",
+                                            stdout, re.M)}
+
+
+FAST = ["--only", "engagement_fidelity", "--only", "mentoring_time", "--jobs", "2"]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A project copy with the two main notebooks' runs already in its cache."""
+    root = make_project(tmp_path_factory.mktemp("proj"))
+    first = casereport(root, "build", *FAST)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert set(statuses(first.stdout).values()) == {"ran"}
+    return root
+
+
+def test_second_build_executes_no_notebook(project):
+    """Nothing changed since the fixture's build, so every run is a cache hit."""
+    again = casereport(project, "build", *FAST)
+    assert again.returncode == 0, again.stdout + again.stderr
+    st = statuses(again.stdout)
+    assert st and set(st.values()) == {"cached"}
+
+
+def test_changing_one_data_file_reruns_only_its_readers(project, tmp_path):
+    """Editing retake_sites.csv re-executes the mentoring-time runs only; ENRICH runs stay cached.
+
+    Expected split from the notebooks' parameters: mentoring_time reads retake_csv,
+    engagement_fidelity reads only enrich_csv.
+    """
+    root = make_project(tmp_path / "p")
+    shutil.copytree(project / ".casereport-cache", root / ".casereport-cache")
+    csv = root / "data" / "retake_sites.csv"
+    lines = csv.read_text().splitlines()
+    header = lines[0].split(",")
+    first = lines[1].split(",")
+    col = header.index("mentoring_minutes")
+    first[col] = str(int(first[col]) + 1)  # still valid; the audit will flag the change
+    lines[1] = ",".join(first)
+    csv.write_text("\n".join(lines) + "\n")
+    out = casereport(root, "build", *FAST)
+    assert out.returncode == 0, out.stdout + out.stderr
+    st = statuses(out.stdout)
+    assert {r for r, s in st.items() if s == "ran"} == {
+        r for r in st if r.startswith("mentoring_time--")}
+    assert all(s == "cached" for r, s in st.items() if r.startswith("engagement_fidelity--"))
+
+
+def test_force_reruns_everything(project, tmp_path):
+    """--force ignores the cache."""
+    root = make_project(tmp_path / "p")
+    shutil.copytree(project / ".casereport-cache", root / ".casereport-cache")
+    out = casereport(root, "build", "--force", "--only", "mentoring_time")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert set(statuses(out.stdout).values()) == {"ran"}
+
+
+def test_bad_data_fails_at_validation_before_any_kernel(tmp_path):
+    """A negative count stops the build at validation: no run line is printed, exit 1."""
+    root = make_project(tmp_path / "p")
+    csv = root / "data" / "enrich_sites.csv"
+    text = csv.read_text().splitlines()
+    cells = text[1].split(",")
+    cells[text[0].split(",").index("engaged")] = "-3"
+    text[1] = ",".join(cells)
+    csv.write_text("\n".join(text) + "\n")
+    out = casereport(root, "build")
+    assert out.returncode == 1
+    assert "enrich_sites.csv" in out.stdout + out.stderr
+    assert "no notebook was run" in out.stdout
+    assert statuses(out.stdout) == {}
+    assert not (root / "build").exists()
+
+
+def _full_build(root: Path) -> subprocess.CompletedProcess:
+    out = casereport(root, "build", "--jobs", "2")
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A project copy with one complete, successful build."""
+    root = make_project(tmp_path_factory.mktemp("built"))
+    _full_build(root)
+    return root
+
+
+def test_full_build_writes_report_and_results(built):
+    """The build folder holds every run's executed notebook, the results and the preview."""
+    manifest = json.loads((built / "build" / "manifest.json").read_text())
+    ids = {r["run_id"] for r in manifest["runs"]}
+    for r in ids:
+        assert (built / "build" / "runs" / f"{r}.ipynb").is_file()
+    # one case profile per site of each trial: 7 ENRICH + 16 RETAKE sites in data/
+    assert sum(r.startswith("case_profile--") for r in ids) == 23
+    assert (built / "build" / "results" / "all_results.csv").stat().st_size > 0
+    assert (built / "build" / "audit.csv").is_file()
+    assert (built / "_variables.yml").is_file()
+    preview = built / "build" / "report-preview.html"
+    assert preview.is_file() and "<img" in preview.read_text()
+
+
+def test_noop_rebuild_executes_nothing_and_keeps_the_report(built):
+    """A second full build with nothing changed is all cache hits."""
+    out = _full_build(built)
+    st = statuses(out.stdout)
+    assert st and set(st.values()) == {"cached"}
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    b = root / "build"
+    return {str(p.relative_to(b)): p.read_bytes() for p in sorted(b.rglob("*"))
+            if p.is_file() and "failed" not in p.parts}
+
+
+def test_failing_notebook_keeps_previous_report(built, tmp_path):
+    """A cell that raises: exit 1, the report names notebook, set, cell and error, and the
+    last good build/ is byte-for-byte unchanged."""
+    root = make_project(tmp_path / "p")
+    shutil.copytree(built / "build", root / "build")
+    shutil.copytree(built / ".casereport-cache", root / ".casereport-cache")
+    before = _snapshot(root)
+    nb_path = root / "notebooks" / "mentoring_time.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells.insert(len(nb.cells) // 2, nbformat.v4.new_code_cell("raise ValueError('boom')"))
+    nbformat.write(nb, nb_path)
+    out = casereport(root, "build")
+    assert out.returncode == 1
+    text = out.stdout
+    assert "FAILED mentoring_time--primary" in text
+    assert "notebook:      notebooks/mentoring_time.ipynb" in text
+    assert "parameter set: primary" in text
+    assert "ValueError: boom" in text
+    assert "raise ValueError('boom')" in text
+    saved = root / "build" / "failed" / "mentoring_time--primary.ipynb"
+    assert saved.is_file() and "boom" in saved.read_text()
+    assert _snapshot(root) == before
+
+
+def test_killed_build_keeps_previous_report_and_cache(built, tmp_path):
+    """SIGKILL in the middle of a forced rebuild: build/ unchanged, no half-written cache
+    entry, and the next build succeeds from the cache it had."""
+    root = make_project(tmp_path / "p")
+    shutil.copytree(built / "build", root / "build")
+    shutil.copytree(built / ".casereport-cache", root / ".casereport-cache")
+    before = _snapshot(root)
+    env = {**os.environ, "CASEREPORT_ROOT": str(root)}
+    proc = subprocess.Popen([sys.executable, "-m", "casereport", "build", "--force"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    time.sleep(8)  # validation done, kernels running
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _snapshot(root) == before
+    for entry in (root / ".casereport-cache" / "runs").iterdir():
+        assert entry.name.startswith(".") or (entry / "meta.json").is_file()
+    out = casereport(root, "build")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert not list((root / ".casereport-cache" / "runs").glob(".*"))
+
+
+def test_second_concurrent_build_is_refused(built):
+    """While one build holds the project lock, another exits 75 with a clear message."""
+    with FileLock(built / ".casereport-cache" / "build.lock"):
+        out = casereport(built, "build")
+    assert out.returncode == 75
+    assert "another casereport build is running" in out.stdout
+
+
+def test_interrupted_swap_is_recovered(tmp_path, monkeypatch):
+    """Killed between the two renames: build/ is gone and build.old-<pid> holds the last good
+    report. The next build's recovery renames it back."""
+    from casereport import pipeline
+
+    monkeypatch.setattr(paths, "ROOT", tmp_path)
+    monkeypatch.setattr(paths, "BUILD_DIR", tmp_path / "build")
+    monkeypatch.setattr(paths, "CACHE_DIR", tmp_path / ".casereport-cache")
+    old = tmp_path / "build.old-4242"
+    old.mkdir()
+    (old / "manifest.json").write_text("{}")
+    (tmp_path / "build.tmp-4243").mkdir()
+    pipeline.recover_interrupted_swap()
+    assert (tmp_path / "build" / "manifest.json").read_text() == "{}"
+    assert not old.exists() and not (tmp_path / "build.tmp-4243").exists()
