@@ -52,7 +52,8 @@ def colours(levels: Sequence[Any]) -> dict[Any, Any]:
 
 
 def _levels(values: Sequence[Any]) -> list[Any]:
-    return list(dict.fromkeys(str(v) for v in values))
+    """Sorted distinct values: the same category gets the same colour/marker in every run."""
+    return sorted({str(v) for v in values})
 
 
 def _label_points(ax, xs, ys, labels, xtol: float, ytol: float) -> None:
@@ -164,7 +165,7 @@ def retake_minutes(
         Line2D([], [], color="black", ls="--", label=f"expected {expected:g} min"),
         plt.Rectangle((0, 0), 1, 1, fc="0.9", label=f"± {tolerance:g} min (close)"),
     ]
-    ax.legend(handles=handles, loc="lower right", frameon=True, fontsize=8)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     ax.grid(axis="y", visible=False)
     fig.tight_layout()
     return fig
