@@ -47,3 +47,13 @@ def test_profile_figure_one_strip_per_measure():
     assert len(fig.axes) == len(p.measures)
     assert all(ax.get_xlabel() for ax in fig.axes)
     figures.show(fig)
+
+
+def test_data_text_is_shown_literally():
+    df = results.prepare_enrich(data.load_enrich())
+    df.loc[0, "location"] = "<script>$x$"
+    fig = figures.enrich_scatter(df, stats.site_ols(df, "engagement_pct", "fidelity_score"))
+    fig.canvas.draw()  # mathtext would fail or eat the dollars
+    legend = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
+    assert r"<script>\$x\$" in legend
+    figures.show(fig)

@@ -46,3 +46,14 @@ def test_retake_table_reproduces_published_columns_and_totals():
     assert not body["Recomputed "].str.contains("≠").any()
     assert total["Site"] == "Total" and total["OTs"] == "41"
     assert body.loc[body["Site"] == "Site 9", "Group"].item() == "close to expected"
+
+
+def test_case_table_escapes_data_strings():
+    from casereport.stats import ENRICH_CUTOFFS
+
+    df = results.prepare_enrich(data.load_enrich())
+    df.loc[0, "location"] = "<script>alert(1)</script>"
+    md = tables.to_markdown(tables.enrich_cases(results.enrich_cases(df, ENRICH_CUTOFFS),
+                                                ENRICH_CUTOFFS))  # fmt: skip
+    assert "<script>" not in md and "&lt;script&gt;alert\\(1\\)" not in md
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md

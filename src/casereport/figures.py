@@ -45,6 +45,11 @@ def show(fig: plt.Figure) -> None:
         plt.close(fig)
 
 
+def plain(text: Any) -> str:
+    """Data text shown literally: a ``$`` would otherwise start matplotlib mathtext."""
+    return str(text).replace("$", r"\$")
+
+
 def colours(levels: Sequence[Any]) -> dict[Any, Any]:
     """A colour per level from the colour-blind palette, in the given order."""
     pal = sns.color_palette(PALETTE, max(len(levels), 1))
@@ -60,6 +65,7 @@ def _label_points(ax, xs, ys, labels, xtol: float, ytol: float) -> None:
     """Label each point; a label goes to the left when a neighbour sits to its right."""
     xs, ys = np.asarray(xs, float), np.asarray(ys, float)
     for i, lab in enumerate(labels):
+        lab = plain(lab)
         near = (np.abs(ys - ys[i]) < ytol) & (xs > xs[i]) & (xs - xs[i] < xtol)
         left = bool(near.any())
         ax.annotate(
@@ -116,9 +122,9 @@ def enrich_scatter(df: pd.DataFrame, ols: Any, level: float = 0.95) -> plt.Figur
     ax.set_ylim(0, 105)
     ax.set_xlim(grid[0] - 0.1 * xr, grid[-1] + 0.1 * xr)
 
-    handles = [Line2D([], [], ls="", marker="o", color=c, mec="black", label=k)
+    handles = [Line2D([], [], ls="", marker="o", color=c, mec="black", label=plain(k))
                for k, c in col.items()]  # fmt: skip
-    handles += [Line2D([], [], ls="", marker=mk[k], color="0.6", mec="black", label=k)
+    handles += [Line2D([], [], ls="", marker=mk[k], color="0.6", mec="black", label=plain(k))
                 for k in mk]  # fmt: skip
     sizes = sorted({int(m.min()), int(np.median(m)), int(m.max())})
     handles += [
@@ -156,7 +162,7 @@ def retake_minutes(
     ax.axvspan(expected - tolerance, expected + tolerance, color="0.9", zorder=0)
     ax.barh(ypos, d["mpm"], color=[col[g] for g in d["group"]], edgecolor="black", lw=0.5)
     ax.axvline(expected, color="black", ls="--", lw=1.2)
-    ax.set_yticks(ypos, d["label"])
+    ax.set_yticks(ypos, [plain(v) for v in d["label"]])
     ax.set_xlabel("Average mentoring per month (minutes)")
     ax.set_ylabel("")
     handles = [plt.Rectangle((0, 0), 1, 1, fc=col[g], ec="black", lw=0.5, label=GROUP_LABELS[g])
@@ -213,13 +219,13 @@ def profile_strips(
         jit = rng.uniform(-0.15, 0.15, v.size)
         ax.scatter(v[~is_site], jit[~is_site], color="0.6", s=25, zorder=2)
         ax.scatter(v[is_site], np.zeros(is_site.sum()), color=hl, s=90, edgecolor="black",
-                   zorder=3, label=f"Site {site}")  # fmt: skip
+                   zorder=3, label=plain(f"Site {site}"))  # fmt: skip
         ax.axvline(np.nanmedian(v), color="black", ls="--", lw=1)
         ax.set_yticks([])
         ax.set_ylim(-0.5, 0.5)
         ax.set_xlabel(label, fontsize=9)
         ax.grid(axis="y", visible=False)
-    axes[0, 0].set_title(f"Site {site} (highlighted) against the other {trial_label} sites; "
-                         "dashed: trial median", fontsize=10)  # fmt: skip
+    title = f"{plain('Site ' + site)} (highlighted) against the other {trial_label} sites"
+    axes[0, 0].set_title(title + "; dashed: trial median", fontsize=10)
     fig.tight_layout()
     return fig

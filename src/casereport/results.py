@@ -619,7 +619,7 @@ def synthesis_frame(
                 "site": s,
                 "classification": c,
                 "conditions": ", ".join(present) if present else "none",
-                "outcome": label if sets.at[s, col] == 1 else f"not {label}",
+                "outcome": label if sets.at[s, col] == 1 else f"not {label[0].lower()}{label[1:]}",
                 "qca_row": int(tr["row"]) if tr is not None else 0,
                 "row_incl": float(tr["incl"]) if tr is not None else math.nan,
                 "note": (notes or {}).get(s, ""),
@@ -640,6 +640,11 @@ def synthesis_rows(
         for s, r in zip(syn["site"], syn["qca_row"], strict=True)
     ]
     return out
+
+
+def _sentence_case(text: str) -> str:
+    """First letter upper case, the rest untouched (keeps "OT" as "OT")."""
+    return text[:1].upper() + text[1:]
 
 
 ENRICH_CONDITIONS = {"nhs": "NHS employer", "urban": "Urban", "high_fidelity": "High fidelity"}
@@ -678,7 +683,7 @@ def cross_case(
         retake, retake, conditions=tuple(retake_conditions), expected=expected,
         tolerance=tolerance, minutes_col="mpm",
     )  # fmt: skip
-    r_cond = {c: factor_label(c).capitalize() for c in retake_conditions}
+    r_cond = {c: _sentence_case(factor_label(c)) for c in retake_conditions}
     r_tt = stats.truth_table(r_sets, list(r_cond), RETAKE_OUTCOME[0], incl_cut=incl_cut,
                              complete=True)  # fmt: skip
 

@@ -374,7 +374,7 @@ def truth_table(tt: pd.DataFrame, conditions: Mapping[str, str], outcome: str) -
     out["Cases (n)"] = tt["n"].astype(str)
     out["Consistency"] = [num(v, 2) for v in tt["incl"]]
     out["PRI"] = [num(v, 2) for v in tt["PRI"]]
-    out["Coverage"] = [num(v, 2) for v in tt["cov"]]
+    out["Coverage"] = [num(v, 2) if n else DASH for v, n in zip(tt["cov"], tt["n"], strict=True)]
     out["Sites"] = [", ".join(str(c).split(",")) if c else DASH for c in tt["cases"]]
     return out
 
