@@ -131,7 +131,7 @@ def test_audit_fragment_counts_match_the_audit():
     assert f"{len(table) - n_bad} reproduce exactly" in text
     for expl in table.loc[table["status"] != "reproduced", "explanation"]:
         assert md.escape(expl) in text
-    assert f"## All {len(table)} audit checks" in text
+    assert f'title="All {len(table)} audit checks"' in text
 
 
 def test_sensitivity_sets_side_by_side():
@@ -140,7 +140,7 @@ def test_sensitivity_sets_side_by_side():
     text = fragments.sensitivity_md(_results())
     assert "| analysis | quantity | primary | weighted |" in text
     assert (
-        "| 7\\.12 \\(1\\.50 to 12\\.2\\), p 0\\.012 | 6\\.50 \\(0\\.20 to 11\\), p 0\\.040 |"
+        "| 7\\.12 \\(1\\.50 to 12\\.25\\), p 0\\.012 | 6\\.50 \\(0\\.20 to 11\\.00\\), p 0\\.040 |"
         in text
     )
     rows = [line for line in text.splitlines() if line.startswith("| enrich")]
@@ -221,8 +221,9 @@ def test_git_commit_outside_a_checkout(tmp_path):
         (7.0, "7"),
         (0.8123, "0.81"),
         (12.25, "12.2"),
-        (-0.004, "0"),
+        (-0.004, "0.00"),
         (113.4, "113"),
+        (29120, "29,120"),
         (51.26, "51.3"),
         (float("nan"), ""),
         (None, ""),
@@ -248,8 +249,9 @@ def test_write_variables_primary_only(tmp_path):
     path = tmp_path / "_variables.yml"
     got = variables.write_variables(_results(), path)
     assert got["enrich_models"]["ols_slope"] == "7.12"
-    assert got["enrich_models"]["ols_slope_ci"] == "1.50 to 12.2"
-    assert got["enrich_models"]["pearson_r_p"] == "< 0.001"
+    assert got["enrich_models"]["ols_slope_ci"] == "1.50 to 12.25"  # estimate's decimals
+    assert got["enrich_models"]["pearson_r_p"] == "p < 0.001"
+    assert got["enrich_models"]["ols_slope_p"] == "p = 0.012"
     assert got["enrich_models"]["n_sites"] == "7"
     assert "case_profile" not in got
     assert yaml.safe_load(path.read_text()) == got

@@ -29,7 +29,7 @@ import pandas as pd
 
 from casereport import paths
 from casereport.report import md
-from casereport.report.variables import fmt_number, fmt_p
+from casereport.report.variables import decimals_for, fmt_number, fmt_p
 
 FRAGMENTS = ("data_dictionary", "audit", "sensitivity", "case_appendix", "colophon")
 CASE_PROFILE = "case_profile"
@@ -119,7 +119,7 @@ def data_dictionary_md(data_dir: Path | None = None) -> str:
         if pkg is not None and pkg.is_file()
         else (codebook.data_dictionary())
     )
-    return frame_md(frame, group_by=_first_present(frame, ("file", "resource", "table")))
+    return frame_md(frame, group_by=_first_present(frame, ("file", "resource", "table")), level=4)
 
 
 def _first_present(frame: pd.DataFrame, names: Iterable[str]) -> str | None:
@@ -190,7 +190,8 @@ def audit_md(audit: pd.DataFrame | None) -> str:
             )
             if c in bad.columns
         ]
-        parts += ["#### Discrepancies {.unnumbered}\n\n", frame_md(bad[cols]), "\n"]
+        shown = bad[cols].rename(columns={"recomputed_rounded": "recomputed"})
+        parts += ["### Discrepancies {.unnumbered}\n\n", frame_md(shown), "\n"]
     cols = [
         c
         for c in (
@@ -205,10 +206,8 @@ def audit_md(audit: pd.DataFrame | None) -> str:
         if c in audit.columns
     ]
     parts += [
-        '::: {.callout-note collapse="true"}\n## All ',
-        str(n),
-        " audit checks\n\n",
-        frame_md(audit[cols]),
+        f'::: {{.callout-note collapse="true" title="All {n} audit checks"}}\n\n',
+        frame_md(audit[cols].rename(columns={"recomputed_rounded": "recomputed"})),
         "\n:::\n",
     ]
     return "".join(parts)
@@ -224,7 +223,8 @@ def _estimate_text(row: Mapping[str, Any]) -> str:
     text = fmt_number(est)
     lo, hi = row.get("ci_low"), row.get("ci_high")
     if lo is not None and hi is not None and lo == lo and hi == hi:
-        text += f" ({fmt_number(lo)} to {fmt_number(hi)})"
+        d = decimals_for(est)
+        text += f" ({fmt_number(lo, d)} to {fmt_number(hi, d)})"
     p = row.get("p_value")
     if p is not None and p == p:
         text += f", p {fmt_p(p)}"

@@ -49,12 +49,19 @@ def table(
     n = len(headers)
     raw = raw or [False] * n
     align = align or "l" * n
-    marks = {"l": ":--", "r": "--:", "c": ":-:"}
-    lines = [
-        "| " + " | ".join(escape(h) for h in headers) + " |",
-        "|" + "|".join(marks[a] for a in align) + "|",
+    body = [
+        [(str(c) if raw[i] else escape(c)).replace("\n", " ") for i, c in enumerate(row)]
+        for row in rows
     ]
-    for row in rows:
-        cells = [str(c) if raw[i] else escape(c) for i, c in enumerate(row)]
-        lines.append("| " + " | ".join(c.replace("\n", " ") for c in cells) + " |")
+    head = [escape(h) for h in headers]
+    # Pandoc sizes wrapped pipe-table columns by the dashes in the separator line, so give
+    # each column dashes in proportion to its longest cell (capped): long text gets room.
+    widths = [max([3, len(head[i]), *(len(r[i]) for r in body)]) for i in range(n)]
+    dashes = [min(w, 150) for w in widths]
+    marks = []
+    for a, d in zip(align, dashes, strict=True):
+        left, right = (":", "") if a == "l" else ("", ":") if a == "r" else (":", ":")
+        marks.append(left + "-" * max(1, d - len(left) - len(right)) + right)
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(marks) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
     return "\n".join(lines) + "\n"

@@ -257,6 +257,22 @@ def _crossrefs(state: _State, text: str) -> str:
     return _XREF.sub(repl, text)
 
 
+# ------------------------------------------------------------------ callouts
+
+_CALLOUT = re.compile(r"^(:{3,})\s*\{([^}\n]*\.callout-[^}\n]*)\}\s*$", re.M)
+
+
+def _callout_titles(text: str) -> str:
+    """Quarto callouts are plain divs to pandoc: show a ``title="..."`` as a bold line."""
+
+    def repl(m: re.Match[str]) -> str:
+        title = re.search(r'title="([^"]*)"', m.group(2))
+        head = f"{m.group(1)} {{{m.group(2)}}}"
+        return f"{head}\n\n**{title.group(1)}**\n" if title else head
+
+    return _CALLOUT.sub(repl, text)
+
+
 # ------------------------------------------------------------------ main
 
 
@@ -293,6 +309,7 @@ def render_markdown(
         variables = read_variables(article.parent / paths.QUARTO_VARIABLES.name)
     body = shortcodes.resolve_includes(body, article.parent, state.build_dir, state.problems)
     body = shortcodes.substitute_vars(body, variables, state.problems)
+    body = _callout_titles(body)
     embeds = shortcodes.find_embeds(body)
     rendered = [_embed(state, e) for e in embeds]  # numbers assigned in reading order
     pieces, last = [], 0
@@ -302,7 +319,7 @@ def render_markdown(
     pieces.append(body[last:])
     body = _crossrefs(state, "".join(pieces))
     body = re.sub("\x00EMBED(\\d+)\x00", lambda m: rendered[int(m.group(1))], body)
-    return _metadata(meta), body, state.problems
+    return _metadata(meta), body, list(dict.fromkeys(state.problems))
 
 
 def render_preview(

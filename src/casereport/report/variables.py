@@ -6,12 +6,16 @@ Keys, for each row of the primary parameter set (``analysis`` and ``quantity`` a
 results; see docs/architecture.md, "Results quantities"):
 
 - ``analysis.quantity``: the estimate
-- ``analysis.quantity_lo`` / ``_hi``: the interval ends, ``_ci``: "lo to hi"
-- ``analysis.quantity_p``: the p-value ("0.034", "< 0.001")
+- ``analysis.quantity_lo`` / ``_hi``: the interval ends (at the estimate's precision),
+  ``_ci``: "lo to hi"
+- ``analysis.quantity_p``: the p-value with its relation ("p = 0.034", "p < 0.001")
 - ``analysis.quantity_n``: the n behind the estimate
 
-Formatting: whole numbers without decimals; otherwise 2 decimals below 10, 1 below 100,
-none above (so "0.62", "51.3", "113"). The file is written atomically.
+- ``audit.checked`` / ``reproduced`` / ``discrepancies``: counts from the audit table
+
+Formatting: whole numbers without decimals (thousands separated from 10,000); otherwise
+2 decimals below 10, 1 below 100, none above (so "0.62", "51.3", "113"), trailing zeros
+dropped from an estimate without an interval ("9.5"). The file is written atomically.
 """
 
 from __future__ import annotations
@@ -30,8 +34,23 @@ PRIMARY = "primary"
 _KEY_OK = re.compile(r"[^A-Za-z0-9_-]+")
 
 
-def fmt_number(value: Any) -> str:
-    """A number for prose and tables (see module docstring); '' for missing."""
+def decimals_for(value: Any) -> int:
+    """Decimals used for ``value`` (see module docstring); 0 for whole numbers."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return 0
+    if not math.isfinite(x) or abs(x - round(x)) < 1e-9:
+        return 0
+    ax = abs(x)
+    return 2 if ax < 10 else 1 if ax < 100 else 0
+
+
+def fmt_number(value: Any, decimals: int | None = None) -> str:
+    """A number for prose and tables (see module docstring); '' for missing.
+
+    ``decimals`` forces the precision (interval ends use their estimate's), and whole
+    numbers of 10,000 or more get thousands separators."""
     if value is None or value is pd.NA:
         return ""
     try:
@@ -40,16 +59,16 @@ def fmt_number(value: Any) -> str:
         return str(value)
     if not math.isfinite(x):
         return ""
-    if abs(x - round(x)) < 1e-9 and abs(x) < 1e15:
-        return str(int(round(x)))
-    ax = abs(x)
-    decimals = 2 if ax < 10 else 1 if ax < 100 else 0
-    text = f"{x:.{decimals}f}"
-    return "0" if text in {"-0", "-0.0", "-0.00"} else text
+    d = decimals_for(x) if decimals is None else decimals
+    if d == 0 and abs(round(x)) >= 10_000:
+        return f"{round(x):,}"
+    text = f"{x:.{d}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def fmt_p(value: Any) -> str:
-    """A p-value: three decimals, ``< 0.001`` below that, '' for missing."""
+    """A p-value: three decimals, ``< 0.001`` below that, '' for missing (bare value;
+    the ``_p`` variable adds the relation: ``p = 0.034`` or ``p < 0.001``)."""
     try:
         p = float(value)
     except (TypeError, ValueError):
@@ -74,16 +93,19 @@ def variables_from_results(results: pd.DataFrame, parameter_set: str = PRIMARY) 
     for rec in df.to_dict("records"):
         group = out.setdefault(_key(rec["analysis"]), {})
         q = _key(rec["quantity"])
+        d = decimals_for(rec.get("estimate"))
+        lo, hi = fmt_number(rec.get("ci_low"), d), fmt_number(rec.get("ci_high"), d)
         est = fmt_number(rec.get("estimate"))
+        if est and not (lo and hi) and "." in est:
+            est = est.rstrip("0").rstrip(".")  # alone, 9.50 reads better as 9.5
         if est:
             group[q] = est
-        lo, hi = fmt_number(rec.get("ci_low")), fmt_number(rec.get("ci_high"))
         if lo and hi:
             group[f"{q}_lo"], group[f"{q}_hi"] = lo, hi
             group[f"{q}_ci"] = f"{lo} to {hi}"
         p = fmt_p(rec.get("p_value"))
         if p:
-            group[f"{q}_p"] = p
+            group[f"{q}_p"] = f"p {p}" if p.startswith("<") else f"p = {p}"
         n = fmt_number(rec.get("n"))
         if n:
             group[f"{q}_n"] = n
