@@ -19,8 +19,7 @@ help:
 $(STAMP): pyproject.toml requirements/lock.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "casereport needs Python 3.11, found " + sys.version.split()[0]'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -r requirements/lock.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements/lock.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name casereport --display-name "Python (casereport)"
 	touch $(STAMP)
@@ -41,9 +40,14 @@ lab: $(STAMP)
 
 # Refresh the pins: resolve the newest versions allowed by pyproject.toml,
 # then copy them into environment.yml (tests/test_environment.py checks both agree).
+# The lock is complete, so it installs with --no-deps. rfc3987-syntax is left out on
+# purpose: jsonschema imports it when present and it builds an Earley parser at
+# import (seconds in every notebook kernel that validates data); nothing here
+# needs IRI format checks. See benchmarks/results.md.
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra test --extra dev \
-		--python-version 3.11 --python-platform linux --upgrade -o requirements/lock.txt
+		--python-version 3.11 --python-platform linux --upgrade \
+		--no-emit-package rfc3987-syntax -o requirements/lock.txt
 	$(BIN)/python scripts/sync_environment.py
 
 clean:

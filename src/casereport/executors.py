@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -39,8 +40,30 @@ class Outcome:
     notebook_json: str = ""
     results: dict[str, str] = field(default_factory=dict)
     error: str = ""  # "<ename>: <evalue>" for a failing cell, or the exception otherwise
+    kernel_log: str = ""  # what the kernel process wrote to stderr
     failed_cell: int | None = None  # execution count of the failing cell
     failed_source: str = ""
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """Send this process's stderr (inherited by the kernel it starts) to a file.
+
+    Kernels log start-up and shutdown chatter to stderr; 28 runs of it bury the
+    build's own one-line-per-run output. Only done on the main thread (process-pool
+    workers), where no other run shares the file descriptor.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = os.dup(2)
+    with open(path, "wb") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def execute(task: Task) -> Outcome:
@@ -55,16 +78,18 @@ def execute(task: Task) -> Outcome:
         results_dir = Path(tmp) / "results"
         params = {**task.parameters, "results_dir": str(results_dir)}
         outcome = Outcome(task.run_id, ok=True, seconds=0.0)
+        log = Path(tmp) / "kernel.log"
         try:
-            papermill.execute_notebook(
-                str(paths.resolve(task.notebook)),
-                str(out_nb),
-                parameters=params,
-                kernel_name=task.kernel_name,
-                cwd=str(paths.resolve(task.cwd)),
-                progress_bar=False,
-                log_output=False,
-            )
+            with _stderr_to(log):
+                papermill.execute_notebook(
+                    str(paths.resolve(task.notebook)),
+                    str(out_nb),
+                    parameters=params,
+                    kernel_name=task.kernel_name,
+                    cwd=str(paths.resolve(task.cwd)),
+                    progress_bar=False,
+                    log_output=False,
+                )
         except PapermillExecutionError as exc:
             outcome.ok = False
             outcome.error = f"{exc.ename}: {exc.evalue}"
@@ -73,6 +98,8 @@ def execute(task: Task) -> Outcome:
         except Exception as exc:  # kernel died, notebook unreadable, ...
             outcome.ok = False
             outcome.error = f"{type(exc).__name__}: {exc}"
+        if log.exists():
+            outcome.kernel_log = log.read_text(encoding="utf-8", errors="replace")[-20_000:]
         if out_nb.exists():
             nb = nbformat.read(out_nb, as_version=4)
             outcome.notebook_json = nbformat.writes(nb)

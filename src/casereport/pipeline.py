@@ -137,6 +137,11 @@ def _report_failure(p: Planned, out: executors.Outcome) -> str:
         f"  failing cell:  {cell}",
         *[f"      {line}" for line in first],
         f"  error:         {out.error}",
+        *(
+            [f"  kernel log:    {line}" for line in out.kernel_log.strip().splitlines()[-5:]]
+            if out.failed_cell is None and out.kernel_log.strip()
+            else []
+        ),
         f"  saved:         {_rel(saved) if out.notebook_json else '(no notebook was written)'}",
     ]
     return "\n".join(lines)
