@@ -58,8 +58,11 @@ class Profile:
 
 
 def results_name(trial: str, site: Any) -> str:
-    """``case_profile--<trial>-<site>`` (site id slugged for the file name)."""
-    return f"case_profile--{trial}-{R.slug(site)}"
+    """``case_profile--<trial>-<site>``, slugged like the build's run ids (``runs.slug``),
+    so the results CSV sits beside ``build/runs/case_profile--<trial>-<site>.ipynb``."""
+    from casereport.runs import slug
+
+    return f"case_profile--{slug(f'{trial}-{site}')}"
 
 
 def _check(trial: str, site: str, sites: pd.Series) -> None:

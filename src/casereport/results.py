@@ -473,6 +473,10 @@ def retake_table3_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
         ]
     tot = totals(df)
     out += [row(a, k, v, n=len(df)) for k, v in tot.items()]
+    out += [
+        row(a, "minutes_per_month_min", df["mpm"].min(), n=len(df)),
+        row(a, "minutes_per_month_max", df["mpm"].max(), n=len(df)),
+    ]
     out.append(row(a, "n_ratio_mismatches", mismatches, n=2 * len(df)))
     return out
 
