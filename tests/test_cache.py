@@ -104,3 +104,36 @@ def test_slug_makes_safe_file_names():
     assert runs.slug("enrich-3") == "enrich-3"
     assert runs.slug("<script>x</script>") == "script_x_script"
     assert runs.slug("///") == "x"
+
+
+def test_case_profile_runs_read_only_their_trials_files():
+    """A RETAKE profile's inputs are the RETAKE tables; an ENRICH profile's, the ENRICH table
+    (profile.from_files loads only the named trial's files)."""
+    plan = [r for r in runs.plan(notebooks=["case_profile"])]
+    enrich = next(r for r in plan if r.parameter_set.startswith("enrich-"))
+    retake = next(r for r in plan if r.parameter_set.startswith("retake-"))
+    names = lambda r: {p.name for p in runs.input_files(runs.effective_parameters(r), r.reads)}  # noqa: E731
+    assert names(enrich) == {"enrich_sites.csv"}
+    assert names(retake) == {"retake_sites.csv", "retake_site_factors.csv"}
+
+
+def test_plan_has_one_case_profile_per_site_and_every_parameter_set():
+    """7 ENRICH + 16 RETAKE sites in data/ (the papers' tables); 3 ENRICH parameter sets."""
+    plan = runs.plan()
+    ids = [r.run_id for r in plan]
+    assert len(set(ids)) == len(ids)
+    assert sum(i.startswith("case_profile--enrich-") for i in ids) == 7
+    assert sum(i.startswith("case_profile--retake-") for i in ids) == 16
+    assert {i for i in ids if i.startswith("engagement_fidelity--")} == {
+        "engagement_fidelity--primary", "engagement_fidelity--without_site_2",
+        "engagement_fidelity--site4_published_pct"}
+
+
+def test_unknown_parameter_in_a_set_file_is_a_clear_error(tmp_path, monkeypatch):
+    """A typo in params/<notebook>/<set>.yaml names the file and the valid parameters."""
+    pdir = tmp_path / "params" / "mentoring_time"
+    pdir.mkdir(parents=True)
+    (pdir / "typo.yaml").write_text("expected_minutes_per_mnth: 50\n")
+    monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
+    with pytest.raises(runs.PlanError, match="typo.yaml: unknown parameter.*minutes_per_mnth"):
+        runs.plan(notebooks=["mentoring_time"])

@@ -104,7 +104,7 @@ def _plan(opts: Options) -> list[Planned]:
     planned = []
     for run in runs.plan(opts.data_dir, opts.notebooks):
         params = runs.effective_parameters(run)
-        key = cache.run_key(run.notebook_path, params, runs.input_files(params), pkg)
+        key = cache.run_key(run.notebook_path, params, runs.input_files(params, run.reads), pkg)
         hit = None if opts.force else store.get(key.key)
         planned.append(Planned(run, params, key, hit))
     return planned

@@ -23,6 +23,9 @@ CASE_PROFILE = "case_profile"
 BUILD_OWNED = {"results_dir"}
 # Trials a case profile can be drawn for, and the loader/parameter naming their site table.
 TRIALS = {"enrich": "enrich_csv", "retake": "retake_csv"}
+# The data parameters a case profile of each trial reads (profile.from_files reads only
+# its own trial's files), so an edit to RETAKE data does not re-run ENRICH profiles.
+TRIAL_READS = {"enrich": ("enrich_csv",), "retake": ("retake_csv", "factors_csv")}
 
 
 class PlanError(ValueError):
@@ -34,6 +37,7 @@ class Run:
     notebook: str
     parameter_set: str
     parameters: dict[str, Any] = field(default_factory=dict)  # overrides of the defaults
+    reads: tuple[str, ...] | None = None  # parameters naming the files it reads; None: all
 
     @property
     def run_id(self) -> str:
@@ -116,7 +120,7 @@ def plan(data_dir: Path | None = None, notebooks: list[str] | None = None) -> li
                 for site in _sites(trial, csv):
                     params = {**base, "trial": trial, "site": site}
                     params["parameter_set"] = f"{trial}-{site}"
-                    runs.append(Run(name, f"{trial}-{site}", params))
+                    runs.append(Run(name, f"{trial}-{site}", params, TRIAL_READS[trial]))
             continue
         files = sorted((paths.PARAMS_DIR / name).glob("*.yaml"))
         if not files:
@@ -134,10 +138,12 @@ def effective_parameters(run: Run) -> dict[str, Any]:
     return {k: v for k, v in merged.items() if k not in BUILD_OWNED}
 
 
-def input_files(parameters: dict[str, Any]) -> list[Path]:
-    """Data files a run reads: every string parameter that names an existing file."""
+def input_files(parameters: dict[str, Any], reads: tuple[str, ...] | None = None) -> list[Path]:
+    """Data files a run reads: every string parameter (of ``reads``) naming an existing file."""
     found = set()
-    for value in parameters.values():
+    for name, value in parameters.items():
+        if reads is not None and name not in reads:
+            continue
         candidates = value if isinstance(value, list) else [value]
         for v in candidates:
             if isinstance(v, str) and v and ("/" in v or v.endswith((".csv", ".yaml", ".json"))):
