@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from scipy import stats  # noqa: E402
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "h"]
@@ -221,6 +222,8 @@ def profile_strips(
         ax.scatter(v[is_site], np.zeros(is_site.sum()), color=hl, s=90, edgecolor="black",
                    zorder=3, label=plain(f"Site {site}"))  # fmt: skip
         ax.axvline(np.nanmedian(v), color="black", ls="--", lw=1)
+        if np.all(np.mod(v[~np.isnan(v)], 1) == 0):  # counts: whole-number ticks
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_yticks([])
         ax.set_ylim(-0.5, 0.5)
         ax.set_xlabel(label, fontsize=9)
