@@ -203,7 +203,7 @@ res.extend(results.retake_groups_rows(retake, groups, expected_minutes_per_month
     code(
         """\
 #| label: tbl-retake-sites
-#| tbl-cap: "Mentoring provided to OTs at RETAKE sites (Table 3 of Craven et al. 2021) reproduced from the data, with recomputed averages beside the published ones (rounded half up; ≠: differs), minutes per participant and per OT, the site's group against the expected monthly mentoring, and totals (sums; ratios of sums). The published note applies: shared sessions mean the minutes total overstates the mentoring time delivered."
+#| tbl-cap: "Mentoring provided to OTs at RETAKE sites (Table 3 of Craven et al. 2021) reproduced from the data. Months: months in study to 1 April 2020; Minutes: total mentoring by phone/Teams and email; Phone/Teams: % of it by phone or Teams; Participants: ESSVR participants; OTs: OTs delivering the intervention. Recomputed averages stand beside the published ones (rounded half up; ≠: differs), followed by minutes per participant and per OT, the site's group against the expected monthly mentoring, and totals (sums; ratios of sums). As the paper notes, sessions were shared by two sites, so the minutes total overstates the mentoring time delivered."
 res.extend(results.retake_table3_rows(retake))
 tables.show(tables.retake_sites(retake, groups))"""
     ),

@@ -277,17 +277,17 @@ def retake_sites(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
         rows.append(
             {
                 "Site": site_label(r.site),
-                "Months in study": str(r.months_in_study),
-                "Mentoring (minutes)": str(r.mentoring_minutes),
-                "By phone/Teams (%)": num(r.pct_phone_teams, 1),
+                "Months": str(r.months_in_study),
+                "Minutes": str(r.mentoring_minutes),
+                "Phone/Teams (%)": num(r.pct_phone_teams, 1),
                 "Participants": str(r.participants),
                 "OTs": str(r.ots),
                 "Minutes per month": str(r.minutes_per_month),
                 "Recomputed": rec(r.mpm, r.minutes_per_month),
                 "Participants per OT": str(r.participants_per_ot),
                 "Recomputed ": rec(r.ppo, r.participants_per_ot),
-                "Minutes per participant": num(r.minutes_per_participant, 0),
-                "Minutes per OT": num(r.minutes_per_ot, 0),
+                "Min per participant": num(r.minutes_per_participant, 0),
+                "Min per OT": num(r.minutes_per_ot, 0),
                 "Group": GROUP_LABELS.get(g, g),
             }
         )
@@ -295,17 +295,17 @@ def retake_sites(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
     rows.append(
         {
             "Site": "Total",
-            "Months in study": integer(t["total_site_months"]),
-            "Mentoring (minutes)": integer(t["total_minutes"]),
-            "By phone/Teams (%)": DASH,
+            "Months": integer(t["total_site_months"]),
+            "Minutes": integer(t["total_minutes"]),
+            "Phone/Teams (%)": DASH,
             "Participants": integer(t["total_participants"]),
             "OTs": integer(t["total_ots"]),
             "Minutes per month": DASH,
             "Recomputed": num(t["overall_minutes_per_month"], 0),
             "Participants per OT": DASH,
             "Recomputed ": num(t["overall_participants_per_ot"], 0),
-            "Minutes per participant": num(t["overall_minutes_per_participant"], 0),
-            "Minutes per OT": num(t["overall_minutes_per_ot"], 0),
+            "Min per participant": num(t["overall_minutes_per_participant"], 0),
+            "Min per OT": num(t["overall_minutes_per_ot"], 0),
             "Group": "",
         }
     )
