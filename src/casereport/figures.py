@@ -123,10 +123,16 @@ def enrich_scatter(df: pd.DataFrame, ols: Any, level: float = 0.95) -> plt.Figur
     ax.set_ylim(0, 105)
     ax.set_xlim(grid[0] - 0.1 * xr, grid[-1] + 0.1 * xr)
 
-    handles = [Line2D([], [], ls="", marker="o", color=c, mec="black", label=plain(k))
-               for k, c in col.items()]  # fmt: skip
+    def head(text: str) -> Line2D:  # a section title inside the legend
+        return Line2D([], [], ls="", label=f"$\\bf{{{text}}}$")
+
+    handles = [head("Employer")]
+    handles += [Line2D([], [], ls="", marker="o", color=c, mec="black", label=plain(k))
+                for k, c in col.items()]  # fmt: skip
+    handles.append(head("Location"))
     handles += [Line2D([], [], ls="", marker=mk[k], color="0.6", mec="black", label=plain(k))
                 for k in mk]  # fmt: skip
+    handles.append(head("With\\ data"))
     sizes = sorted({int(m.min()), int(np.median(m)), int(m.max())})
     handles += [
         Line2D([], [], ls="", marker="o", color="white", mec="black",
@@ -135,12 +141,13 @@ def enrich_scatter(df: pd.DataFrame, ols: Any, level: float = 0.95) -> plt.Figur
     ]  # fmt: skip
     pct = f"{100 * level:g}%"
     handles += [
+        head("Fit"),
         Line2D([], [], ls=":", color="0.25", label="OLS line of best fit"),
         plt.Rectangle((0, 0), 1, 1, fc="0.85", label=f"{pct} confidence band"),
         Line2D([], [], color="0.45", label=f"{pct} exact CI (site)"),
     ]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False,
-              title="Employer; location;\nwith data; fit")  # fmt: skip
+              handletextpad=0.4, labelspacing=0.45)  # fmt: skip
     fig.tight_layout()
     return fig
 
