@@ -198,7 +198,6 @@ def audit_md(audit: pd.DataFrame | None) -> str:
             "source",
             "site",
             "quantity",
-            "inputs",
             "published",
             "recomputed_rounded",
             "status",
@@ -372,23 +371,35 @@ def _value_md(value: Any) -> str:
 
 
 def _runs_md(runs: list[dict[str, Any]]) -> str:
-    """One table per notebook: a row per run, a column per parameter."""
+    """Per notebook: the parameters shared by all its runs, then a table of those that vary."""
     parts = []
     by_nb: dict[str, list[dict[str, Any]]] = {}
     for r in runs:
         by_nb.setdefault(r["notebook"], []).append(r)
     for nb, recs in by_nb.items():
+        params = [dict(r.get("parameters") or {}) for r in recs]
         names: list[str] = []
-        for r in recs:
-            names += [k for k in (r.get("parameters") or {}) if k not in names]
-        rows = [
-            [md.code(r["run_id"])] + [_value_md((r.get("parameters") or {}).get(k)) for k in names]
-            for r in recs
+        for p in params:
+            names += [k for k in p if k not in names]
+        missing = object()
+        common = [
+            k
+            for k in names
+            if len({json.dumps(p.get(k, missing), default=str) for p in params}) == 1
         ]
-        parts.append(
-            f"#### {md.code(nb)} {{.unnumbered}}\n\n"
-            + md.table(["run", *names], rows, raw=[True] * (1 + len(names)))
-        )
+        varying = [k for k in names if k not in common]
+        text = f"#### {md.code(nb)} {{.unnumbered}}\n\n"
+        if common:
+            shared = "; ".join(f"{md.code(k)} = {_value_md(params[0].get(k))}" for k in common)
+            label = "All runs" if len(recs) > 1 else "Parameters"
+            text += f"{label}: {shared}.\n\n"
+        if len(recs) > 1 or varying:
+            rows = [
+                [md.code(r["run_id"])] + [_value_md(p.get(k)) for k in varying]
+                for r, p in zip(recs, params, strict=True)
+            ]
+            text += md.table(["run", *varying], rows, raw=[True] * (1 + len(varying)))
+        parts.append(text)
     return "\n".join(parts)
 
 
