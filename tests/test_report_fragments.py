@@ -135,16 +135,26 @@ def test_audit_fragment_counts_match_the_audit():
 
 
 def test_sensitivity_sets_side_by_side():
-    """primary and 'weighted' for enrich_models.ols_slope, formatted by variables.fmt_*;
-    the case-profile set enrich-3 and quantities without an alternative are left out."""
+    """_results(): 'weighted' ran enrich_models with a different ols_slope and without
+    n_sites and pearson_r (blank), so those 3 rows show; the case-profile set enrich-3
+    shares no quantity with primary and is left out. Numbers by variables.fmt_estimate."""
     text = fragments.sensitivity_md(_results())
     assert "| analysis | quantity | primary | weighted |" in text
     assert (
-        "| 7\\.12 \\(1\\.50 to 12\\.25\\), p 0\\.012 | 6\\.50 \\(0\\.20 to 11\\.00\\), p 0\\.040 |"
-        in text
+        "| 7\\.12 \\(1\\.50 to 12\\.25\\), p \\= 0\\.012 "
+        "| 6\\.50 \\(0\\.20 to 11\\.00\\), p \\= 0\\.040 |" in text
     )
-    rows = [line for line in text.splitlines() if line.startswith("| enrich")]
-    assert len(rows) == 1 and "enrich\\-3" not in text
+    rows = [line.split(" | ")[1] for line in text.splitlines() if line.startswith("| enrich")]
+    assert rows == ["ols\\_slope", "n\\_sites", "pearson\\_r"]
+    assert "enrich\\-3" not in text
+
+
+def test_sensitivity_unchanged_estimates_are_left_out():
+    """A set that reproduces every primary estimate leaves nothing to show."""
+    r = _results()
+    same = r[r["parameter_set"] == "primary"].assign(parameter_set="copy")
+    text = fragments.sensitivity_md(pd.concat([r[r["parameter_set"] == "primary"], same]))
+    assert text == "The alternative parameter sets left every estimate unchanged.\n"
 
 
 def test_case_appendix_follows_the_manifest():

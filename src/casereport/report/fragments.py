@@ -29,7 +29,7 @@ import pandas as pd
 
 from casereport import paths
 from casereport.report import md
-from casereport.report.variables import decimals_for, fmt_number, fmt_p
+from casereport.report.variables import fmt_estimate, fmt_number, fmt_p
 
 FRAGMENTS = ("data_dictionary", "audit", "sensitivity", "case_appendix", "colophon")
 CASE_PROFILE = "case_profile"
@@ -216,17 +216,15 @@ def audit_md(audit: pd.DataFrame | None) -> str:
 
 
 def _estimate_text(row: Mapping[str, Any]) -> str:
-    est = row.get("estimate")
-    if est is None or est != est:
+    est, lo, hi = fmt_estimate(
+        row.get("estimate"), row.get("ci_low"), row.get("ci_high"), strip=False
+    )
+    if not est:
         return ""
-    text = fmt_number(est)
-    lo, hi = row.get("ci_low"), row.get("ci_high")
-    if lo is not None and hi is not None and lo == lo and hi == hi:
-        d = decimals_for(est)
-        text += f" ({fmt_number(lo, d)} to {fmt_number(hi, d)})"
-    p = row.get("p_value")
-    if p is not None and p == p:
-        text += f", p {fmt_p(p)}"
+    text = est + (f" ({lo} to {hi})" if lo and hi else "")
+    p = fmt_p(row.get("p_value"))
+    if p:
+        text += f", p {p}" if p.startswith("<") else f", p = {p}"
     return text
 
 
@@ -252,16 +250,28 @@ def sensitivity_md(results: pd.DataFrame | None) -> str:
         if key in keys:
             cells.setdefault(key, {})[rec["parameter_set"]] = _estimate_text(rec)
     order = [k for k in zip(primary["analysis"], primary["quantity"], strict=True)]
+
+    # A set is compared only on the analyses it ran (a notebook's sets share analyses).
+    ran = {s: set(others.loc[others["parameter_set"] == s, "analysis"]) for s in sets}
+
+    def differs(key: tuple[str, str]) -> bool:
+        base = cells[key].get(PRIMARY, "")
+        return any(key[0] in ran[s] and cells[key].get(s, "") != base for s in sets)
+
     rows = [
-        [a, q, cells[(a, q)].get(PRIMARY, "")] + [cells[(a, q)].get(s, "") for s in sets]
+        [a, q, cells[(a, q)].get(PRIMARY, "")]
+        + [cells[(a, q)].get(s, "") if a in ran[s] else "n/a" for s in sets]
         for a, q in order
-        if any(cells[(a, q)].get(s) for s in sets)
+        if differs((a, q))
     ]
     if not rows:
-        return "Every analysis was run with its primary parameter set only.\n"
+        return "The alternative parameter sets left every estimate unchanged.\n"
     text = (
-        "Estimates (confidence interval; p-value where computed) under the primary parameter set "
-        f"and {len(sets)} alternative {'set' if len(sets) == 1 else 'sets'}.\n\n"
+        "Every estimate that changes under an alternative parameter set, with its value under "
+        f"the primary set and under each of the {len(sets)} "
+        f"{'alternative' if len(sets) == 1 else 'alternatives'} (confidence interval and "
+        "p-value where computed; blank: not estimated under that set, e.g. a site left "
+        "out; n/a: the set belongs to another notebook).\n\n"
     )
     return text + md.table(
         ["analysis", "quantity", PRIMARY, *sets], rows, "ll" + "r" * (1 + len(sets))

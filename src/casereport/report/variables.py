@@ -66,6 +66,27 @@ def fmt_number(value: Any, decimals: int | None = None) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
+def fmt_estimate(
+    estimate: Any, ci_low: Any = None, ci_high: Any = None, strip: bool = True
+) -> tuple[str, str, str]:
+    """(estimate, low, high) as text, the interval at the estimate's precision (or at the
+    interval's when the estimate is whole: ``80 (56.3 to 94.3)``); an estimate without an
+    interval drops trailing zeros (``9.5``) unless ``strip`` is false (tables keep them
+    so a column lines up)."""
+    d = decimals_for(estimate)
+    if d == 0:
+        d = max(decimals_for(ci_low), decimals_for(ci_high))
+    lo, hi = fmt_number(ci_low, d), fmt_number(ci_high, d)
+    est = fmt_number(estimate)
+    if est and lo and hi:
+        est = fmt_number(estimate, max(d, decimals_for(estimate)))
+    elif strip and "." in est:
+        est = est.rstrip("0").rstrip(".")
+    if not (lo and hi):
+        lo = hi = ""
+    return est, lo, hi
+
+
 def fmt_p(value: Any) -> str:
     """A p-value: three decimals, ``< 0.001`` below that, '' for missing (bare value;
     the ``_p`` variable adds the relation: ``p = 0.034`` or ``p < 0.001``)."""
@@ -93,11 +114,7 @@ def variables_from_results(results: pd.DataFrame, parameter_set: str = PRIMARY) 
     for rec in df.to_dict("records"):
         group = out.setdefault(_key(rec["analysis"]), {})
         q = _key(rec["quantity"])
-        d = decimals_for(rec.get("estimate"))
-        lo, hi = fmt_number(rec.get("ci_low"), d), fmt_number(rec.get("ci_high"), d)
-        est = fmt_number(rec.get("estimate"))
-        if est and not (lo and hi) and "." in est:
-            est = est.rstrip("0").rstrip(".")  # alone, 9.50 reads better as 9.5
+        est, lo, hi = fmt_estimate(rec.get("estimate"), rec.get("ci_low"), rec.get("ci_high"))
         if est:
             group[q] = est
         if lo and hi:
