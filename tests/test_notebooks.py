@@ -121,7 +121,9 @@ def run(name: str, out_dir: Path, cwd: Path | None = None, **params) -> pd.DataF
         progress_bar=False,
     )
     csvs = sorted(Path(params["results_dir"]).glob(f"{name}--*.csv"))
-    return results.read_results(csvs[-1])
+    df = results.read_results(csvs[-1])
+    df.attrs["notebook"] = out_dir / f"{name}-{params.get('parameter_set', 'primary')}.ipynb"
+    return df
 
 
 def _sites(df: pd.DataFrame, analysis: str, cls: str) -> list[str]:
@@ -235,3 +237,19 @@ def test_synthetic_trial_nothing_hard_coded(synthetic):
     assert results.lookup(cc, "qca_retake", "n_cases") == n_retake
     prof = synthetic["case_profile"]
     assert results.lookup(prof, "case_profile_retake", "rank_mpm_site_4", "n") == n_retake
+
+
+@pytest.mark.slow
+def test_labelled_cells_display_one_object(real):
+    for name, df in real.items():
+        nb = nbformat.read(df.attrs["notebook"], as_version=4)
+        for c in nb.cells:
+            label = cell_options(c.source).get("label", "") if c.cell_type == "code" else ""
+            if not label:
+                continue
+            assert len(c.outputs) == 1, (name, label, c.outputs)
+            data = c.outputs[0].get("data", {})
+            kind = "image/png" if label.startswith("fig-") or label == "profile-figure" else (
+                "text/markdown"
+            )  # fmt: skip
+            assert kind in data, (name, label, list(data))
