@@ -36,7 +36,7 @@ test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=. notebooks/
+	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
 
 # Refresh the pins: resolve the newest versions allowed by pyproject.toml,
 # then copy them into environment.yml (tests/test_environment.py checks both agree).
