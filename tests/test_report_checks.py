@@ -51,6 +51,27 @@ def test_embed_problems_are_reported(build, tmp_path):
 
 
 @pytest.mark.slow
+def test_embed_of_uncaptioned_float_is_reported(build, tmp_path):
+    """Quarto numbers only captioned floats: a copy of the executed demo notebook whose
+    fig-demo-scatter cell lost its fig-cap line (outputs untouched) is reported."""
+    import nbformat
+
+    nb = nbformat.read(build / "runs" / "demo_analysis--primary.ipynb", as_version=4)
+    for cell in nb.cells:
+        if "label: fig-demo-scatter" in cell.source:
+            cell.source = "\n".join(
+                line for line in cell.source.splitlines() if "fig-cap" not in line
+            )
+    other = tmp_path / "build"
+    (other / "runs").mkdir(parents=True)
+    nbformat.write(nb, other / "runs" / "demo_analysis--primary.ipynb")
+    art = _article(tmp_path, f"{{{{< embed {NB}#fig-demo-scatter >}}}}\n")
+    assert checks.check_embeds(art, other) == [
+        f"embed {NB}#fig-demo-scatter: the cell has no fig-cap option"
+    ]
+
+
+@pytest.mark.slow
 def test_embeds_inside_included_fragments_are_checked(build, tmp_path):
     """The demo build's case_appendix.md embeds profile-summary/profile-figure of 2 runs:
     all resolve; an include of a missing fragment is a problem."""

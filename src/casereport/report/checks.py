@@ -2,7 +2,8 @@
 
 - :func:`check_embeds`: every ``{{< embed nb#ident >}}`` (in the article and the fragments
   it includes) names an executed notebook that exists and a cell in it (Quarto's rules:
-  id, then ``#| label:``, then tag) that has outputs and no error.
+  id, then ``#| label:``, then tag) that has outputs and no error; ``fig-``/``tbl-`` cells
+  also need their ``fig-cap``/``tbl-cap`` (Quarto numbers only captioned floats).
 - :func:`check_crossrefs`: every ``@fig-``/``@tbl-``/``@sec-`` reference has exactly one
   definition (an embedded labelled cell, or a ``{#fig-x}``-style id in the text), and no
   label is defined twice.
@@ -71,6 +72,10 @@ def check_embeds(article: Path, build_dir: Path | None = None) -> list[str]:
         if not found:
             problems.append(f"embed {emb.target}: no cell with that id, label or tag")
             continue
+        kind = emb.ident.split("-", 1)[0]
+        if kind in {"fig", "tbl"} and not cells.cell_options(found[0]).get(f"{kind}-cap"):
+            # Quarto numbers (and so cross-references) only captioned figures and tables.
+            problems.append(f"embed {emb.target}: the cell has no {kind}-cap option")
         for cell in found:
             outs = cell.get("outputs", [])
             if any(o.get("output_type") == "error" for o in outs):
