@@ -39,7 +39,8 @@ def test_preview_is_marked_and_self_contained(rendered):
 
 def test_preview_numbers_crossrefs_and_substitutes_vars(rendered):
     """Numbering follows reading order in the demo article: tbl-demo-sites is Table 1, the
-    scatter Figure 1, tbl-demo-md Table 2; the var value is the one passed in."""
+    scatter Figure 1, tbl-demo-md Table 2; Summary is the first numbered section; the var
+    value is the one passed in."""
     _, html = rendered
     assert '<a href="#fig-demo-scatter">Figure 1</a>' in html
     assert '<a href="#tbl-demo-sites">Table 1</a>' in html
@@ -47,7 +48,7 @@ def test_preview_numbers_crossrefs_and_substitutes_vars(rendered):
     assert 'id="fig-demo-scatter"' in html and 'id="tbl-demo-sites"' in html
     assert "Figure 1: Engagement against fidelity" in html
     assert "Engagement was 42.5 on average" in html
-    assert 'href="#sec-summary"' in html and 'id="sec-summary"' in html
+    assert '<a href="#sec-summary">Section 1</a>' in html and 'id="sec-summary"' in html
 
 
 def test_preview_cites_with_citeproc(rendered):

@@ -235,15 +235,34 @@ def _embed(state: _State, emb: shortcodes.Embed) -> str:
 # ------------------------------------------------------------------ cross-references
 
 
-def _section_titles(text: str) -> dict[str, str]:
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*(\{[^}]*\})?\s*$", re.M)
+
+
+def _section_numbers(text: str) -> dict[str, str]:
+    """``sec-`` label -> "Section 3.2", numbered the way pandoc's --number-sections does
+    (top level = the shallowest heading; ``.unnumbered`` / ``-`` headings skipped)."""
+    text = re.sub(r"^(```+|~~~+).*?^\1\s*$", "", text, flags=re.S | re.M)
+    heads = [(len(m.group(1)), m.group(3) or "") for m in _HEADING.finditer(text)]
+    if not heads:
+        return {}
+    top = min(level for level, _ in heads)
+    counters = [0] * 7
     out = {}
-    for m in re.finditer(r"^#{1,6}\s+(.+?)\s*\{#(sec-[\w-]+)[^}]*\}\s*$", text, re.M):
-        out[m.group(2)] = m.group(1)
+    for level, attrs in heads:
+        if ".unnumbered" in attrs or re.search(r"(^|\s)-(\s|\})", attrs.strip("{")):
+            continue
+        depth = level - top
+        counters[depth] += 1
+        for i in range(depth + 1, 7):
+            counters[i] = 0
+        ident = re.search(r"#(sec-[\w-]+)", attrs)
+        if ident:
+            out[ident.group(1)] = "Section " + ".".join(str(c) for c in counters[: depth + 1])
     return out
 
 
 def _crossrefs(state: _State, text: str) -> str:
-    sections = _section_titles(text)
+    sections = _section_numbers(text)
 
     def repl(m: re.Match[str]) -> str:
         label, kind = m.group(1), m.group(2)
@@ -351,6 +370,7 @@ def render_preview(
             "--toc",
             "--toc-depth=2",
             "--wrap=none",
+            "--number-sections",  # as _quarto.yml (number-sections: true)
             f"--css={tdir / 'preview.css'}",
             f"--include-before-body={tdir / 'banner.html'}",
             f"--resource-path={tdir}{os.pathsep}{article.parent}",
