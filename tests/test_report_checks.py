@@ -84,6 +84,16 @@ def test_embeds_inside_included_fragments_are_checked(build, tmp_path):
     assert problems == [f"include: build/fragments/nope.md not found ({build}/fragments/nope.md)"]
 
 
+def test_include_inside_text_is_reported(tmp_path):
+    """Quarto's includes page: an include must be alone on its line between blank lines."""
+    art = _article(tmp_path, "Text {{< include build/fragments/audit.md >}}\n")
+    problems = checks.check_embeds(art, tmp_path / "build")
+    assert (
+        "include build/fragments/audit.md: must be alone on its line, between blank lines"
+        in problems
+    )
+
+
 def test_crossref_problems(tmp_path):
     """@fig-a is defined by an embed and an attribute (twice); @tbl-b nowhere; @sec-s once."""
     art = _article(

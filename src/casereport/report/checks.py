@@ -3,7 +3,8 @@
 - :func:`check_embeds`: every ``{{< embed nb#ident >}}`` (in the article and the fragments
   it includes) names an executed notebook that exists and a cell in it (Quarto's rules:
   id, then ``#| label:``, then tag) that has outputs and no error; ``fig-``/``tbl-`` cells
-  also need their ``fig-cap``/``tbl-cap`` (Quarto numbers only captioned floats).
+  also need their ``fig-cap``/``tbl-cap`` (Quarto numbers only captioned floats), and each
+  include must stand alone on its line between blank lines.
 - :func:`check_crossrefs`: every ``@fig-``/``@tbl-``/``@sec-`` reference has exactly one
   definition (an embedded labelled cell, or a ``{#fig-x}``-style id in the text), and no
   label is defined twice.
@@ -47,6 +48,23 @@ def _prose(text: str) -> str:
     return re.sub(r"\{\{<.*?>\}\}", "", text, flags=re.S)
 
 
+def _include_layout(text: str) -> list[str]:
+    """Quarto: an include "need[s] to appear by itself in a line ... surrounded by empty
+    lines" (https://quarto.org/docs/authoring/includes.html)."""
+    lines = text.splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        for m in shortcodes.INCLUDE_RE.finditer(line):
+            alone = line.strip() == m.group(0)
+            before = i == 0 or not lines[i - 1].strip()
+            after = i == len(lines) - 1 or not lines[i + 1].strip()
+            if not (alone and before and after):
+                out.append(
+                    f"include {m.group('arg')}: must be alone on its line, between blank lines"
+                )
+    return out
+
+
 def check_embeds(article: Path, build_dir: Path | None = None) -> list[str]:
     """Problems with the article's embeds (notebook missing, label missing, no output)."""
     article = Path(article)
@@ -54,6 +72,7 @@ def check_embeds(article: Path, build_dir: Path | None = None) -> list[str]:
     problems: list[str] = []
     text = article.read_text(encoding="utf-8")
     shortcodes.resolve_includes(shortcodes.strip_front_matter(text), article.parent, bdir, problems)
+    problems += _include_layout(shortcodes.strip_front_matter(text))
     body = _expanded(article, bdir)
     for emb in shortcodes.find_embeds(body):
         if not emb.ident:
