@@ -199,3 +199,22 @@ def check_embed_sources(article: Path, notebooks_dir: Path | None = None) -> lis
         elif not cells.find_cells(cells.read_notebook(src), emb.ident):
             problems.append(f"embed {emb.target}: {src.name} has no cell labelled {emb.ident}")
     return problems
+
+
+def main() -> int:  # pragma: no cover - thin CLI: python -m casereport.report.checks
+    """Print every problem of index.qmd against the notebooks and build/; exit 1 if any."""
+    article = paths.ROOT / "index.qmd"
+    problems = check_embed_sources(article) + check_crossrefs(article)
+    problems += check_citations(article)
+    if (paths.BUILD_DIR / "runs").is_dir():
+        problems += check_embeds(article, paths.BUILD_DIR)
+    else:
+        print("no build/ yet: embeds checked against notebooks/ only")
+    for p in problems:
+        print(p)
+    print(f"{len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
