@@ -255,7 +255,8 @@ def test_fmt_p():
 
 def test_write_variables_primary_only(tmp_path):
     """Keys for the primary rows of _results(): estimate, _lo/_hi/_ci, _p, _n; the
-    'weighted' and 'enrich-3' sets are not written; the file parses to the same dict."""
+    sensitivity set 'weighted' under sets.weighted; the case-profile set 'enrich-3' not
+    written; the file parses to the same dict."""
     path = tmp_path / "_variables.yml"
     got = variables.write_variables(_results(), path)
     assert got["enrich_models"]["ols_slope"] == "7.12"
@@ -264,6 +265,18 @@ def test_write_variables_primary_only(tmp_path):
     assert got["enrich_models"]["ols_slope_p"] == "p = 0.012"
     assert got["enrich_models"]["n_sites"] == "7"
     assert "case_profile" not in got
+    assert got["sets"] == {
+        "weighted": {
+            "enrich_models": {
+                "ols_slope": "6.50",
+                "ols_slope_lo": "0.20",
+                "ols_slope_hi": "11.00",
+                "ols_slope_ci": "0.20 to 11.00",
+                "ols_slope_p": "p = 0.040",
+                "ols_slope_n": "6",
+            }
+        }
+    }
     assert yaml.safe_load(path.read_text()) == got
     assert [p.name for p in tmp_path.iterdir()] == ["_variables.yml"]
 

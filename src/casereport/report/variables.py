@@ -11,6 +11,8 @@ results; see docs/architecture.md, "Results quantities"):
 - ``analysis.quantity_p``: the p-value with its relation ("p = 0.034", "p < 0.001")
 - ``analysis.quantity_n``: the n behind the estimate
 
+- ``sets.<parameter_set>.analysis.quantity`` (same suffixes): the sensitivity parameter
+  sets, i.e. non-primary sets that re-run an analysis of the primary set
 - ``audit.checked`` / ``reproduced`` / ``discrepancies``: counts from the audit table
 
 Formatting: whole numbers without decimals (thousands separated from 10,000); otherwise
@@ -129,6 +131,17 @@ def variables_from_results(results: pd.DataFrame, parameter_set: str = PRIMARY) 
     return out
 
 
+def alternative_sets(results: pd.DataFrame | None) -> list[str]:
+    """Non-primary parameter sets that re-run an analysis of the primary set (sensitivity
+    analyses); case-profile sets such as ``enrich-3`` share no analysis and are left out."""
+    if results is None or len(results) == 0 or "parameter_set" not in results.columns:
+        return []
+    sets = results["parameter_set"].astype(str)
+    primary = set(results.loc[sets == PRIMARY, "analysis"])
+    others = results[(sets != PRIMARY) & results["analysis"].isin(primary)]
+    return sorted(others["parameter_set"].astype(str).unique())
+
+
 def audit_variables(audit: pd.DataFrame | None) -> dict[str, str]:
     """``audit.checked``, ``audit.reproduced``, ``audit.discrepancies`` from the audit table."""
     if audit is None or "status" not in getattr(audit, "columns", []):
@@ -150,6 +163,9 @@ def write_variables(
     ``path`` (the build writes ``build/audit.csv`` beside ``build/variables.yml``)."""
     path = Path(path)
     data = variables_from_results(results)
+    alternatives = alternative_sets(results)
+    if alternatives:
+        data["sets"] = {_key(name): variables_from_results(results, name) for name in alternatives}
     if audit is None and (path.parent / "audit.csv").is_file():
         audit = pd.read_csv(path.parent / "audit.csv", dtype=str)
     if audit_variables(audit):
