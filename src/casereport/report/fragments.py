@@ -273,8 +273,10 @@ def sensitivity_md(results: pd.DataFrame | None) -> str:
         "p-value where computed; blank: not estimated under that set, e.g. a site left "
         "out; n/a: the set belongs to another notebook).\n\n"
     )
-    return text + md.table(
-        ["analysis", "quantity", PRIMARY, *sets], rows, "ll" + "r" * (1 + len(sets))
+    table = md.table(["analysis", "quantity", PRIMARY, *sets], rows, "ll" + "r" * (1 + len(sets)))
+    return (
+        f'{text}::: {{.callout-note collapse="true" title="{len(rows)} estimates that change"}}'
+        f"\n\n{table}\n:::\n"
     )
 
 
