@@ -94,6 +94,11 @@ def inspect_page(html_file: Path, screenshot: Path) -> dict:
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
             page.goto(Path(html_file).resolve().as_uri(), wait_until="load")
+            # Quarto may mark images loading="lazy": load them all before judging them.
+            page.evaluate(
+                "document.querySelectorAll('img[loading=\"lazy\"]')"
+                ".forEach(i => { i.loading = 'eager'; })"
+            )
             page.wait_for_function(
                 "Array.from(document.images).every(i => i.complete)", timeout=15000
             )
