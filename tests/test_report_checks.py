@@ -204,23 +204,16 @@ def test_quarto_project_config():
     assert embedded <= set(listed)
 
 
-def test_real_article_vars_resolve_in_the_build(tmp_path):
+def test_real_article_vars_resolve_in_the_build():
     """After a build: every {{< var >}} key of index.qmd is among the variables that
     write_variables makes from build/results/all_results.csv and build/audit.csv."""
-    import pandas as pd
-
-    from casereport.report import shortcodes, variables
-
-    results = paths.BUILD_DIR / "results" / "all_results.csv"
-    if not results.is_file():
+    values = checks.build_variables(paths.BUILD_DIR)
+    if values is None:
         pytest.skip("no build/results yet: run `casereport build` first")
-    audit_csv = paths.BUILD_DIR / "audit.csv"
-    audit = pd.read_csv(audit_csv, dtype=str) if audit_csv.is_file() else None
-    values = variables.write_variables(pd.read_csv(results), tmp_path / "v.yml", audit=audit)
-    missing = []
-    for key in shortcodes.var_keys(INDEX.read_text(encoding="utf-8")):
-        try:
-            shortcodes.lookup_var(values, key)
-        except KeyError:
-            missing.append(key)
-    assert missing == []
+    assert checks.check_vars(INDEX, values) == []
+
+
+def test_check_vars_reports_unknown_keys(tmp_path):
+    """A key missing from the variables given is reported once, however often it is used."""
+    art = _article(tmp_path, "{{< var a.b >}} {{< var a.c >}} {{< var a.c >}}\n")
+    assert checks.check_vars(art, {"a": {"b": "1"}}) == ["var a.c is not in _variables.yml"]

@@ -201,6 +201,34 @@ def check_embed_sources(article: Path, notebooks_dir: Path | None = None) -> lis
     return problems
 
 
+def check_vars(article: Path, variables: dict, build_dir: Path | None = None) -> list[str]:
+    """Problems: a ``{{< var key >}}`` in the article (or its fragments) with no value."""
+    problems = []
+    for key in dict.fromkeys(shortcodes.var_keys(_expanded(article, build_dir))):
+        try:
+            shortcodes.lookup_var(variables, key)
+        except KeyError:
+            problems.append(f"var {key} is not in _variables.yml")
+    return problems
+
+
+def build_variables(build_dir: Path) -> dict | None:
+    """The variables write_variables makes from a build's results and audit (or None)."""
+    import tempfile
+
+    import pandas as pd
+
+    from casereport.report import variables
+
+    results = Path(build_dir) / "results" / "all_results.csv"
+    if not results.is_file():
+        return None
+    audit_csv = Path(build_dir) / "audit.csv"
+    audit = pd.read_csv(audit_csv, dtype=str) if audit_csv.is_file() else None
+    with tempfile.TemporaryDirectory() as tmp:
+        return variables.write_variables(pd.read_csv(results), Path(tmp) / "v.yml", audit=audit)
+
+
 def main() -> int:  # pragma: no cover - thin CLI: python -m casereport.report.checks
     """Print every problem of index.qmd against the notebooks and build/; exit 1 if any."""
     article = paths.ROOT / "index.qmd"
@@ -208,6 +236,9 @@ def main() -> int:  # pragma: no cover - thin CLI: python -m casereport.report.c
     problems += check_citations(article)
     if (paths.BUILD_DIR / "runs").is_dir():
         problems += check_embeds(article, paths.BUILD_DIR)
+        values = build_variables(paths.BUILD_DIR)
+        if values is not None:
+            problems += check_vars(article, values, paths.BUILD_DIR)
     else:
         print("no build/ yet: embeds checked against notebooks/ only")
     for p in problems:
