@@ -61,12 +61,18 @@ def test_preview_cites_with_citeproc(rendered):
 
 
 def test_preview_embeds_tables_from_both_output_types(rendered):
-    """Both demo tables show the demo site locations (DEFAULT_SITES)."""
+    """Both demo tables show the demo site locations (DEFAULT_SITES); the source line links
+    to the executed notebook, relative to the preview file."""
     _, html = rendered
     body = html.split("</header>", 1)[-1]
     for loc in ("Urban", "Town/rural", "Urban/rural"):
         assert body.count(loc) >= 2
-    assert "Source: <code>demo_analysis--primary.ipynb</code>" in body
+    link = re.search(
+        r'Source: <a href="([^"]+)"><code>demo_analysis--primary.ipynb</code></a>', body
+    )
+    assert link is not None
+    out, _ = rendered
+    assert (out.parent / link.group(1)).resolve().is_file()  # the executed notebook
 
 
 def test_preview_lists_problems_instead_of_failing(tmp_path_factory):

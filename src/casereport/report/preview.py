@@ -71,6 +71,7 @@ class _State:
     numbers: dict[str, str] = field(default_factory=dict)  # label -> "Figure 2"
     counters: dict[str, int] = field(default_factory=dict)
     n_assets: int = 0
+    link_base: Path | None = None  # folder of the output file, for notebook links
 
 
 def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
@@ -215,7 +216,11 @@ def _embed(state: _State, emb: shortcodes.Embed) -> str:
     images, blocks = _output_blocks(state, outputs)
     if not images and not blocks:
         return _missing(state, emb.target, "the cell has no display output")
-    source = f"[Source: `{nb_path.name}`]{{.preview-source}}"
+    target = f"`{nb_path.name}`"
+    if state.link_base is not None:
+        rel = Path(os.path.relpath(nb_path.resolve(), state.link_base)).as_posix()
+        target = f"[{target}](<{rel}>)"
+    source = f"[Source: {target}]{{.preview-source}}"
     caption = f"{number}: {cap}" if number and cap else (number or cap)
     alt = _attr(opts.get("fig-alt") or cap or label)
     parts: list[str] = []
@@ -319,11 +324,12 @@ def render_markdown(
     article: Path,
     variables: Mapping[str, Any] | None,
     assets: Path,
+    link_base: Path | None = None,
 ) -> tuple[dict[str, Any], str, list[str]]:
     """(pandoc metadata, Markdown body, problems) for the article, images under ``assets``."""
     article = Path(article)
     meta, body = _split_front_matter(article.read_text(encoding="utf-8"))
-    state = _State(Path(build_dir), article.parent, assets)
+    state = _State(Path(build_dir), article.parent, assets, link_base=link_base)
     if variables is None:
         variables = read_variables(article.parent / paths.QUARTO_VARIABLES.name)
     body = shortcodes.resolve_includes(body, article.parent, state.build_dir, state.problems)
@@ -358,7 +364,9 @@ def render_preview(
     out_html.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="casereport-preview-") as tmp:
         tdir = Path(tmp)
-        meta, body, problems = render_markdown(Path(build_dir), article, variables, tdir)
+        meta, body, problems = render_markdown(
+            Path(build_dir), article, variables, tdir, link_base=out_html.parent.resolve()
+        )
         for p in problems:
             log.warning("preview: %s", p)
         (tdir / "preview.css").write_text(CSS, encoding="utf-8")
