@@ -66,13 +66,28 @@ def _stderr_to(path: Path) -> Iterator[None]:
             os.close(saved)
 
 
+# Kernel start-up on a loaded 2-core machine can take well over papermill's 60 s default.
+KERNEL_START_TIMEOUT = 300
+# A run whose kernel failed to start or died (not a cell raising) is tried once more.
+ATTEMPTS = 2
+
+
 def execute(task: Task) -> Outcome:
-    """Execute one notebook run with papermill in a private temporary folder."""
+    """Execute one notebook run with papermill; retry once if the kernel itself failed."""
+    start = time.perf_counter()
+    for _ in range(ATTEMPTS):
+        outcome = _execute_once(task)
+        if outcome.ok or outcome.failed_cell is not None:
+            break
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def _execute_once(task: Task) -> Outcome:
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="casereport-run-") as tmp:
         out_nb = Path(tmp) / f"{task.run_id}.ipynb"
         results_dir = Path(tmp) / "results"
@@ -89,13 +104,14 @@ def execute(task: Task) -> Outcome:
                     cwd=str(paths.resolve(task.cwd)),
                     progress_bar=False,
                     log_output=False,
+                    start_timeout=KERNEL_START_TIMEOUT,
                 )
         except PapermillExecutionError as exc:
             outcome.ok = False
             outcome.error = f"{exc.ename}: {exc.evalue}"
             outcome.failed_cell = exc.exec_count
             outcome.failed_source = exc.source
-        except Exception as exc:  # kernel died, notebook unreadable, ...
+        except Exception as exc:  # kernel died or never started, notebook unreadable, ...
             outcome.ok = False
             outcome.error = f"{type(exc).__name__}: {exc}"
         if log.exists():
@@ -109,8 +125,8 @@ def execute(task: Task) -> Outcome:
             }
         if outcome.ok and not outcome.results:
             outcome.ok = False
-            outcome.error = f"the notebook wrote no results CSV into results_dir ({results_dir})"
-    outcome.seconds = time.perf_counter() - start
+            outcome.failed_cell = -1  # ran to the end: retrying would not help
+            outcome.error = "the notebook wrote no results CSV into results_dir"
     return outcome
 
 

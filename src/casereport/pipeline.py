@@ -128,7 +128,12 @@ def _report_failure(p: Planned, out: executors.Outcome) -> str:
     saved = failed_dir / f"{p.run.run_id}.ipynb"
     if out.notebook_json:
         saved.write_text(out.notebook_json, encoding="utf-8")
-    cell = f"cell [{out.failed_cell}]" if out.failed_cell is not None else "before any cell ran"
+    if out.failed_cell is None:
+        cell = "none: the kernel failed to start or died"
+    elif out.failed_cell < 0:
+        cell = "none: every cell ran"
+    else:
+        cell = f"cell [{out.failed_cell}] (execution count)"
     first = out.failed_source.strip().splitlines()[:3]
     lines = [
         f"FAILED {p.run.run_id}",
