@@ -69,11 +69,13 @@ def recover_interrupted_swap() -> None:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def swap_in(new: Path) -> None:
-    old = paths.ROOT / f"build.old-{os.getpid()}"
-    if paths.BUILD_DIR.exists():
-        os.replace(paths.BUILD_DIR, old)
-    os.replace(new, paths.BUILD_DIR)
+def swap_in(new: Path, target: Path | None = None) -> None:
+    """Replace ``target`` (default build/) by ``new`` with two renames."""
+    target = target or paths.BUILD_DIR
+    old = target.with_name(f"{target.name}.old-{os.getpid()}")
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -243,7 +245,7 @@ def _render(
 
     audit_table.to_csv(tmp / "audit.csv", index=False)
     fragments.write_fragments(tmp, results, audit_table, manifest)
-    values = variables.write_variables(results, tmp / "variables.yml")
+    values = variables.write_variables(results, tmp / "variables.yml", audit=audit_table)
     if opts.render:
         out = preview.render_preview(tmp, tmp / "report-preview.html", variables=values)
         console.print(f"preview   ok   {_rel(paths.BUILD_DIR / out.name)}")
@@ -263,7 +265,16 @@ def _quarto(opts: Options) -> int:
         )
         return 0
     console.print(f"quarto    rendering with {exe}")
-    quarto.render(paths.ROOT / "_manuscript")
+    # Render beside the last good manuscript and swap it in only when Quarto succeeded.
+    new = paths.ROOT / f"_manuscript.new-{os.getpid()}"
+    try:
+        quarto.render(new)
+    except (quarto.QuartoError, OSError) as exc:
+        shutil.rmtree(new, ignore_errors=True)
+        console.print(f"[red]quarto render failed[/red]: {exc}\n         build/ (with "
+                      "build/report-preview.html) is up to date; _manuscript/ was not replaced.")
+        return 1
+    swap_in(new, paths.ROOT / "_manuscript")
     console.print("quarto    ok   _manuscript/")
     return 0
 
