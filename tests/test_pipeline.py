@@ -155,8 +155,25 @@ def test_full_build_writes_report_and_results(built):
 
 
 def test_noop_rebuild_executes_nothing_and_keeps_the_report(built):
-    """A second full build with nothing changed is all cache hits."""
+    """A second full build with nothing changed stops at the fingerprint check; touching a
+    data file (new mtime, same bytes) changes nothing, since only contents are hashed."""
+    before = _snapshot(built)
+    os.utime(built / "data" / "enrich_sites.csv", (1, 1))
     out = _full_build(built)
+    assert "up to date" in out.stdout
+    assert statuses(out.stdout) == {}
+    assert _snapshot(built) == before
+
+
+def test_report_source_change_reassembles_from_the_cache(built, tmp_path):
+    """Editing index.qmd is not a data change: the report is rebuilt, every run is cached."""
+    root = make_project(tmp_path / "p")
+    shutil.copytree(built / "build", root / "build")
+    shutil.copytree(built / ".casereport-cache", root / ".casereport-cache")
+    shutil.copy2(built / "_variables.yml", root / "_variables.yml")
+    qmd = root / "index.qmd"
+    qmd.write_text(qmd.read_text() + "\n<!-- edited -->\n")
+    out = _full_build(root)
     st = statuses(out.stdout)
     assert st and set(st.values()) == {"cached"}
 

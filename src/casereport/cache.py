@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from casereport import paths
 
 # Modules of the build itself: changing them does not change what a notebook computes.
@@ -42,12 +40,20 @@ def sha256_file(path: Path) -> str:
 
 
 def notebook_code_hash(path: Path) -> str:
-    """Hash of what executes: cell types, sources and tags (outputs are ignored)."""
-    nb = nbformat.read(path, as_version=4)
+    """Hash of what executes: cell types, sources and tags (outputs are ignored).
+
+    Reads the nbformat-4 JSON directly (sources may be stored as a string or a list of
+    lines); nbformat itself is slow to import for the no-op build.
+    """
+    nb = json.loads(path.read_text(encoding="utf-8"))
+
+    def text(src: str | list[str]) -> str:
+        return src if isinstance(src, str) else "".join(src)
+
     cells = [
-        (c.cell_type, c.source, sorted(c.get("metadata", {}).get("tags", [])))
-        for c in nb.cells
-        if c.cell_type != "raw"
+        (c["cell_type"], text(c.get("source", "")), sorted(c.get("metadata", {}).get("tags", [])))
+        for c in nb["cells"]
+        if c["cell_type"] != "raw"
     ]
     return hashlib.sha256(json.dumps(cells, sort_keys=True).encode()).hexdigest()
 

@@ -8,6 +8,7 @@ lock keeps two builds of one project from interleaving.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -17,13 +18,16 @@ from concurrent.futures import as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from filelock import FileLock, Timeout
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from casereport import cache, executors, paths, runs
+
+if TYPE_CHECKING:  # pandas is imported lazily: the no-op build must not pay for it
+    import pandas as pd
 
 console = Console(highlight=False)
 
@@ -51,6 +55,42 @@ class Planned:
     parameters: dict
     key: cache.RunKey
     cached: Path | None
+
+
+# Everything a finished build/ depends on, besides the data folder.
+REPORT_SOURCES = ["index.qmd", "_quarto.yml", "references.bib", "requirements/lock.txt"]
+
+
+def fingerprint(opts: Options, data_dir: Path) -> str:
+    """Content hash of every input of a full build, cheap enough to check first.
+
+    When it equals the one recorded in build/manifest.json, nothing the build reads
+    has changed (data, notebooks, parameter sets, package, report sources), so the
+    no-op build stops here, before validation, planning or any kernel.
+    """
+    from casereport.report import quarto
+
+    h = hashlib.sha256()
+    files = [*sorted(data_dir.glob("*")), *sorted(paths.PARAMS_DIR.rglob("*.yaml")),
+             *sorted(paths.SRC_DIR.rglob("*.py")), *(paths.ROOT / f for f in REPORT_SOURCES)]
+    for f in files:
+        if f.is_file():
+            h.update(f"{_rel(f)}\0{cache.sha256_file(f)}\n".encode())
+    for nb in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
+        h.update(f"{_rel(nb)}\0{cache.notebook_code_hash(nb)}\n".encode())
+    quarto_state = bool(opts.render and quarto.find_quarto())
+    h.update(json.dumps([str(data_dir), opts.render, quarto_state, sys.version_info[:2]]).encode())
+    return h.hexdigest()
+
+
+def _up_to_date(fp: str) -> bool:
+    manifest = paths.BUILD_DIR / "manifest.json"
+    if not (manifest.is_file() and paths.QUARTO_VARIABLES.is_file()):
+        return False
+    try:
+        return json.loads(manifest.read_text()).get("fingerprint") == fp
+    except (OSError, ValueError):
+        return False
 
 
 def _lock_path() -> Path:
@@ -200,7 +240,9 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
     return failures
 
 
-def _assemble(planned: list[Planned], tmp: Path) -> tuple[pd.DataFrame, dict]:
+def _assemble(planned: list[Planned], tmp: Path, fp: str) -> tuple[pd.DataFrame, dict]:
+    import pandas as pd
+
     (tmp / "runs").mkdir(parents=True)
     (tmp / "results").mkdir()
     frames, manifest_runs = [], []
@@ -227,7 +269,11 @@ def _assemble(planned: list[Planned], tmp: Path) -> tuple[pd.DataFrame, dict]:
         )
     results = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     results.to_csv(tmp / "results" / "all_results.csv", index=False)
-    manifest = {"created": datetime.now(UTC).isoformat(timespec="seconds"), "runs": manifest_runs}
+    manifest = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "fingerprint": fp,
+        "runs": manifest_runs,
+    }
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     return results, manifest
 
@@ -292,6 +338,11 @@ def build(opts: Options) -> int:
     try:
         with FileLock(_lock_path(), timeout=0):
             recover_interrupted_swap()
+            fp = fingerprint(opts, data_dir)
+            if not opts.force and opts.notebooks is None and _up_to_date(fp):
+                console.print("build     up to date: no data, notebook, parameter set, package "
+                              f"or report source changed ({time.perf_counter() - started:.2f}s)")
+                return 0
             audit_table = _validate_and_audit(data_dir)
             planned = _plan(opts)
             n_cached = sum(1 for p in planned if p.cached is not None)
@@ -312,7 +363,7 @@ def build(opts: Options) -> int:
             tmp = paths.ROOT / f"build.tmp-{os.getpid()}"
             shutil.rmtree(tmp, ignore_errors=True)
             try:
-                results, manifest = _assemble(planned, tmp)
+                results, manifest = _assemble(planned, tmp, fp)
                 _render(tmp, results, audit_table, manifest, opts)
                 swap_in(tmp)
             except BaseException:
@@ -323,6 +374,10 @@ def build(opts: Options) -> int:
                 (paths.BUILD_DIR / "variables.yml").read_text(encoding="utf-8"),
             )
             code = _quarto(opts) if opts.render else 0
+            if code != 0:  # the report is not current: the next build must not skip
+                manifest_path = paths.BUILD_DIR / "manifest.json"
+                _write_atomic(manifest_path, json.dumps(
+                    {**json.loads(manifest_path.read_text()), "fingerprint": None}, indent=2))
     except Timeout:
         console.print(
             f"[red]another casereport build is running in {paths.ROOT}[/red] "

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import papermill
 import yaml
 
 from casereport import paths
@@ -55,6 +54,8 @@ def slug(text: str) -> str:
 
 def notebook_defaults(notebook: Path) -> dict[str, Any]:
     """Default values of the notebook's `parameters` cell, as papermill reads them."""
+    import papermill  # imported here: the no-op build path must stay fast
+
     try:
         inspected = papermill.inspect_notebook(str(notebook))
     except Exception as exc:  # papermill raises several types for unreadable notebooks
