@@ -19,13 +19,12 @@ import math
 import os
 import re
 import sys
-import tempfile
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
 
-from casereport import codebook, data, paths, validate
+from casereport import atomic, codebook, data, paths, validate
 from casereport.codebook import DataError, Problem
 
 COLUMNS = [
@@ -373,15 +372,8 @@ def to_markdown(df: pd.DataFrame) -> str:
 def write_csv_atomic(df: pd.DataFrame, out_csv: str | os.PathLike[str]) -> Path:
     """Write next to the target and rename, so a reader never sees a half-written file."""
     out = Path(out_csv)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            df.to_csv(f, index=False)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic.replacing(out, newline="") as f:
+        df.to_csv(f, index=False)
     return out
 
 

@@ -24,7 +24,7 @@ from filelock import FileLock, Timeout
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from casereport import cache, executors, paths, runs
+from casereport import atomic, cache, executors, paths, runs
 
 if TYPE_CHECKING:  # pandas is imported lazily: the no-op build must not pay for it
     import pandas as pd
@@ -278,12 +278,6 @@ def _assemble(planned: list[Planned], tmp: Path, fp: str) -> tuple[pd.DataFrame,
     return results, manifest
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _render(
     tmp: Path, results: pd.DataFrame, audit_table: pd.DataFrame, manifest: dict, opts: Options
 ) -> dict:
@@ -369,14 +363,14 @@ def build(opts: Options) -> int:
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-            _write_atomic(
+            atomic.write_text(
                 paths.QUARTO_VARIABLES,
                 (paths.BUILD_DIR / "variables.yml").read_text(encoding="utf-8"),
             )
             code = _quarto(opts) if opts.render else 0
             if code != 0:  # the report is not current: the next build must not skip
                 manifest_path = paths.BUILD_DIR / "manifest.json"
-                _write_atomic(manifest_path, json.dumps(
+                atomic.write_text(manifest_path, json.dumps(
                     {**json.loads(manifest_path.read_text()), "fingerprint": None}, indent=2))
     except Timeout:
         console.print(

@@ -14,14 +14,13 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from casereport import paths
+from casereport import atomic, paths
 
 COLUMNS: list[str] = [
     "analysis",
@@ -150,14 +149,8 @@ def write_results(
     out_dir = paths.resolve(results_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{name}.csv"
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            df.to_csv(fh, index=False, float_format="%.10g", lineterminator="\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic.replacing(target, newline="") as fh:
+        df.to_csv(fh, index=False, float_format="%.10g", lineterminator="\n")
     return target
 
 

@@ -16,18 +16,16 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import os
 import platform
 import re
 import subprocess
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from casereport import paths
+from casereport import atomic, paths
 from casereport.report import md
 from casereport.report.variables import fmt_estimate, fmt_number, fmt_p
 
@@ -58,16 +56,7 @@ OK_STATUSES = {"ok", "success", "succeeded", "cached", "done", "fresh", "execute
 
 def _write(path: Path, text: str) -> None:
     """Atomic write: a reader (or Quarto) never sees half a fragment."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text if text.endswith("\n") else text + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_text(path, text if text.endswith("\n") else text + "\n")
 
 
 def runs_from_manifest(manifest: Mapping[str, Any] | None) -> list[dict[str, Any]]:

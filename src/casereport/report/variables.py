@@ -23,14 +23,14 @@ dropped from an estimate without an interval ("9.5"). The file is written atomic
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
+
+from casereport import atomic
 
 PRIMARY = "primary"
 _KEY_OK = re.compile(r"[^A-Za-z0-9_-]+")
@@ -170,22 +170,13 @@ def write_variables(
         audit = pd.read_csv(path.parent / "audit.csv", dtype=str)
     if audit_variables(audit):
         data.setdefault("audit", {}).update(audit_variables(audit))
-    path.parent.mkdir(parents=True, exist_ok=True)
     header = (
         "# Written by casereport (report.variables.write_variables) from the build's results.\n"
         "# Do not edit: rebuilt on every `casereport build`. Quoted in index.qmd with\n"
         "# {{< var analysis.quantity >}}.\n"
     )
     body = yaml.safe_dump(data, sort_keys=True, allow_unicode=True, default_flow_style=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(header + body)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_text(path, header + body)
     return data
 
 
