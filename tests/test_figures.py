@@ -57,3 +57,24 @@ def test_data_text_is_shown_literally():
     legend = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
     assert r"<script>\$x\$" in legend
     figures.show(fig)
+
+
+def test_large_trials_label_only_the_most_influential_sites():
+    """Up to LABEL_ALL_MAX sites all are labelled (the paper labels all 7); above, the
+    LABEL_TOP sites with the largest Cook's distance (oracle: sorting the influence table)."""
+    import numpy as np
+    import pandas as pd
+
+    from casereport import figures, stats
+
+    rng = np.random.default_rng(3)
+    n = 200
+    df = pd.DataFrame({"site": [str(i) for i in range(n)], "fidelity_score": rng.uniform(3, 12, n)})
+    df["engagement_pct"] = 5 * df["fidelity_score"] + rng.normal(0, 5, n)
+    ols = stats.site_ols(df, "engagement_pct", "fidelity_score")
+    mask = figures.label_subset(ols, df["site"])
+    expected = set(ols.influence.nlargest(figures.LABEL_TOP, "cooks_d")["site"].astype(str))
+    assert set(df.loc[mask, "site"]) == expected
+    small = df.head(7)
+    assert figures.label_subset(stats.site_ols(small, "engagement_pct", "fidelity_score"),
+                                small["site"]).all()
