@@ -26,7 +26,10 @@ from typing import Any
 from casereport import paths
 
 # Modules of the build itself: changing them does not change what a notebook computes.
-BUILD_ONLY = {"cli.py", "runs.py", "cache.py", "pipeline.py", "executors.py", "__main__.py"}
+BUILD_ONLY = {
+    "cli.py", "runs.py", "cache.py", "pipeline.py", "executors.py", "atomic.py", "__main__.py",
+    "synthetic.py",  # benchmark data generator: notebooks never import it
+}
 BUILD_ONLY_DIRS = {"report"}
 KEY_VERSION = "1"
 
