@@ -62,13 +62,13 @@ def test_script_in_location_shows_as_text(tmp_path_factory):
     assert SCRIPT_LOCATION in info["text"]
 
 
-def test_real_preview_in_browser():
-    """build/report-preview.html from the last `casereport build`, if there is one."""
-    page = paths.BUILD_DIR / "report-preview.html"
-    if not page.is_file():
-        pytest.skip("no build/report-preview.html yet: run `casereport build` first")
+def test_real_preview_in_browser(built_project):
+    """The real report: build/report-preview.html of a full `casereport build` of this
+    project (a private copy, built once per test session)."""
+    build = built_project / "build"
+    page = build / "report-preview.html"
     require_chromium()
-    info = inspect_page(page, paths.BUILD_DIR / "report-preview.png")
+    info = inspect_page(page, build / "report-preview.png")
     _assert_clean(info)
     assert info["n_images"] > 0
     assert "?var:" not in info["text"] and "Missing embed" not in info["text"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_pipeline import casereport, make_project
+from tests.project import casereport, make_project
 
 pytestmark = pytest.mark.slow
 

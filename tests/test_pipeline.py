@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -23,36 +22,9 @@ import pytest
 from filelock import FileLock
 
 from casereport import paths
+from tests.project import casereport, full_build, make_project, statuses
 
 pytestmark = pytest.mark.slow
-
-COPY = ["data", "notebooks", "params", "src", "requirements", "index.qmd", "references.bib",
-        "_quarto.yml", "pyproject.toml"]
-
-
-def make_project(dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in COPY:
-        src = paths.ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-    return dest
-
-
-def casereport(root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CASEREPORT_ROOT": str(root), "COLUMNS": "200"}
-    env.pop("CASEREPORT_SKIP_PRERENDER", None)
-    return subprocess.run([sys.executable, "-m", "casereport", *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def statuses(stdout: str) -> dict[str, str]:
-    """run_id -> 'ran' | 'cached' | 'FAILED' from the build's one-line-per-run output."""
-    return {m[2]: m[0] for m in re.findall(r"^\s+(ran|cached|FAILED)\s+([\d.]+)s\s+(\S+)$",
-                                            stdout, re.M)}
-
 
 FAST = ["--only", "engagement_fidelity", "--only", "mentoring_time", "--jobs", "2"]
 
@@ -125,18 +97,10 @@ def test_bad_data_fails_at_validation_before_any_kernel(tmp_path):
     assert not (root / "build").exists()
 
 
-def _full_build(root: Path) -> subprocess.CompletedProcess:
-    out = casereport(root, "build", "--jobs", "2")
-    assert out.returncode == 0, out.stdout + out.stderr
-    return out
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """A project copy with one complete, successful build."""
-    root = make_project(tmp_path_factory.mktemp("built"))
-    _full_build(root)
-    return root
+@pytest.fixture
+def built(built_project) -> Path:
+    """The session's project copy with one complete, successful build (conftest.py)."""
+    return built_project
 
 
 def test_full_build_writes_report_and_results(built):
@@ -159,7 +123,7 @@ def test_noop_rebuild_executes_nothing_and_keeps_the_report(built):
     data file (new mtime, same bytes) changes nothing, since only contents are hashed."""
     before = _snapshot(built)
     os.utime(built / "data" / "enrich_sites.csv", (1, 1))
-    out = _full_build(built)
+    out = full_build(built)
     assert "up to date" in out.stdout
     assert statuses(out.stdout) == {}
     assert _snapshot(built) == before
@@ -173,7 +137,7 @@ def test_report_source_change_reassembles_from_the_cache(built, tmp_path):
     shutil.copy2(built / "_variables.yml", root / "_variables.yml")
     qmd = root / "index.qmd"
     qmd.write_text(qmd.read_text() + "\n<!-- edited -->\n")
-    out = _full_build(root)
+    out = full_build(root)
     st = statuses(out.stdout)
     assert st and set(st.values()) == {"cached"}
 

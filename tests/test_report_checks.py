@@ -174,11 +174,10 @@ def test_real_article_embeds_labels_that_the_notebooks_define():
     assert checks.check_embed_sources(INDEX) == []
 
 
-def test_real_article_embeds_resolve_in_the_build():
-    """After `casereport build`: every embed (article and fragments) resolves in build/."""
-    if not (paths.BUILD_DIR / "runs").is_dir():
-        pytest.skip("no build/runs yet: run `casereport build` first")
-    assert checks.check_embeds(INDEX, paths.BUILD_DIR) == []
+@pytest.mark.slow
+def test_real_article_embeds_resolve_in_the_build(built_project):
+    """After a full `casereport build`: every embed (article and fragments) resolves."""
+    assert checks.check_embeds(INDEX, built_project / "build") == []
 
 
 def test_quarto_project_config():
@@ -204,12 +203,12 @@ def test_quarto_project_config():
     assert embedded <= set(listed)
 
 
-def test_real_article_vars_resolve_in_the_build():
-    """After a build: every {{< var >}} key of index.qmd is among the variables that
+@pytest.mark.slow
+def test_real_article_vars_resolve_in_the_build(built_project):
+    """After a full build: every {{< var >}} key of index.qmd is among the variables that
     write_variables makes from build/results/all_results.csv and build/audit.csv."""
-    values = checks.build_variables(paths.BUILD_DIR)
-    if values is None:
-        pytest.skip("no build/results yet: run `casereport build` first")
+    values = checks.build_variables(built_project / "build")
+    assert values is not None
     assert checks.check_vars(INDEX, values) == []
 
 

@@ -1,0 +1,50 @@
+"""A private copy of the project, built for real, shared by the slow tests.
+
+The package is pointed at the copy with CASEREPORT_ROOT, so the developer's build/ and
+cache are never touched, and a fresh clone (CI) tests the real report without a prior build.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from casereport import paths
+
+COPY = ["data", "notebooks", "params", "src", "requirements", "index.qmd", "references.bib",
+        "_quarto.yml", "pyproject.toml"]
+
+
+def make_project(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in COPY:
+        src = paths.ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def casereport(root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CASEREPORT_ROOT": str(root), "COLUMNS": "200"}
+    env.pop("CASEREPORT_SKIP_PRERENDER", None)
+    return subprocess.run([sys.executable, "-m", "casereport", *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def statuses(stdout: str) -> dict[str, str]:
+    """run_id -> 'ran' | 'cached' | 'FAILED' from the build's one-line-per-run output."""
+    return {m[2]: m[0] for m in re.findall(r"^\s+(ran|cached|FAILED)\s+([\d.]+)s\s+(\S+)$",
+                                            stdout, re.M)}
+
+
+
+def full_build(root: Path) -> subprocess.CompletedProcess:
+    out = casereport(root, "build", "--jobs", "2")
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out
