@@ -126,6 +126,9 @@ def test_noop_rebuild_executes_nothing_and_keeps_the_report(built):
     out = full_build(built)
     assert "up to date" in out.stdout
     assert statuses(out.stdout) == {}
+    # Quarto's pre-render step (pipeline only) is satisfied by a full build too
+    pre = casereport(built, "build", "--no-render")
+    assert pre.returncode == 0 and "up to date" in pre.stdout
     assert _snapshot(built) == before
 
 

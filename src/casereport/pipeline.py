@@ -68,29 +68,48 @@ def fingerprint(opts: Options, data_dir: Path) -> str:
     has changed (data, notebooks, parameter sets, package, report sources), so the
     no-op build stops here, before validation, planning or any kernel.
     """
-    from casereport.report import quarto
-
     h = hashlib.sha256()
-    files = [*sorted(data_dir.glob("*")), *sorted(paths.PARAMS_DIR.rglob("*.yaml")),
-             *sorted(paths.SRC_DIR.rglob("*.py")), *(paths.ROOT / f for f in REPORT_SOURCES)]
+    files = [
+        *sorted(data_dir.glob("*")),
+        *sorted(paths.PARAMS_DIR.rglob("*.yaml")),
+        *sorted(paths.SRC_DIR.rglob("*.py")),
+        *(paths.ROOT / f for f in REPORT_SOURCES),
+    ]
     for f in files:
         if f.is_file():
             h.update(f"{_rel(f)}\0{cache.sha256_file(f)}\n".encode())
     for nb in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
         h.update(f"{_rel(nb)}\0{cache.notebook_code_hash(nb)}\n".encode())
-    quarto_state = bool(opts.render and quarto.find_quarto())
-    h.update(json.dumps([str(data_dir), opts.render, quarto_state, sys.version_info[:2]]).encode())
+    h.update(json.dumps([str(data_dir), sys.version_info[:2]]).encode())
     return h.hexdigest()
 
 
-def _up_to_date(fp: str) -> bool:
+def _up_to_date(fp: str, opts: Options) -> bool:
+    """build/ matches the inputs and holds what this build would render.
+
+    A build made with rendering also satisfies ``--no-render`` (Quarto's pre-render), not
+    the other way round; with Quarto on PATH the manuscript must have been rendered too."""
+    from casereport.report import quarto
+
     manifest = paths.BUILD_DIR / "manifest.json"
     if not (manifest.is_file() and paths.QUARTO_VARIABLES.is_file()):
         return False
     try:
-        return json.loads(manifest.read_text()).get("fingerprint") == fp
+        m = json.loads(manifest.read_text())
     except (OSError, ValueError):
         return False
+    if m.get("fingerprint") != fp:
+        return False
+    if not opts.render:
+        return True
+    return bool(m.get("preview")) and (bool(m.get("quarto")) or quarto.find_quarto() is None)
+
+
+def _update_manifest(**fields: object) -> None:
+    manifest = paths.BUILD_DIR / "manifest.json"
+    atomic.write_text(
+        manifest, json.dumps({**json.loads(manifest.read_text()), **fields}, indent=2, default=str)
+    )
 
 
 def _lock_path() -> Path:
@@ -240,7 +259,9 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
     return failures
 
 
-def _assemble(planned: list[Planned], tmp: Path, fp: str) -> tuple[pd.DataFrame, dict]:
+def _assemble(
+    planned: list[Planned], tmp: Path, fp: str, preview: bool
+) -> tuple[pd.DataFrame, dict]:
     import pandas as pd
 
     (tmp / "runs").mkdir(parents=True)
@@ -272,6 +293,8 @@ def _assemble(planned: list[Planned], tmp: Path, fp: str) -> tuple[pd.DataFrame,
     manifest = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "fingerprint": fp,
+        "preview": preview,  # build/report-preview.html was rendered
+        "quarto": False,  # set once Quarto has rendered _manuscript/ from this build
         "runs": manifest_runs,
     }
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
@@ -311,10 +334,13 @@ def _quarto(opts: Options) -> int:
         quarto.render(new)
     except (quarto.QuartoError, OSError) as exc:
         shutil.rmtree(new, ignore_errors=True)
-        console.print(f"[red]quarto render failed[/red]: {exc}\n         build/ (with "
-                      "build/report-preview.html) is up to date; _manuscript/ was not replaced.")
+        console.print(
+            f"[red]quarto render failed[/red]: {exc}\n         build/ (with "
+            "build/report-preview.html) is up to date; _manuscript/ was not replaced."
+        )
         return 1
     swap_in(new, paths.ROOT / "_manuscript")
+    _update_manifest(quarto=True)
     console.print("quarto    ok   _manuscript/")
     return 0
 
@@ -333,9 +359,11 @@ def build(opts: Options) -> int:
         with FileLock(_lock_path(), timeout=0):
             recover_interrupted_swap()
             fp = fingerprint(opts, data_dir)
-            if not opts.force and opts.notebooks is None and _up_to_date(fp):
-                console.print("build     up to date: no data, notebook, parameter set, package "
-                              f"or report source changed ({time.perf_counter() - started:.2f}s)")
+            if not opts.force and opts.notebooks is None and _up_to_date(fp, opts):
+                console.print(
+                    "build     up to date: no data, notebook, parameter set, package "
+                    f"or report source changed ({time.perf_counter() - started:.2f}s)"
+                )
                 return 0
             audit_table = _validate_and_audit(data_dir)
             planned = _plan(opts)
@@ -357,7 +385,7 @@ def build(opts: Options) -> int:
             tmp = paths.ROOT / f"build.tmp-{os.getpid()}"
             shutil.rmtree(tmp, ignore_errors=True)
             try:
-                results, manifest = _assemble(planned, tmp, fp)
+                results, manifest = _assemble(planned, tmp, fp, opts.render)
                 _render(tmp, results, audit_table, manifest, opts)
                 swap_in(tmp)
             except BaseException:
@@ -369,9 +397,7 @@ def build(opts: Options) -> int:
             )
             code = _quarto(opts) if opts.render else 0
             if code != 0:  # the report is not current: the next build must not skip
-                manifest_path = paths.BUILD_DIR / "manifest.json"
-                atomic.write_text(manifest_path, json.dumps(
-                    {**json.loads(manifest_path.read_text()), "fingerprint": None}, indent=2))
+                _update_manifest(fingerprint=None)
     except Timeout:
         console.print(
             f"[red]another casereport build is running in {paths.ROOT}[/red] "
