@@ -145,6 +145,13 @@ def _cell(value: Any) -> Any:
 # --------------------------------------------------------------------------- audit
 
 
+def _audit_view(frame: pd.DataFrame, extra: tuple[str, ...]) -> pd.DataFrame:
+    """The audit columns a reader needs, those present, with the rounded value as 'recomputed'."""
+    base = ("source", "site", "quantity", "published", "recomputed_rounded")
+    cols = [c for c in (*base, *extra) if c in frame.columns]
+    return frame[cols].rename(columns={"recomputed_rounded": "recomputed"})
+
+
 def audit_md(audit: pd.DataFrame | None) -> str:
     """The reproduction audit: counts, every discrepancy in full, all checks collapsed.
 
@@ -166,36 +173,11 @@ def audit_md(audit: pd.DataFrame | None) -> str:
     )
     parts = [lead]
     if n_bad:
-        cols = [
-            c
-            for c in (
-                "source",
-                "site",
-                "quantity",
-                "published",
-                "recomputed_rounded",
-                "difference",
-                "explanation",
-            )
-            if c in bad.columns
-        ]
-        shown = bad[cols].rename(columns={"recomputed_rounded": "recomputed"})
+        shown = _audit_view(bad, ("difference", "explanation"))
         parts += ["### Discrepancies {.unnumbered}\n\n", frame_md(shown), "\n"]
-    cols = [
-        c
-        for c in (
-            "source",
-            "site",
-            "quantity",
-            "published",
-            "recomputed_rounded",
-            "status",
-        )
-        if c in audit.columns
-    ]
     parts += [
         f'::: {{.callout-note collapse="true" title="All {n} audit checks"}}\n\n',
-        frame_md(audit[cols].rename(columns={"recomputed_rounded": "recomputed"})),
+        frame_md(_audit_view(audit, ("status",))),
         "\n:::\n",
     ]
     return "".join(parts)
