@@ -172,7 +172,8 @@ def load() -> list[float]:
 
 def plan_runs() -> list[dict[str, Any]]:
     """The build's run list: notebook, run id, effective parameters and declared inputs."""
-    from casereport import paths, runs
+    from casereport import paths
+    from casereport.pipeline import plan as runs
 
     out = []
     for run in runs.plan():
@@ -437,7 +438,7 @@ def section_overhead(repeats: int) -> dict[str, Any]:
         "python_start": [sys.executable, "-c", "pass"],
         "import_papermill": [sys.executable, "-c", "import papermill"],
         "import_nbformat": [sys.executable, "-c", "import nbformat"],
-        "import_casereport_runs": [sys.executable, "-c", "import casereport.runs"],
+        "import_casereport_runs": [sys.executable, "-c", "import casereport.pipeline.plan"],
         "import_notebook_stack": [sys.executable, "-c",
                                   "import pandas, statsmodels.api, statsmodels.formula.api, "
                                   "seaborn, matplotlib.pyplot, casereport.stats, casereport.data"],
@@ -726,7 +727,7 @@ def section_change(repeats: int, files: list[str], jobs: int) -> dict[str, Any]:
 
 
 def _scale_params(notebook: str, data_dir: Path, extra: dict[str, Any]) -> dict[str, Any]:
-    from casereport import runs
+    from casereport.pipeline import plan as runs
 
     defaults = runs.notebook_defaults(PROJECT / "notebooks" / f"{notebook}.ipynb")
     params = {k: v for k, v in defaults.items() if k not in runs.BUILD_OWNED}
@@ -923,7 +924,7 @@ def write_markdown(results: dict[str, Any]) -> str:
               f"| Python start (`python -c pass`) | {_fmt_s(m['python_start'])} |",
               f"| `import nbformat` (fresh process) | {_fmt_s(m['import_nbformat'])} |",
               f"| `import papermill` (fresh process) | {_fmt_s(m['import_papermill'])} |",
-              f"| `import casereport.runs` (fresh process) | "
+              f"| `import casereport.pipeline.plan` (fresh process) | "
               f"{_fmt_s(m['import_casereport_runs'])} |",
               f"| notebook import stack (pandas, statsmodels, seaborn, casereport) in a fresh "
               f"process | {_fmt_s(m['import_notebook_stack'])} |",

@@ -43,6 +43,14 @@ def statuses(stdout: str) -> dict[str, str]:
                                             stdout, re.M)}
 
 
+def manifest_statuses(out: subprocess.CompletedProcess, root: Path) -> dict[str, str]:
+    """run_id -> 'ran' | 'cached', as recorded in build/manifest.json by a full build."""
+    import json
+
+    assert out.returncode == 0, out.stdout + out.stderr
+    manifest = json.loads((root / "build" / "manifest.json").read_text())
+    return {r["run_id"]: r["status"] for r in manifest["runs"]}
+
 
 def full_build(root: Path) -> subprocess.CompletedProcess:
     out = casereport(root, "build", "--jobs", "2")

@@ -8,7 +8,9 @@ import os
 import nbformat
 import pytest
 
-from casereport import cache, paths, runs
+from casereport import paths
+from casereport.pipeline import cache
+from casereport.pipeline import plan as runs
 
 
 def _nb(path, source="x = 1", outputs=None):
@@ -56,9 +58,9 @@ def test_key_changes_with_data_content_parameters_and_package(tmp_path):
 
 def test_cache_put_is_all_or_nothing(tmp_path):
     """An entry is visible only once complete; a failure while writing leaves nothing."""
-    store = cache.RunCache(tmp_path)
+    store = cache.RunCache(tmp_path, src=tmp_path)
     assert store.get("k") is None
-    d = store.put("k", "{}", {"r.csv": "a\n1\n"}, {"run_id": "x"})
+    d = store.put("k", "{}", {"r.csv": "a\n1\n"}, {"run_id": "x"}, {})
     assert store.get("k") == d and (d / "results" / "r.csv").read_text() == "a\n1\n"
 
     class Boom(dict):
@@ -66,28 +68,50 @@ def test_cache_put_is_all_or_nothing(tmp_path):
             raise OSError("disk full")
 
     with pytest.raises(OSError):
-        store.put("k2", "{}", Boom(), {})
+        store.put("k2", "{}", Boom(), {}, {})
     assert store.get("k2") is None
-    assert not [p for p in (tmp_path / "runs").iterdir() if p.name.startswith(".")]
+    assert not [p for p in (tmp_path / "runs").rglob(".*")]
 
 
-def test_package_hash_ignores_build_only_modules(tmp_path, monkeypatch):
-    """Editing the pipeline must not invalidate analysis results; editing stats must."""
-    src = tmp_path / "src" / "casereport"
-    (src / "stats").mkdir(parents=True)
-    (src / "report").mkdir()
+def test_entry_is_valid_only_while_the_modules_it_loaded_are_unchanged(tmp_path):
+    """The package files a run's kernel loaded are its dependencies: editing one of them
+    invalidates the entry, editing any other package file does not, and a re-run stores a
+    second entry beside the first without touching it (returning to the old code hits
+    the old entry again)."""
+    src = tmp_path / "src"
+    (src / "analyses").mkdir(parents=True)
+    (src / "analyses" / "profile.py").write_text("a = 1\n")
     (src / "pipeline.py").write_text("a = 1\n")
-    (src / "report" / "preview.py").write_text("a = 1\n")
-    (src / "stats" / "models.py").write_text("a = 1\n")
-    monkeypatch.setattr(paths, "SRC_DIR", src)
-    monkeypatch.setattr(paths, "DATAPACKAGE", tmp_path / "none.json")
+    store = cache.RunCache(tmp_path, src=src)
+    deps = cache.dependency_hashes(["analyses/profile.py"], src)
+    first = store.put("k", "{}", {}, {}, deps)
+    assert store.get("k") == first
+    (src / "pipeline.py").write_text("a = 2\n")  # not loaded by the run
+    assert store.get("k") == first
+    (src / "analyses" / "profile.py").write_text("a = 2\n")
+    assert store.get("k") is None
+    second = store.put("k", "{}", {}, {}, cache.dependency_hashes(["analyses/profile.py"], src))
+    assert second != first and store.get("k") == second and first.is_dir()
+    (src / "analyses" / "profile.py").write_text("a = 1\n")
+    assert store.get("k") == first
+    (src / "analyses" / "profile.py").unlink()
+    assert store.get("k") is None
+
+
+def test_environment_hash_follows_codebook_and_lock(tmp_path, monkeypatch):
+    """The codebook and the pins are in every key; package code is not (it is tracked per
+    run from what the kernel loaded)."""
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "lock.txt").write_text("a==1\n")
+    (tmp_path / "dp.json").write_text("{}")
     monkeypatch.setattr(paths, "ROOT", tmp_path)
-    h = cache.package_hash()
-    (src / "pipeline.py").write_text("a = 2\n")
-    (src / "report" / "preview.py").write_text("a = 2\n")
-    assert cache.package_hash() == h
-    (src / "stats" / "models.py").write_text("a = 2\n")
-    assert cache.package_hash() != h
+    monkeypatch.setattr(paths, "DATAPACKAGE", tmp_path / "dp.json")
+    h = cache.environment_hash()
+    (tmp_path / "requirements" / "lock.txt").write_text("a==2\n")
+    assert cache.environment_hash() != h
+    h = cache.environment_hash()
+    (tmp_path / "dp.json").write_text('{"x": 1}')
+    assert cache.environment_hash() != h
 
 
 def test_input_files_finds_existing_data_paths_only(tmp_path):
@@ -101,9 +125,9 @@ def test_input_files_finds_existing_data_paths_only(tmp_path):
 
 def test_slug_makes_safe_file_names():
     """Site ids come from data and may hold any character."""
-    assert runs.slug("enrich-3") == "enrich-3"
-    assert runs.slug("<script>x</script>") == "script_x_script"
-    assert runs.slug("///") == "x"
+    assert paths.safe_name("enrich-3") == "enrich-3"
+    assert paths.safe_name("<script>x</script>") == "script_x_script"
+    assert paths.safe_name("///") == "x"
 
 
 def test_case_profile_runs_read_only_their_trials_files():

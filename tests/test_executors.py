@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from casereport import executors
+from casereport.pipeline import executors
 
 pytestmark = pytest.mark.slow
 

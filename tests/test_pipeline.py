@@ -22,7 +22,7 @@ import pytest
 from filelock import FileLock
 
 from casereport import paths
-from tests.project import casereport, full_build, make_project, statuses
+from tests.project import casereport, full_build, make_project, manifest_statuses, statuses
 
 pytestmark = pytest.mark.slow
 
@@ -145,6 +145,31 @@ def test_report_source_change_reassembles_from_the_cache(built, tmp_path):
     assert st and set(st.values()) == {"cached"}
 
 
+def test_editing_a_function_reruns_exactly_the_runs_that_loaded_it(built, tmp_path):
+    """The cache keys each run on the package modules its kernel loaded. Editing a function
+    that only the case profiles reach re-executes the 23 case-profile runs and nothing
+    else; editing the build itself re-executes nothing. The manifest says which ran."""
+    import casereport.profile as profile_module
+
+    rel = Path(profile_module.__file__).resolve().relative_to(paths.SRC_DIR)
+    root = make_project(tmp_path / "p")
+    shutil.copytree(built / ".casereport-cache", root / ".casereport-cache")
+    build_py = root / "src" / "casereport" / "pipeline" / "build.py"
+    build_py.write_text(build_py.read_text() + "\n# edited\n")
+    first = manifest_statuses(full_build(root), root)
+    assert first and set(first.values()) == {"cached"}
+    target = root / "src" / "casereport" / rel
+    text = target.read_text()
+    edited = text.replace('"""``case_profile--<trial>', '"""(edited) ``case_profile--<trial>')
+    assert edited != text
+    target.write_text(edited)
+    st = manifest_statuses(full_build(root), root)
+    profiles = {r for r in st if r.startswith("case_profile--")}
+    assert {r for r, s in st.items() if s == "ran"} == profiles
+    assert sum(s == "ran" for s in st.values()) == 23
+    assert all(s == "cached" for r, s in st.items() if not r.startswith("case_profile--"))
+
+
 def _snapshot(root: Path) -> dict[str, bytes]:
     b = root / "build"
     return {str(p.relative_to(b)): p.read_bytes() for p in sorted(b.rglob("*"))
@@ -208,7 +233,7 @@ def test_second_concurrent_build_is_refused(built):
 def test_interrupted_swap_is_recovered(tmp_path, monkeypatch):
     """Killed between the two renames: build/ is gone and build.old-<pid> holds the last good
     report. The next build's recovery renames it back."""
-    from casereport import pipeline
+    from casereport.pipeline import build as pipeline
 
     monkeypatch.setattr(paths, "ROOT", tmp_path)
     monkeypatch.setattr(paths, "BUILD_DIR", tmp_path / "build")

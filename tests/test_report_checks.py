@@ -195,7 +195,7 @@ def test_quarto_project_config():
     assert set(cfg["format"]) == {"html", "typst"}
     assert cfg["bibliography"] == "references.bib"
     listed = [n["notebook"] for n in cfg["manuscript"]["notebooks"]]
-    from casereport import runs
+    from casereport.pipeline import plan as runs
 
     planned = {f"build/runs/{r.run_id}.ipynb" for r in runs.plan() if r.notebook != "case_profile"}
     assert set(listed) == planned and len(listed) == len(planned)

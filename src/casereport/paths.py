@@ -9,6 +9,7 @@ package at another checkout (the build does this for isolated test copies).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 
@@ -56,3 +57,10 @@ def resolve(path: str | os.PathLike[str]) -> Path:
     if p.exists():
         return p.resolve()
     return (ROOT / p).resolve()
+
+
+def safe_name(text: object) -> str:
+    """File-name-safe form of a run, parameter-set or site name (site ids come from data):
+    runs of other characters become ``_`` (``"<b>x"`` -> ``"b_x"``), case is kept, and
+    ``-`` and ``.`` survive (``"enrich-3"``). Run ids and results file names use it."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_") or "x"

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from casereport import paths
 from casereport import results as R
 from casereport import tables as T
 
@@ -58,11 +59,9 @@ class Profile:
 
 
 def results_name(trial: str, site: Any) -> str:
-    """``case_profile--<trial>-<site>``, slugged like the build's run ids (``runs.slug``),
+    """``case_profile--<trial>-<site>``, named like the build's run ids (``paths.safe_name``),
     so the results CSV sits beside ``build/runs/case_profile--<trial>-<site>.ipynb``."""
-    from casereport.runs import slug
-
-    return f"case_profile--{slug(f'{trial}-{site}')}"
+    return f"case_profile--{paths.safe_name(f'{trial}-{site}')}"
 
 
 def _check(trial: str, site: str, sites: pd.Series) -> None:

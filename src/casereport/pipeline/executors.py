@@ -10,6 +10,7 @@ project checkout and environment but no shared output folder.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import threading
@@ -43,6 +44,26 @@ class Outcome:
     kernel_log: str = ""  # what the kernel process wrote to stderr
     failed_cell: int | None = None  # execution count of the failing cell
     failed_source: str = ""
+    # package modules the kernel had loaded (relative to the package folder), or None
+    # when the run did not get far enough to report them
+    deps: list[str] | None = None
+
+
+# Appended to the notebook for the run and removed from the executed copy: the kernel
+# reports every ``casereport`` module it loaded, for the cache key (cache.py).
+DEPS_CELL = """\
+import json as _json, os as _os, sys as _sys
+import casereport as _casereport
+_pkg = _os.path.dirname(_os.path.abspath(_casereport.__file__))
+_deps = sorted({
+    _os.path.relpath(_os.path.abspath(_m.__file__), _pkg)
+    for _n, _m in list(_sys.modules.items())
+    if (_n == "casereport" or _n.startswith("casereport.")) and getattr(_m, "__file__", None)
+})
+with open(%r, "w") as _fh:
+    _json.dump(_deps, _fh)
+"""
+DEPS_TAG = "casereport-deps"
 
 
 @contextlib.contextmanager
@@ -91,13 +112,21 @@ def _execute_once(task: Task) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="casereport-run-") as tmp:
         out_nb = Path(tmp) / f"{task.run_id}.ipynb"
         results_dir = Path(tmp) / "results"
+        deps_file = Path(tmp) / "deps.json"
+        source = paths.resolve(task.notebook)
+        run_nb = Path(tmp) / source.name
+        nb_in = nbformat.read(source, as_version=4)
+        cell = nbformat.v4.new_code_cell(DEPS_CELL % str(deps_file))
+        cell.metadata["tags"] = [DEPS_TAG]
+        nb_in.cells.append(cell)
+        nbformat.write(nb_in, run_nb)
         params = {**task.parameters, "results_dir": str(results_dir)}
         outcome = Outcome(task.run_id, ok=True, seconds=0.0)
         log = Path(tmp) / "kernel.log"
         try:
             with _stderr_to(log):
                 papermill.execute_notebook(
-                    str(paths.resolve(task.notebook)),
+                    str(run_nb),
                     str(out_nb),
                     parameters=params,
                     kernel_name=task.kernel_name,
@@ -118,7 +147,12 @@ def _execute_once(task: Task) -> Outcome:
             outcome.kernel_log = log.read_text(encoding="utf-8", errors="replace")[-20_000:]
         if out_nb.exists():
             nb = nbformat.read(out_nb, as_version=4)
+            nb.cells = [c for c in nb.cells if DEPS_TAG not in c.metadata.get("tags", [])]
+            if "papermill" in nb.metadata:
+                nb.metadata.papermill["input_path"] = str(source)
             outcome.notebook_json = nbformat.writes(nb)
+        if deps_file.is_file():
+            outcome.deps = json.loads(deps_file.read_text())
         if results_dir.is_dir():
             outcome.results = {
                 p.name: p.read_text(encoding="utf-8") for p in sorted(results_dir.glob("*.csv"))

@@ -8,7 +8,6 @@ sites a trial has.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,16 +39,11 @@ class Run:
 
     @property
     def run_id(self) -> str:
-        return f"{self.notebook}--{slug(self.parameter_set)}"
+        return f"{self.notebook}--{paths.safe_name(self.parameter_set)}"
 
     @property
     def notebook_path(self) -> Path:
         return paths.NOTEBOOKS_DIR / f"{self.notebook}.ipynb"
-
-
-def slug(text: str) -> str:
-    """File-name-safe form of a parameter-set or site name (site ids come from data)."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text)).strip("_") or "x"
 
 
 def notebook_defaults(notebook: Path) -> dict[str, Any]:

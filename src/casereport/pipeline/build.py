@@ -24,7 +24,9 @@ from filelock import FileLock, Timeout
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from casereport import atomic, cache, executors, paths, runs
+from casereport import atomic, paths
+from casereport.pipeline import cache, executors
+from casereport.pipeline import plan as run_plan
 
 if TYPE_CHECKING:  # pandas is imported lazily: the no-op build must not pay for it
     import pandas as pd
@@ -51,10 +53,11 @@ class Options:
 
 @dataclass
 class Planned:
-    run: runs.Run
+    run: run_plan.Run
     parameters: dict
     key: cache.RunKey
     cached: Path | None
+    status: str = "cached"  # "ran" once executed by this build
 
 
 # Everything a finished build/ depends on, besides the data folder.
@@ -123,7 +126,11 @@ def recover_interrupted_swap() -> None:
     if not paths.BUILD_DIR.exists() and olds:
         os.replace(olds.pop(), paths.BUILD_DIR)
     # half-written cache entries of a killed build (complete ones are renamed into place)
-    staging = paths.CACHE_DIR.glob("runs/.*") if paths.CACHE_DIR.exists() else []
+    staging = (
+        [*paths.CACHE_DIR.glob("runs/.*"), *paths.CACHE_DIR.glob("runs/*/.*")]
+        if paths.CACHE_DIR.exists()
+        else []
+    )
     for leftover in [*olds, *paths.ROOT.glob("build.tmp-*"), *staging]:
         shutil.rmtree(leftover, ignore_errors=True)
 
@@ -160,12 +167,13 @@ def _validate_and_audit(data_dir: Path) -> pd.DataFrame:
 
 
 def _plan(opts: Options) -> list[Planned]:
-    pkg = cache.package_hash()
+    env = cache.environment_hash()
     store = cache.RunCache()
     planned = []
-    for run in runs.plan(opts.data_dir, opts.notebooks):
-        params = runs.effective_parameters(run)
-        key = cache.run_key(run.notebook_path, params, runs.input_files(params, run.reads), pkg)
+    for run in run_plan.plan(opts.data_dir, opts.notebooks):
+        params = run_plan.effective_parameters(run)
+        files = run_plan.input_files(params, run.reads)
+        key = cache.run_key(run.notebook_path, params, files, env)
         hit = None if opts.force else store.get(key.key)
         planned.append(Planned(run, params, key, hit))
     return planned
@@ -242,6 +250,9 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
             except Exception as exc:  # the worker itself died
                 out = executors.Outcome(p.run.run_id, False, 0.0, error=repr(exc))
             bar.advance(task_id)
+            if out.ok and out.deps is None:
+                out.ok, out.failed_cell = False, -1
+                out.error = "the run did not report the package modules it loaded"
             if out.ok:
                 meta = {
                     "run_id": p.run.run_id,
@@ -251,7 +262,9 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
                     "inputs": p.key.inputs,
                     "seconds": round(out.seconds, 2),
                 }
-                p.cached = store.put(p.key.key, out.notebook_json, out.results, meta)
+                deps = cache.dependency_hashes(out.deps or [])
+                p.cached = store.put(p.key.key, out.notebook_json, out.results, meta, deps)
+                p.status = "ran"
                 console.print(f"  ran      {out.seconds:6.1f}s  {p.run.run_id}")
             else:
                 console.print(f"  [red]FAILED[/red]   {out.seconds:6.1f}s  {p.run.run_id}")
@@ -284,6 +297,8 @@ def _assemble(
                 "parameters": p.parameters,
                 "inputs": p.key.inputs,
                 "cache_key": p.key.key,
+                "status": p.status,  # "ran" (executed by this build) or "cached"
+                "package_modules": sorted(meta.get("deps") or {}),
                 "executed_notebook": f"build/runs/{p.run.run_id}.ipynb",
                 "seconds": meta.get("seconds"),
             }
@@ -404,7 +419,7 @@ def build(opts: Options) -> int:
             f"(lock {_rel(_lock_path())}). Wait for it to finish, then build again."
         )
         return 75  # EX_TEMPFAIL
-    except (BuildError, runs.PlanError) as exc:
+    except (BuildError, run_plan.PlanError) as exc:
         console.print(f"[red]build failed[/red]: {exc}")
         return 1
     console.print(
