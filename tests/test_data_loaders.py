@@ -110,7 +110,7 @@ def test_codebook_names_match_architecture():
 def test_synthetic_trial_validates_and_reproduces():
     """The fixture (11 + 9 sites) is valid and, built with half-up rounding, every derived
     number reproduces."""
-    assert validate.validate_dir(FIXTURE) == []
+    assert validate.validate_dir(FIXTURE).problems == []
     assert len(data.load_enrich(FIXTURE / "enrich_sites.csv")) == 11
     assert len(data.load_retake(FIXTURE / "retake_sites.csv")) == 9
     table = audit.audit(FIXTURE)
@@ -141,3 +141,15 @@ def test_synthetic_frames_have_contract_dtypes():
     """Loaders give the fixture the same dtypes as the real data."""
     real, synth = data.load_retake(), data.load_retake(FIXTURE / "retake_sites.csv")
     pd.testing.assert_series_equal(real.dtypes, synth.dtypes)
+
+
+def test_validate_dir_returns_the_tables_the_loaders_would():
+    """Validate once: the build's audit and run plan take validate_dir's typed tables, so
+    they must be exactly what data.load_* returns (dtypes included)."""
+    checked = validate.validate_dir(paths.DATA_DIR)
+    assert checked.ok
+    loaders = {codebook.ENRICH: data.load_enrich, codebook.RETAKE: data.load_retake,
+               codebook.FACTORS: data.load_factors, codebook.THEORY: data.load_programme_theory}
+    for name, load in loaders.items():
+        pd.testing.assert_frame_equal(checked.tables[name], load())
+    assert validate.validate_dir(paths.ROOT / "no-such-folder").tables == {}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import matplotlib
 import pytest
 
-from casereport import data, figures, paths, profile, results, stats
+from casereport import data, figures, paths, stats
+from casereport.analyses import enrich, profile, retake
 
 matplotlib.use("Agg")
 SYN = paths.TESTS_DIR / "fixtures" / "synthetic_trial"
@@ -19,7 +20,7 @@ def _texts(fig):
 
 @pytest.mark.parametrize("folder", [paths.DATA_DIR, SYN], ids=["real", "synthetic"])
 def test_enrich_scatter_labels_every_site(folder):
-    df = results.prepare_enrich(data.load_enrich(folder / "enrich_sites.csv"))
+    df = enrich.prepare(data.load_enrich(folder / "enrich_sites.csv"))
     fig = figures.enrich_scatter(df, stats.site_ols(df, "engagement_pct", "fidelity_score"))
     ax = fig.axes[0]
     assert "fidelity" in ax.get_xlabel() and "%" in ax.get_ylabel()
@@ -30,11 +31,11 @@ def test_enrich_scatter_labels_every_site(folder):
 
 @pytest.mark.parametrize("folder", [paths.DATA_DIR, SYN], ids=["real", "synthetic"])
 def test_retake_figures(folder):
-    df = results.prepare_retake(
+    df = retake.prepare(
         data.load_retake(folder / "retake_sites.csv"),
         data.load_factors(folder / "retake_site_factors.csv"),
     )
-    groups = results.retake_groups(df, 60, 10)
+    groups = retake.groups(df, 60, 10)
     for fig in (figures.retake_minutes(df, groups), figures.retake_caseload(df, groups)):
         assert "minutes" in (fig.axes[0].get_xlabel() + fig.axes[0].get_ylabel())
         assert {f"Site {s}" for s in df["site"]} <= _texts(fig)
@@ -50,7 +51,7 @@ def test_profile_figure_one_strip_per_measure():
 
 
 def test_data_text_is_shown_literally():
-    df = results.prepare_enrich(data.load_enrich())
+    df = enrich.prepare(data.load_enrich())
     df.loc[0, "location"] = "<script>$x$"
     fig = figures.enrich_scatter(df, stats.site_ols(df, "engagement_pct", "fidelity_score"))
     fig.canvas.draw()  # mathtext would fail or eat the dollars

@@ -149,7 +149,7 @@ def test_editing_a_function_reruns_exactly_the_runs_that_loaded_it(built, tmp_pa
     """The cache keys each run on the package modules its kernel loaded. Editing a function
     that only the case profiles reach re-executes the 23 case-profile runs and nothing
     else; editing the build itself re-executes nothing. The manifest says which ran."""
-    import casereport.profile as profile_module
+    import casereport.analyses.profile as profile_module
 
     rel = Path(profile_module.__file__).resolve().relative_to(paths.SRC_DIR)
     root = make_project(tmp_path / "p")
@@ -233,7 +233,7 @@ def test_second_concurrent_build_is_refused(built):
 def test_interrupted_swap_is_recovered(tmp_path, monkeypatch):
     """Killed between the two renames: build/ is gone and build.old-<pid> holds the last good
     report. The next build's recovery renames it back."""
-    from casereport.pipeline import build as pipeline
+    from casereport.pipeline import state as pipeline
 
     monkeypatch.setattr(paths, "ROOT", tmp_path)
     monkeypatch.setattr(paths, "BUILD_DIR", tmp_path / "build")

@@ -14,7 +14,9 @@ import pytest
 import yaml
 
 from casereport import audit, codebook, paths
-from casereport.report import fragments, md, variables
+from casereport import format as number_format
+from casereport import markdown as md
+from casereport.report import fragments, variables
 
 SCRIPT = "<script>window.__pwned=1</script>"
 
@@ -230,7 +232,9 @@ def test_git_commit_outside_a_checkout(tmp_path):
         (7, "7"),
         (7.0, "7"),
         (0.8123, "0.81"),
-        (12.25, "12.2"),
+        (12.25, "12.3"),
+        (0.145, "0.15"),
+        (-1.5, "\u22121.50"),
         (-0.004, "0.00"),
         (113.4, "113"),
         (29120, "29,120"),
@@ -239,18 +243,20 @@ def test_git_commit_outside_a_checkout(tmp_path):
         (None, ""),
     ],
 )
-def test_fmt_number(value, text):
-    """Rules in the variables module docstring (Python's round-half-even on the float)."""
-    assert variables.fmt_number(value) == text
+def test_number_style(value, text):
+    """Rules in the casereport.format docstring: half up in decimal (12.25 -> 12.3 where
+    Python's round gives 12.2), U+2212 minus, no sign on a value that rounds to zero."""
+    assert number_format.number(value) == text
 
 
-def test_fmt_p():
-    assert [variables.fmt_p(p) for p in (0.0004, 0.0123, 0.5, None)] == [
-        "< 0.001",
+def test_p_value_style_is_the_same_in_tables_and_prose():
+    assert [number_format.p_value(p) for p in (0.0004, 0.0123, 0.5, None)] == [
+        "<0.001",
         "0.012",
         "0.500",
         "",
     ]
+    assert number_format.p_relation(0.0004) == "p < 0.001"
 
 
 def test_write_variables_primary_only(tmp_path):

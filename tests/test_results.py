@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from casereport import data, results
+from casereport.analyses import enrich, inputs, retake
 
 
 def test_write_results_columns_dtypes_and_atomic(tmp_path):
@@ -53,7 +54,7 @@ def test_read_results_folder_concatenates(tmp_path):
     ],
 )
 def test_site_list(value, expected):
-    assert results.site_list(value) == expected
+    assert inputs.site_list(value) == expected
 
 
 def test_site_quantity_and_slug():
@@ -63,7 +64,7 @@ def test_site_quantity_and_slug():
 
 def test_prepare_enrich_derives_site4_count_from_published_pct():
     raw = data.load_enrich()
-    df = results.prepare_enrich(raw, engaged_from_published_pct=["4"])
+    df = enrich.prepare(raw, engaged_from_published_pct=["4"])
     site4 = df.set_index("site").loc["4"]
     assert site4["engaged"] == 7  # round_half_up(41 x 17 / 100) = round(6.97)
     assert site4["engagement_pct"] == pytest.approx(700 / 17)
@@ -71,17 +72,17 @@ def test_prepare_enrich_derives_site4_count_from_published_pct():
 
 
 def test_prepare_enrich_excludes_and_rejects_unknown_sites():
-    df = results.prepare_enrich(data.load_enrich(), exclude_sites=["2"])
+    df = enrich.prepare(data.load_enrich(), exclude_sites=["2"])
     assert "2" not in set(df["site"]) and len(df) == 6
     with pytest.raises(ValueError, match="99"):
-        results.prepare_enrich(data.load_enrich(), exclude_sites=["99"])
+        enrich.prepare(data.load_enrich(), exclude_sites=["99"])
 
 
 def test_enrich_case_rows_reproduce_paper():
-    df = results.prepare_enrich(data.load_enrich())
+    df = enrich.prepare(data.load_enrich())
     from casereport.stats import ENRICH_CUTOFFS
 
-    rows = pd.DataFrame(results.enrich_cases_rows(results.enrich_cases(df, ENRICH_CUTOFFS),
+    rows = pd.DataFrame(enrich.cases_rows(enrich.cases(df, ENRICH_CUTOFFS),
                                                   ENRICH_CUTOFFS))  # fmt: skip
 
     def sites(cls):
@@ -94,8 +95,8 @@ def test_enrich_case_rows_reproduce_paper():
 
 
 def test_retake_groups_reproduce_paper():
-    df = results.prepare_retake(data.load_retake(), data.load_factors())
-    groups = dict(zip(df["site"], results.retake_groups(df, 60, 10), strict=True))
+    df = retake.prepare(data.load_retake(), data.load_factors())
+    groups = dict(zip(df["site"], retake.groups(df, 60, 10), strict=True))
     assert sorted((s for s, g in groups.items() if g == "close"), key=int) == ["9", "10", "13"]
     assert [s for s, g in groups.items() if g == "less"] == ["2"]
     assert sum(g == "more" for g in groups.values()) == 12
@@ -105,7 +106,7 @@ def test_pearson_without_each_equals_refitting():
     """Oracle: numpy's corrcoef on the data with each site removed, one at a time."""
     import numpy as np
 
-    from casereport.results import pearson_without_each
+    from casereport.stats import pearson_without_each
 
     rng = np.random.default_rng(7)
     x, y = rng.normal(size=12), rng.normal(size=12)

@@ -19,7 +19,7 @@ def trial(tmp_path_factory):
 
 
 def test_valid_under_the_validator(trial):
-    assert validate.validate_dir(trial.data_dir) == []
+    assert validate.validate_dir(trial.data_dir).problems == []
 
 
 def test_loaders_read_it_with_the_requested_sizes_and_unique_ids(trial):
@@ -60,7 +60,7 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
 @pytest.mark.parametrize("n", [1, 7, 1000])
 def test_sizes_including_one_site_and_a_thousand(tmp_path, n):
     t = synthetic.make_trial(tmp_path, n, n)
-    assert validate.validate_dir(t.data_dir) == []
+    assert validate.validate_dir(t.data_dir).problems == []
     assert len(pd.read_csv(t.enrich_csv, dtype=str)) == n
     assert len(pd.read_csv(t.retake_csv, dtype=str)) == n
 

@@ -97,7 +97,7 @@ def test_corpus_is_complete():
 
 def test_published_data_pass():
     """data/ as transcribed passes every check (issue 3, 'Done when')."""
-    assert validate.validate_dir(paths.DATA_DIR) == []
+    assert validate.validate_dir(paths.DATA_DIR).problems == []
 
 
 @pytest.mark.parametrize("case", sorted(ERRORS))
@@ -106,7 +106,7 @@ def test_error_case_is_reported(case, tmp_path):
     with the expected value spelled out; nothing in the folder is written."""
     folder = materialise(case, tmp_path)
     before = snapshot(folder)
-    problems = validate.validate_dir(folder)
+    problems = validate.validate_dir(folder).problems
     assert snapshot(folder) == before
     file, line, column = ERRORS[case]
     hits = [p for p in problems if p.file == file and p.row == line and p.column == column]
@@ -119,7 +119,7 @@ def test_tolerated_variant_passes(case, tmp_path):
     """Tolerated variants validate cleanly and load to the same frame as data/ (reason in
     TOLERATED)."""
     folder = materialise(case, tmp_path)
-    assert validate.validate_dir(folder) == []
+    assert validate.validate_dir(folder).problems == []
     got = data.load_enrich(folder / E)
     want = data.load_enrich()
     if case == "non_numeric_site_ids":
@@ -130,7 +130,7 @@ def test_tolerated_variant_passes(case, tmp_path):
 def test_all_problems_reported_at_once(tmp_path):
     """One file with three faults (wrong type line 3, 140% line 4, engaged 26 > 20 with data
     line 6) gives all three, not just the first."""
-    problems = validate.validate_dir(materialise("several_problems_at_once", tmp_path))
+    problems = validate.validate_dir(materialise("several_problems_at_once", tmp_path)).problems
     assert {(p.row, p.column) for p in problems} == {
         (3, "total_participants"),
         (4, "pct_with_engagement_data"),
@@ -141,7 +141,7 @@ def test_all_problems_reported_at_once(tmp_path):
 def test_problem_message_names_everything(tmp_path):
     """The printed line says file, line (header = 1), column, the value and what was
     expected: engaged 99 at line 3 of enrich_sites.csv against 76 with data."""
-    problems = validate.validate_dir(materialise("engaged_above_denominator", tmp_path))
+    problems = validate.validate_dir(materialise("engaged_above_denominator", tmp_path)).problems
     text = str(problems[0])
     for part in ("enrich_sites.csv", "line 3", "engaged", "99", "76", "engaged <= with_engage"):
         assert part in text
@@ -149,13 +149,13 @@ def test_problem_message_names_everything(tmp_path):
 
 def test_value_outside_enum_lists_allowed_values(tmp_path):
     """'Vol' is rejected and the message lists the codebook's values NHS, Voluntary."""
-    (p,) = validate.validate_dir(materialise("employer_not_in_codebook", tmp_path))
+    (p,) = validate.validate_dir(materialise("employer_not_in_codebook", tmp_path)).problems
     assert p.value == "Vol" and "NHS" in p.expected and "Voluntary" in p.expected
 
 
 def test_missing_folder_is_a_problem(tmp_path):
     """A --data-dir that does not exist is reported, not a traceback."""
-    problems = validate.validate_dir(tmp_path / "nope")
+    problems = validate.validate_dir(tmp_path / "nope").problems
     assert len(problems) == 1 and "folder" in problems[0].expected
 
 
@@ -165,7 +165,7 @@ def test_changed_codebook_copy_is_reported(tmp_path):
     folder = materialise("bom", tmp_path)
     pkg = (folder / "datapackage.json").read_text(encoding="utf-8")
     (folder / "datapackage.json").write_text(pkg.replace('"maximum": 100', '"maximum": 200'))
-    problems = validate.validate_dir(folder)
+    problems = validate.validate_dir(folder).problems
     assert [p.file for p in problems] == ["datapackage.json"]
 
 
@@ -198,5 +198,5 @@ def test_line_numbers_count_blank_lines(tmp_path):
     folder = materialise("blank_line_between_rows", tmp_path)
     path = folder / E
     path.write_text(path.read_text(encoding="utf-8").replace("3,69,34,34,100,", "3,69,34,34,140,"))
-    (p,) = validate.validate_dir(folder)
+    (p,) = validate.validate_dir(folder).problems
     assert (p.row, p.column, p.value) == (5, "pct_with_engagement_data", "140")

@@ -17,15 +17,19 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import sys
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 
-from casereport import atomic, codebook, data, paths, validate
+from casereport import atomic, claims, codebook, data, markdown, paths, validate
+from casereport.claims import show as _show
 from casereport.codebook import DataError, Problem
+from casereport.rounding import is_half as _is_half
+from casereport.rounding import quantize_half_up as _quantize_half_up
+from casereport.rounding import round_half_even as _round_half_even
+from casereport.rounding import to_decimal as _to_decimal
 
 COLUMNS = [
     "id",
@@ -48,38 +52,6 @@ REPRODUCED, DISCREPANCY = "reproduced", "discrepancy"
 # --------------------------------------------------------------------------- rounding
 
 
-def _to_decimal(x) -> Decimal:
-    # repr of a float is its shortest round-tripping form: 58.5 -> '58.5', so a value that
-    # prints as an exact half is treated as one (Decimal(58.5) would also be exact, but
-    # Decimal(0.145) is 0.14499999..., which is not what anyone reading the table means).
-    if isinstance(x, Decimal):
-        return x
-    if isinstance(x, float):
-        return Decimal(repr(x))
-    return Decimal(str(x))
-
-
-def round_half_up(x, ndigits: int = 0):
-    """Round halves away from zero, in decimal: 58.5 -> 59, 8.5 -> 9, 0.145 -> 0.15 (2 dp).
-
-    Python's ``round`` rounds halves to even (58.5 -> 58) and works in binary; published
-    tables round halves up. Returns an ``int`` for ``ndigits <= 0``, else a ``float``.
-    """
-    d = _to_decimal(x)
-    q = d.quantize(Decimal(1).scaleb(-ndigits), rounding=ROUND_HALF_UP)
-    return int(q) if ndigits <= 0 else float(q)
-
-
-def _round_half_even(d: Decimal, ndigits: int) -> Decimal:
-    return d.quantize(Decimal(1).scaleb(-ndigits), rounding=ROUND_HALF_EVEN)
-
-
-def _is_half(d: Decimal, ndigits: int) -> bool:
-    """True if d lies exactly halfway between two values at ``ndigits`` places."""
-    shifted = d.scaleb(ndigits)
-    return shifted - shifted.to_integral_value(rounding="ROUND_FLOOR") == Decimal("0.5")
-
-
 def _num(d: Decimal | float, places: int = 4) -> float:
     """A recomputed value for the table: a float with a few places, enough to see halves."""
     return float(round(_to_decimal(d), places))
@@ -88,14 +60,6 @@ def _num(d: Decimal | float, places: int = 4) -> float:
 def _dp(d: Decimal, decimals: int) -> str:
     """A rounded value shown with its precision: 56.0 stays '56.0' at 1 dp."""
     return f"{d:.{decimals}f}" if decimals > 0 else _show(d)
-
-
-def _show(x) -> str:
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    if isinstance(x, Decimal):
-        return _show(float(x))
-    return str(x)
 
 
 # --------------------------------------------------------------------------- derived cells
@@ -108,7 +72,7 @@ def _nearest_reproducing(published: Decimal, num: int, den: int, scale: int, dec
     """
 
     def ok(n, d):
-        return d > 0 and _round(Decimal(n) * scale / Decimal(d), decimals) == published
+        return d > 0 and _quantize_half_up(Decimal(n) * scale / Decimal(d), decimals) == published
 
     span = max(2 * max(num, den), 10)
     nums = [n for n in range(0, span + 1) if ok(n, den)]
@@ -116,10 +80,6 @@ def _nearest_reproducing(published: Decimal, num: int, den: int, scale: int, dec
     best_n = min(nums, key=lambda n: abs(n - num)) if nums else None
     best_d = min(dens, key=lambda d: abs(d - den)) if dens else None
     return best_n, best_d
-
-
-def _round(d: Decimal, decimals: int) -> Decimal:
-    return d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
 def _derived_rows(name: str, df: pd.DataFrame, res: dict) -> list[dict]:
@@ -155,7 +115,7 @@ def _derived_rows(name: str, df: pd.DataFrame, res: dict) -> list[dict]:
                 rows.append(row)
                 continue
             exact = Decimal(num) * scale / Decimal(den)
-            rounded = _round(exact, decimals)
+            rounded = _quantize_half_up(exact, decimals)
             row |= {
                 "recomputed": _num(exact),
                 "recomputed_rounded": _show(rounded),
@@ -193,61 +153,6 @@ def _derived_rows(name: str, df: pd.DataFrame, res: dict) -> list[dict]:
 # --------------------------------------------------------------------------- claims
 
 
-def _site_key(s: str):
-    return (0, int(s), s) if str(s).isdigit() else (1, 0, str(s))
-
-
-def _site_list(sites) -> str:
-    return "; ".join(sorted({str(s) for s in sites}, key=_site_key))
-
-
-def _compute(compute: dict, tables: dict[str, pd.DataFrame]):
-    """Run one claim recipe. Returns (value, detail) where detail helps explain it."""
-    agg = compute["agg"]
-    if compute.get("table", "inline") == "inline":
-        values = [_to_decimal(v) for v in compute.get("values", [])]
-        total = sum(values, Decimal(0)) if agg == "sum" else Decimal(len(values))
-        joiner = " + " if agg == "sum" else ", "
-        return total, f"the text's own numbers: {joiner.join(_show(v) for v in values)}"
-    df = tables[compute["table"]]
-    where = compute.get("where")
-    if where:
-        df = df[df.eval(where, engine="python").astype(bool)]
-    if agg == "count":
-        return Decimal(len(df)), f"{len(df)} rows" + (f" where {where}" if where else "")
-    if agg == "ratio_of_sums":
-        num, den = df.eval(compute["numerator"]).sum(), df.eval(compute["denominator"]).sum()
-        scale = Decimal(str(compute.get("scale", 1)))
-        value = _to_decimal(int(num) if float(num).is_integer() else float(num)) * scale
-        value = value / _to_decimal(int(den) if float(den).is_integer() else float(den))
-        return value, f"{_show(num)} / {_show(den)}" + (f" × {scale}" if scale != 1 else "")
-    if agg == "sites_where":
-        return _site_list(df["site"]), f"sites where {where}"
-    if agg == "all":
-        holds = df.eval(compute["expr"], engine="python").astype(bool)
-        failing = _site_list(df.loc[~holds.to_numpy(), "site"])
-        return bool(holds.all()), (f"fails at site(s) {failing}" if failing else "")
-    values = df.eval(compute["expr"], engine="python").astype(float)
-    values = pd.Series(values.to_numpy(), index=df["site"].to_numpy())
-    if agg in ("sum", "min", "max"):
-        value = getattr(values, agg)()
-        detail = f"sum over {len(values)} rows"
-        if agg in ("min", "max"):
-            at = values[values == value].index
-            detail = f"{agg} at site {_site_list(at)}"
-        return _to_decimal(round(float(value), 9)), detail
-    if agg in ("argmin_site", "argmax_site"):
-        target = values.min() if agg == "argmin_site" else values.max()
-        return _site_list(values[values == target].index), f"value {round(target, 2)}"
-    if agg in ("top_sites", "bottom_sites"):
-        n = int(compute.get("n", 1))
-        pick = values.nlargest if agg == "top_sites" else values.nsmallest
-        chosen = pick(n, keep="all")
-        detail = ", ".join(f"site {s}: {round(v, 3)}" for s, v in chosen.items())
-        return _site_list(chosen.index), detail
-    raise ValueError(f"unknown agg {agg!r} in claims file")
-
-
 def _claim_row(claim: pd.Series, tables: dict[str, pd.DataFrame]) -> dict:
     compute = claim["compute"]
     row = {
@@ -260,12 +165,12 @@ def _claim_row(claim: pd.Series, tables: dict[str, pd.DataFrame]) -> dict:
     }
     note = claim["note"] if isinstance(claim["note"], str) else ""
     try:
-        value, detail = _compute(compute, tables)
+        value, detail = claims.compute(compute, tables)
     except Exception as e:  # a recipe that does not run is a fault of the claims file
         raise DataError(
             [
                 Problem(
-                    validate.CLAIMS_FILE,
+                    claims.CLAIMS_FILE,
                     None,
                     f"{claim['id']}.compute",
                     f"{type(e).__name__}: {e}",
@@ -276,16 +181,16 @@ def _claim_row(claim: pd.Series, tables: dict[str, pd.DataFrame]) -> dict:
     row["inputs"] = detail
     published = claim["published"]
     if isinstance(published, list) or isinstance(value, str):
-        pub = _site_list(published if isinstance(published, list) else [published])
+        pub = claims.site_list(published if isinstance(published, list) else [published])
         same = pub == value
         why = ""
         if not same:
             want, got = set(pub.split("; ")), set(value.split("; "))
             parts = []
             if want - got:
-                parts.append("named in the text but not found: " + _site_list(want - got))
+                parts.append("named in the text but not found: " + claims.site_list(want - got))
             if got - want:
-                parts.append("found but not named in the text: " + _site_list(got - want))
+                parts.append("found but not named in the text: " + claims.site_list(got - want))
             why = "; ".join(parts)
         row |= {"published": pub, "recomputed": value, "recomputed_rounded": value}
         row |= {"difference": math.nan}
@@ -297,8 +202,8 @@ def _claim_row(claim: pd.Series, tables: dict[str, pd.DataFrame]) -> dict:
     else:
         decimals = int(claim["decimals"]) if pd.notna(claim["decimals"]) else 0
         pub = _to_decimal(published)
-        rounded = _round(value, decimals)
-        same = rounded == _round(pub, max(decimals, 0)) and rounded == pub
+        rounded = _quantize_half_up(value, decimals)
+        same = rounded == _quantize_half_up(pub, max(decimals, 0)) and rounded == pub
         diff = float(rounded - pub)
         why = ""
         if not same:
@@ -308,10 +213,10 @@ def _claim_row(claim: pd.Series, tables: dict[str, pd.DataFrame]) -> dict:
                 f"{_dp(rounded, decimals)} at {decimals} dp, a difference of {diff:+g}"
             )
             for alt in claim.get("also_compute") or []:
-                alt_value, alt_detail = _compute(alt["compute"], tables)
+                alt_value, alt_detail = claims.compute(alt["compute"], tables)
                 why += (
                     f"; read as {alt['label']}: {_show(_num(alt_value))} ({alt_detail}), "
-                    f"{_dp(_round(alt_value, decimals), decimals)} at {decimals} dp"
+                    f"{_dp(_quantize_half_up(alt_value, decimals), decimals)} at {decimals} dp"
                 )
         elif _is_half(value, decimals):
             why = f"{_show(value)} is a half and rounds up to {_show(rounded)}"
@@ -333,23 +238,23 @@ def _claim_row(claim: pd.Series, tables: dict[str, pd.DataFrame]) -> dict:
 def audit(
     data_dir: str | os.PathLike[str] = paths.DATA_DIR,
     datapackage: str | os.PathLike[str] = paths.DATAPACKAGE,
+    tables: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """One row per derived published number and per claim; raises DataError if invalid."""
+    """One row per derived published number and per claim; raises DataError if invalid.
+
+    ``tables``: the typed tables of a folder already validated (``validate_dir(...).tables``);
+    without them the folder is validated here."""
     data_dir = paths.resolve(data_dir)
-    problems = validate.validate_dir(data_dir, datapackage)
-    if problems:
-        raise DataError(problems)
+    if tables is None:
+        checked = validate.validate_dir(data_dir, datapackage)
+        if checked.problems:
+            raise DataError(checked.problems)
+        tables = checked.tables
     package = codebook.load_package(datapackage)
-    tables = {
-        name: data.load_table(
-            data_dir / codebook.resource(name, package)["path"], name, datapackage
-        )
-        for name in codebook.RESOURCES
-    }
     rows = []
     for name in codebook.RESOURCES:
         rows += _derived_rows(name, tables[name], codebook.resource(name, package))
-    claims_path = data_dir / validate.CLAIMS_FILE
+    claims_path = data_dir / claims.CLAIMS_FILE
     if claims_path.exists():
         for _, claim in data.load_claims(claims_path).iterrows():
             rows.append(_claim_row(claim, tables))
@@ -357,16 +262,14 @@ def audit(
 
 
 def to_markdown(df: pd.DataFrame) -> str:
-    """A plain pipe table (no tabulate dependency)."""
+    """The audit table as Markdown (:func:`casereport.markdown.table`), recomputed values
+    shown to 4 decimals."""
 
     def cell(v) -> str:
-        if isinstance(v, float):
-            v = "" if math.isnan(v) else _show(round(v, 4))
-        return re.sub(r"\s+", " ", str(v)).replace("|", "\\|")
+        return ("" if math.isnan(v) else _show(round(v, 4))) if isinstance(v, float) else str(v)
 
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in df.itertuples(index=False)]
-    return "\n".join(lines)
+    rows = [[cell(v) for v in r] for r in df.itertuples(index=False)]
+    return markdown.table([str(c) for c in df.columns], rows).rstrip("\n")
 
 
 def write_csv_atomic(df: pd.DataFrame, out_csv: str | os.PathLike[str]) -> Path:

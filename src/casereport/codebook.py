@@ -6,6 +6,7 @@ module, so a column's type, unit and allowed values are written down exactly onc
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -26,7 +27,6 @@ RESOURCES = (ENRICH, RETAKE, FACTORS, THEORY)
 
 # Table Schema type -> pandas dtype. Nullable Int64 so a loader never silently turns a
 # blank integer into a float (validation rejects blanks in required columns anyway).
-_PANDAS_DTYPES = {"integer": "Int64", "number": "float64", "string": "string", "boolean": "boolean"}
 
 
 @dataclass(frozen=True)
@@ -86,31 +86,12 @@ def resource(name: str, package: dict | None = None) -> dict:
     raise KeyError(f"no resource {name!r} in the codebook")
 
 
-def resource_for_file(filename: str, package: dict | None = None) -> dict:
-    """The resource descriptor whose ``path`` is ``filename`` (a bare file name)."""
-    package = package if package is not None else load_package()
-    for res in package["resources"]:
-        if Path(res["path"]).name == Path(filename).name:
-            return res
-    raise KeyError(f"no resource for file {filename!r} in the codebook")
-
-
 def fields(name: str, package: dict | None = None) -> list[dict]:
     return resource(name, package)["schema"]["fields"]
 
 
 def column_names(name: str, package: dict | None = None) -> list[str]:
     return [f["name"] for f in fields(name, package)]
-
-
-def pandas_dtypes(name: str, package: dict | None = None) -> dict[str, str]:
-    """Column -> pandas dtype for a resource; ``site`` and other ids stay strings."""
-    return {f["name"]: _PANDAS_DTYPES.get(f["type"], "object") for f in fields(name, package)}
-
-
-def rules(name: str, package: dict | None = None) -> list[dict]:
-    """Cross-column rules (``x-rules``): pandas expressions that must be true on every row."""
-    return list(resource(name, package).get("x-rules", []))
 
 
 def _allowed(field: dict) -> str:
@@ -148,3 +129,49 @@ def data_dictionary(datapackage_path: str | os.PathLike[str] = paths.DATAPACKAGE
                 }
             )
     return pd.DataFrame(rows, columns=["file", "column", "type", "unit", "allowed", "description"])
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+def read_text(path: Path, problems: list[Problem]) -> str | None:
+    """Layer 1: the file as text, or None (with a problem recorded) if it cannot be read."""
+    name = path.name
+    if not path.is_file():
+        problems.append(Problem(name, None, None, None, "the file to exist"))
+        return None
+    raw = path.read_bytes()
+    if raw.startswith(BOM):  # tolerated: Excel writes it; it is not part of the first name
+        raw = raw[len(BOM) :]
+    if not raw.strip():
+        problems.append(Problem(name, None, None, "empty file", "a header line and data rows"))
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        bad = raw[e.start : e.end]
+        problems.append(
+            Problem(name, line, None, bad, "UTF-8 text (re-save the file with UTF-8 encoding)")
+        )
+        return None
+
+
+def read_valid(path: os.PathLike[str], resource_name: str, package: dict) -> pd.DataFrame:
+    """Read and type a file that has already passed validation (no checks repeated)."""
+    p = Path(path)
+    text = p.read_bytes().decode("utf-8-sig")  # validated: UTF-8, a BOM is tolerated
+    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
+    schema = fields(resource_name, package)
+    df = df[[f["name"] for f in schema]]  # codebook column order; the file's order is free
+    for f in schema:
+        col, required = f["name"], f.get("constraints", {}).get("required", False)
+        if f["type"] == "integer":
+            values = pd.to_numeric(df[col].replace("", pd.NA))
+            # plain int64 when no blanks are allowed: friendlier to numpy/statsmodels
+            df[col] = values.astype("int64" if required else "Int64")
+        elif f["type"] == "number":
+            df[col] = pd.to_numeric(df[col].replace("", pd.NA)).astype("float64")
+        else:
+            df[col] = df[col].astype(object)
+    return df.reset_index(drop=True)

@@ -8,14 +8,13 @@ Returned frames keep file order, ``site`` as ``str`` and dtypes from the codeboo
 
 from __future__ import annotations
 
-import io
 import os
-from pathlib import Path
 
 import pandas as pd
 import yaml
 
 from casereport import codebook, paths, validate
+from casereport.claims import check_file as check_claims_file
 from casereport.codebook import DataError, Problem
 
 __all__ = [
@@ -42,27 +41,7 @@ def load_table(
     problems, _ = validate.check_file(p, resource_name, package)
     if problems:
         raise DataError(problems)
-    return read_valid(p, resource_name, package)
-
-
-def read_valid(path: os.PathLike[str], resource_name: str, package: dict) -> pd.DataFrame:
-    """Read and type a file that has already passed validation (no checks repeated)."""
-    p = Path(path)
-    text = p.read_bytes().decode("utf-8-sig")  # validated: UTF-8, a BOM is tolerated
-    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
-    fields = codebook.fields(resource_name, package)
-    df = df[[f["name"] for f in fields]]  # codebook column order; the file's order is free
-    for f in fields:
-        col, required = f["name"], f.get("constraints", {}).get("required", False)
-        if f["type"] == "integer":
-            values = pd.to_numeric(df[col].replace("", pd.NA))
-            # plain int64 when no blanks are allowed: friendlier to numpy/statsmodels
-            df[col] = values.astype("int64" if required else "Int64")
-        elif f["type"] == "number":
-            df[col] = pd.to_numeric(df[col].replace("", pd.NA)).astype("float64")
-        else:
-            df[col] = df[col].astype(object)
-    return df.reset_index(drop=True)
+    return codebook.read_valid(p, resource_name, package)
 
 
 def load_enrich(path: str | os.PathLike[str] = paths.ENRICH_CSV) -> pd.DataFrame:
@@ -106,7 +85,7 @@ def load_claims(path: str | os.PathLike[str] = paths.CLAIMS_YAML) -> pd.DataFram
     p = paths.resolve(path)
     if not p.exists():
         raise DataError([Problem(p.name, None, None, None, "the file to exist")])
-    problems = validate.check_claims_file(p, codebook.load_package())
+    problems = check_claims_file(p, codebook.load_package())
     if problems:
         raise DataError(problems)
     claims = yaml.safe_load(p.read_text(encoding="utf-8-sig"))["claims"]

@@ -11,6 +11,7 @@ from typing import Any
 
 import matplotlib
 
+from casereport.labels import GROUP_LABELS, MENTORING_GROUPS
 from casereport.notebook_setup import PALETTE, in_kernel
 
 if not in_kernel():  # plain Python / tests: never open a window
@@ -24,13 +25,9 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from casereport.stats import clopper_pearson  # noqa: E402
+
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "h"]
-GROUP_ORDER = ["less", "close", "more"]
-GROUP_LABELS = {
-    "less": "less than expected",
-    "close": "close to expected",
-    "more": "more than expected",
-}
 
 
 def show(fig: plt.Figure) -> None:
@@ -113,8 +110,6 @@ def enrich_scatter(df: pd.DataFrame, ols: Any, level: float = 0.95) -> plt.Figur
     """Fig. 1 reproduced and extended: engagement % against site fidelity, every site
     labelled; exact intervals per site; size by participants with engagement data; colour
     by employer, marker by location; dotted OLS line with its confidence band."""
-    from casereport.stats import clopper_pearson
-
     lo, hi = clopper_pearson(df["engaged"], df["with_engagement_data"], level)
     x, y = df["fidelity_score"].to_numpy(float), df["engagement_pct"].to_numpy(float)
     emp, loc = df["employer"].astype(str), df["location"].astype(str)
@@ -177,7 +172,7 @@ def enrich_scatter(df: pd.DataFrame, ols: Any, level: float = 0.95) -> plt.Figur
 
 def _groups_frame(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
     d = df.assign(group=list(groups), label=[f"Site {s}" for s in df["site"]])
-    d["_g"] = d["group"].map({g: i for i, g in enumerate(GROUP_ORDER)})
+    d["_g"] = d["group"].map({g: i for i, g in enumerate(MENTORING_GROUPS)})
     return d.sort_values(["_g", "mpm"], kind="stable")
 
 
@@ -187,7 +182,7 @@ def retake_minutes(
     """Average mentoring minutes per month by site (horizontal bars) against the expected
     amount, sites grouped as in the paper (less, close to, more than expected)."""
     d = _groups_frame(df, groups)
-    col = colours(GROUP_ORDER)
+    col = colours(MENTORING_GROUPS)
     fig, ax = plt.subplots(figsize=(7.0, max(3.0, 0.32 * len(d) + 1.3)))
     ypos = np.arange(len(d))[::-1]
     ax.axvspan(expected - tolerance, expected + tolerance, color="0.9", zorder=0)
@@ -197,7 +192,7 @@ def retake_minutes(
     ax.set_xlabel("Average mentoring per month (minutes)")
     ax.set_ylabel("")
     handles = [plt.Rectangle((0, 0), 1, 1, fc=col[g], ec="black", lw=0.5, label=GROUP_LABELS[g])
-               for g in GROUP_ORDER if g in set(d["group"])]  # fmt: skip
+               for g in MENTORING_GROUPS if g in set(d["group"])]  # fmt: skip
     handles += [
         Line2D([], [], color="black", ls="--", label=f"expected {expected:g} min"),
         plt.Rectangle((0, 0), 1, 1, fc="0.9", label=f"± {tolerance:g} min (close)"),
@@ -212,7 +207,7 @@ def retake_caseload(df: pd.DataFrame, groups: Sequence[str], expected: float = 6
     """Minutes per month against participants per OT (caseload), point size by number of
     OTs, colour by mentoring group; every site labelled."""
     d = _groups_frame(df, groups)
-    col = colours(GROUP_ORDER)
+    col = colours(MENTORING_GROUPS)
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     ots = d["ots"].to_numpy(float)
     sizes = 30 + 40 * ots
@@ -224,7 +219,7 @@ def retake_caseload(df: pd.DataFrame, groups: Sequence[str], expected: float = 6
     ax.set_xlabel("Participants per OT (caseload)")
     ax.set_ylabel("Average mentoring per month (minutes)")
     handles = [Line2D([], [], ls="", marker="o", color=col[g], mec="black", label=GROUP_LABELS[g])
-               for g in GROUP_ORDER if g in set(d["group"])]  # fmt: skip
+               for g in MENTORING_GROUPS if g in set(d["group"])]  # fmt: skip
     handles += [Line2D([], [], ls="", marker="o", color="white", mec="black",
                        ms=np.sqrt(30 + 40 * v), label=f"{v} OTs")
                 for v in sorted({int(ots.min()), int(ots.max())})]  # fmt: skip

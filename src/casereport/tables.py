@@ -1,6 +1,7 @@
 """Display tables for the notebooks, rendered as Markdown (Quarto and pandoc render
-Markdown tables best, and every data-derived string is escaped, so a location such as
-``<script>`` shows as text).
+Markdown tables best; :mod:`casereport.markdown` escapes every data-derived string, so a
+location such as ``<script>`` shows as text), with numbers in the :mod:`casereport.format`
+style.
 
 Builders return pandas DataFrames of already formatted strings; :func:`show` displays one
 as an ``IPython.display.Markdown`` object (the single output of a table cell).
@@ -8,92 +9,52 @@ as an ``IPython.display.Markdown`` object (the single output of a table cell).
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-DASH = "–"  # en dash for ranges and missing cells
-
-# ------------------------------------------------------------------------- Markdown
-
-# backslash-escaped: emphasis, code, links, pipes, sub/superscript, maths, citations (@)
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~^$@])")
-
-
-def escape(text: Any) -> str:
-    """Text safe inside a Markdown table cell: HTML metacharacters as entities, Markdown
-    punctuation backslash-escaped, newlines as spaces."""
-    s = "" if text is None else str(text)
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = _MD_SPECIAL.sub(r"\\\1", s)
-    return " ".join(s.split())
+from casereport import format as F
+from casereport import markdown
+from casereport.analyses.retake import totals
+from casereport.format import DASH
+from casereport.labels import (
+    CASE_LABELS,
+    CORRELATES,
+    GROUP_LABELS,
+    factor_label,
+    site_label,
+)
+from casereport.rounding import round_half_up
 
 
-def to_markdown(df: pd.DataFrame, align: Sequence[str] | None = None) -> str:
-    """A pipe table. ``align``: one of ``l``, ``r``, ``c`` per column (default: right for
-    columns whose cells all look numeric, left otherwise)."""
-    cols = [str(c) for c in df.columns]
-    cells = [[escape(v) for v in r] for r in df.astype(object).itertuples(index=False)]
-    if align is None:
-        align = ["r" if _numeric_column(df[c]) else "l" for c in df.columns]
-    rule = {"l": ":--", "r": "--:", "c": ":-:"}
-    lines = [
-        "| " + " | ".join(escape(c) for c in cols) + " |",
-        "|" + "|".join(rule[a] for a in align) + "|",
-    ]
-    lines += ["| " + " | ".join(r) + " |" for r in cells]
-    return "\n".join(lines)
-
-
-_NUMERIC = re.compile(r"^[-+−]?[\d.,]+%?( \(.*\))?$|^–$|^$")
-
-
-def _numeric_column(s: pd.Series) -> bool:
-    vals = [str(v) for v in s]
-    return bool(vals) and all(_NUMERIC.match(v) for v in vals)
-
-
-def markdown(df: pd.DataFrame, align: Sequence[str] | None = None):
-    """``IPython.display.Markdown`` of :func:`to_markdown`."""
+def markdown_table(df: pd.DataFrame, align: Sequence[str] | None = None):
+    """``IPython.display.Markdown`` of the table (:func:`casereport.markdown.frame`)."""
     from IPython.display import Markdown
 
-    return Markdown(to_markdown(df, align))
+    return Markdown(markdown.frame(df, align))
 
 
 def show(df: pd.DataFrame, align: Sequence[str] | None = None) -> None:
     """Display one table as Markdown (the only output of a table cell)."""
     from IPython.display import display
 
-    display(markdown(df, align))
+    display(markdown_table(df, align))
 
 
-# ------------------------------------------------------------------------- numbers
-
-
-def _nan(x: Any) -> bool:
-    try:
-        return x is None or x is pd.NA or math.isnan(float(x))
-    except (TypeError, ValueError):
-        return False
+# Cells in the house number style (casereport.format), an en dash for missing values.
 
 
 def num(x: Any, digits: int = 2) -> str:
-    """Fixed decimals, minus sign as U+2212, en dash for missing."""
-    if _nan(x):
-        return DASH
-    s = f"{float(x):.{digits}f}"
-    return s.replace("-", "−") if float(s) != 0 else s.lstrip("-")
+    return F.number(x, digits, DASH)
 
 
 def integer(x: Any) -> str:
-    return DASH if _nan(x) else f"{int(round(float(x))):d}"
+    return F.integer(x)
 
 
 def ci(lo: Any, hi: Any, digits: int = 2) -> str:
-    return DASH if _nan(lo) or _nan(hi) else f"{num(lo, digits)} to {num(hi, digits)}"
+    return F.interval(lo, hi, digits)
 
 
 def _cis(lows: Sequence[Any], highs: Sequence[Any], digits: int = 2) -> list[str]:
@@ -101,18 +62,7 @@ def _cis(lows: Sequence[Any], highs: Sequence[Any], digits: int = 2) -> list[str
 
 
 def pval(p: Any) -> str:
-    """p to 3 decimals, ``<0.001`` below that."""
-    if _nan(p):
-        return DASH
-    return "<0.001" if float(p) < 0.001 else f"{float(p):.3f}"
-
-
-def level_pct(level: float) -> str:
-    return f"{100 * level:g}%"
-
-
-def site_label(site: Any) -> str:
-    return f"Site {site}"
+    return F.p_value(p, DASH)
 
 
 def _val(rows: pd.DataFrame, analysis: str, quantity: str) -> pd.Series:
@@ -128,8 +78,6 @@ def _val(rows: pd.DataFrame, analysis: str, quantity: str) -> pd.Series:
 def enrich_sites(df: pd.DataFrame) -> pd.DataFrame:
     """Table 2 reproduced, one row per site: the published cells as printed, the recomputed
     percentages beside them (``(≠)`` where the rounded recomputation differs)."""
-    from casereport.audit import round_half_up
-
     def pct_pair(k, m, published):
         rec = round_half_up(100 * k / m) if m else None
         mark = "" if rec == published else " (≠)"
@@ -185,14 +133,14 @@ def enrich_models(rows: pd.DataFrame, level: float, influential_site: str) -> pd
         else:
             est = num(r.estimate, 3 if q in ("pearson_r", "spearman_rho", "ols_r_squared") else 2)
         p = pval(r.p_value)
-        if q in ("pearson_r", "spearman_rho") and not _nan(r.p_value):
+        if q in ("pearson_r", "spearman_rho") and not F.is_missing(r.p_value):
             p += " (permutation)"
         out.append(
             {
                 "Model": model,
                 "Quantity": label,
                 "Estimate": est,
-                f"{level_pct(level)} CI": ci(r.ci_low, r.ci_high),
+                f"{F.percent_level(level)} CI": ci(r.ci_low, r.ci_high),
                 "p": p,
                 "Sites": integer(r.n),
             }
@@ -202,7 +150,7 @@ def enrich_models(rows: pd.DataFrame, level: float, influential_site: str) -> pd
 
 def enrich_loo(loo: pd.DataFrame, level: float) -> pd.DataFrame:
     """Leave-one-site-out refits and each site's Cook's distance."""
-    lv = level_pct(level)
+    lv = F.percent_level(level)
     return pd.DataFrame(
         {
             "Site left out": [site_label(s) for s in loo["site"]],
@@ -217,12 +165,6 @@ def enrich_loo(loo: pd.DataFrame, level: float) -> pd.DataFrame:
     )
 
 
-CASE_LABELS = {
-    "high-high": "high engagement, high fidelity",
-    "low-low": "low engagement, low fidelity",
-    "outlier": "outlier (discordant)",
-    "other": "not selected",
-}
 
 
 def enrich_cases(cls: pd.DataFrame, cutoffs: Mapping[str, float]) -> pd.DataFrame:
@@ -252,22 +194,14 @@ def cutoff_text(cutoffs: Mapping[str, float]) -> str:
 
 # ------------------------------------------------------------------------- RETAKE
 
-GROUP_LABELS = {
-    "less": "less than expected",
-    "close": "close to expected",
-    "more": "more than expected",
-}
 
 
 def retake_sites(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
     """Table 3 reproduced: published columns as printed, recomputed ratios beside the
     published ones (``(≠)`` where they differ after rounding half up), minutes per
     participant and per OT, the group, and a totals row (sums; ratios of sums)."""
-    from casereport.audit import round_half_up
-    from casereport.results import totals
-
     def rec(value, published):
-        if _nan(value):
+        if F.is_missing(value):
             return DASH
         r = round_half_up(value)
         return f"{r}" + ("" if r == published else " (≠)")
@@ -312,17 +246,6 @@ def retake_sites(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-FACTOR_LABELS = {
-    "ot_turnover": "OT turnover",
-    "low_competency": "low competency scores",
-    "less_confident": "less confident OTs",
-    "larger_caseload": "larger caseload",
-    "site_specific_issues": "site-specific issues",
-}
-
-
-def factor_label(f: str) -> str:
-    return FACTOR_LABELS.get(f, f.replace("_", " "))
 
 
 def retake_rates(rates: Sequence[Any], level: float) -> pd.DataFrame:
@@ -333,7 +256,7 @@ def retake_rates(rates: Sequence[Any], level: float) -> pd.DataFrame:
             "Site factor": [factor_label(r.factor) for r in rates],
             "Sites with / without": [f"{r.n_present} / {r.n_absent}" for r in rates],
             "Rate ratio": [num(r.estimate) for r in rates],
-            f"{level_pct(level)} CI": [ci(r.ci_low, r.ci_high) for r in rates],
+            f"{F.percent_level(level)} CI": [ci(r.ci_low, r.ci_high) for r in rates],
             "p": [pval(r.p_value) for r in rates],
             "Dispersion": [num(r.dispersion) for r in rates],
             "Model": [fam.get(r.family, r.family) for r in rates],
@@ -341,10 +264,9 @@ def retake_rates(rates: Sequence[Any], level: float) -> pd.DataFrame:
     )
 
 
-CORRELATE_LABELS = {
-    "participants_per_ot": "participants per OT (caseload)",
-    "n_ots": "number of OTs",
-}
+
+
+_CORRELATE_LABELS = dict(CORRELATES.values())
 
 
 def retake_correlations(cors: Mapping[str, Any]) -> pd.DataFrame:
@@ -353,7 +275,7 @@ def retake_correlations(cors: Mapping[str, Any]) -> pd.DataFrame:
 
     return pd.DataFrame(
         {
-            "Minutes per month with": [CORRELATE_LABELS.get(k, k) for k in cors],
+            "Minutes per month with": [_CORRELATE_LABELS.get(k, k) for k in cors],
             "Spearman ρ": [num(r.statistic, 3) for r in cors.values()],
             "Permutation p": [pval(r.p_value) for r in cors.values()],
             "Permutations": [perm(r) for r in cors.values()],

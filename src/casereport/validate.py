@@ -19,31 +19,13 @@ import io
 import json
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from casereport import codebook, paths
-from casereport.codebook import Problem
-
-BOM = b"\xef\xbb\xbf"
-CLAIMS_FILE = "published_claims.yaml"
-CLAIM_KEYS = ("id", "source", "quantity", "published", "compute")
-# Recipes the audit knows (see the header of data/published_claims.yaml).
-CLAIM_AGGS = (
-    "count",
-    "sum",
-    "min",
-    "max",
-    "ratio_of_sums",
-    "sites_where",
-    "argmin_site",
-    "argmax_site",
-    "top_sites",
-    "bottom_sites",
-    "all",
-)
+from casereport import claims, codebook, paths
+from casereport.codebook import Problem, read_text
 
 # Frictionless error types that the header check (layer 2) already reports in plainer words,
 # and blank rows, which are tolerated (pandas and the loaders skip them).
@@ -61,29 +43,6 @@ _TYPE_WORDS = {"integer": "a whole number", "number": "a number", "string": "tex
 
 
 # --------------------------------------------------------------------------- one file
-
-
-def read_text(path: Path, problems: list[Problem]) -> str | None:
-    """Layer 1: the file as text, or None (with a problem recorded) if it cannot be read."""
-    name = path.name
-    if not path.is_file():
-        problems.append(Problem(name, None, None, None, "the file to exist"))
-        return None
-    raw = path.read_bytes()
-    if raw.startswith(BOM):  # tolerated: Excel writes it; it is not part of the first name
-        raw = raw[len(BOM) :]
-    if not raw.strip():
-        problems.append(Problem(name, None, None, "empty file", "a header line and data rows"))
-        return None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        bad = raw[e.start : e.end]
-        problems.append(
-            Problem(name, line, None, bad, "UTF-8 text (re-save the file with UTF-8 encoding)")
-        )
-        return None
 
 
 def parse_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -325,13 +284,6 @@ def check_file(
     return problems, df
 
 
-def validate_file(
-    path: str | os.PathLike[str], resource_name: str, package: dict | None = None
-) -> list[Problem]:
-    """Every problem with one data file, checked against its codebook resource."""
-    return check_file(path, resource_name, package)[0]
-
-
 # --------------------------------------------------------------------------- the folder
 
 
@@ -367,64 +319,6 @@ def check_factor_sites(factors: pd.DataFrame, retake: pd.DataFrame, package: dic
     return out
 
 
-def check_claims_file(path: Path, package: dict) -> list[Problem]:
-    """The claims file is optional; if present it must parse and name what the audit needs."""
-    if not path.exists():
-        return []
-    problems: list[Problem] = []
-    text = read_text(path, problems)
-    if text is None:
-        return problems
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        return [Problem(path.name, line, None, str(e).splitlines()[0], "valid YAML")]
-    claims = doc.get("claims") if isinstance(doc, dict) else None
-    if not isinstance(claims, list):
-        return [Problem(path.name, None, "claims", None, "a top-level 'claims:' list")]
-    tables = {r["name"] for r in package["resources"]} | {"inline"}
-    seen: set[str] = set()
-    for i, claim in enumerate(claims, start=1):
-        label = f"claims[{i}]"
-        if not isinstance(claim, dict):
-            problems.append(Problem(path.name, None, label, claim, "a mapping"))
-            continue
-        for key in CLAIM_KEYS:
-            if key not in claim:
-                problems.append(Problem(path.name, None, f"{label}.{key}", None, "a value"))
-        cid = claim.get("id")
-        if cid in seen:
-            problems.append(Problem(path.name, None, f"{label}.id", cid, "a unique claim id"))
-        seen.add(cid)
-        compute = claim.get("compute")
-        if "compute" in claim and not isinstance(compute, dict):
-            problems.append(Problem(path.name, None, f"{label}.compute", compute, "a mapping"))
-            continue
-        if isinstance(compute, dict) and compute.get("agg") not in CLAIM_AGGS:
-            problems.append(
-                Problem(
-                    path.name,
-                    None,
-                    f"{label}.compute.agg",
-                    compute.get("agg"),
-                    "one of " + ", ".join(CLAIM_AGGS),
-                )
-            )
-        if isinstance(compute, dict) and compute.get("table", "inline") not in tables:
-            problems.append(
-                Problem(
-                    path.name,
-                    None,
-                    f"{label}.compute.table",
-                    compute.get("table"),
-                    "one of " + ", ".join(sorted(tables)),
-                )
-            )
-    return problems
-
-
 def check_package_copy(data_dir: Path, package: dict) -> list[Problem]:
     """A datapackage.json in the folder must describe the same schemas as the codebook."""
     copy = data_dir / "datapackage.json"
@@ -451,36 +345,62 @@ def check_package_copy(data_dir: Path, package: dict) -> list[Problem]:
     ]
 
 
+@dataclass
+class Checked:
+    """What :func:`validate_dir` found: every problem, and (only when there is none) the
+    typed tables by codebook resource name, exactly as the ``data`` loaders return them."""
+
+    problems: list[Problem]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)  # resource name -> file read
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
 def validate_dir(
     data_dir: str | os.PathLike[str] = paths.DATA_DIR,
     datapackage: str | os.PathLike[str] = paths.DATAPACKAGE,
-) -> list[Problem]:
-    """Every problem in a data folder: each file against the codebook, then across files."""
+) -> Checked:
+    """Every problem in a data folder (each file against the codebook, then across files)
+    and, when there is none, the typed tables, so nothing downstream reads or checks the
+    files again (the audit and the run plan take these tables)."""
     data_dir = paths.resolve(data_dir)
     package = codebook.load_package(datapackage)
     if not data_dir.is_dir():
-        return [Problem(str(data_dir), None, None, None, "a folder with the data files")]
+        return Checked([Problem(str(data_dir), None, None, None, "a folder with the data files")])
     problems: list[Problem] = []
     frames: dict[str, pd.DataFrame | None] = {}
+    files = {
+        name: data_dir / codebook.resource(name, package)["path"] for name in codebook.RESOURCES
+    }
     for name in codebook.RESOURCES:
-        res = codebook.resource(name, package)
-        found, frames[name] = check_file(data_dir / res["path"], name, package)
+        found, frames[name] = check_file(files[name], name, package)
         problems += found
     if frames[codebook.FACTORS] is not None and frames[codebook.RETAKE] is not None:
         problems += check_factor_sites(frames[codebook.FACTORS], frames[codebook.RETAKE], package)
-    problems += check_claims_file(data_dir / CLAIMS_FILE, package)
+    problems += claims.check_file(data_dir / claims.CLAIMS_FILE, package)
     problems += check_package_copy(data_dir, package)
-    return problems
+    if problems:
+        return Checked(problems)
+    tables = {name: codebook.read_valid(files[name], name, package) for name in files}
+    return Checked(problems, tables, files)
+
+
+def report(problems: list[Problem], data_dir: Path) -> None:
+    """Print every problem, one a line (file, line, column, value, what was expected)."""
+    print(f"{len(problems)} problem(s) in {data_dir} (line numbers count the header as line 1):")
+    for p in problems:
+        print(f"  - {p}")
 
 
 def run(data_dir: str | os.PathLike[str] = paths.DATA_DIR) -> int:
     """CLI entry: print a report of every problem; 0 if the folder is valid, else 1."""
     data_dir = paths.resolve(data_dir)
-    problems = validate_dir(data_dir)
+    problems = validate_dir(data_dir).problems
     if not problems:
         print(f"OK: {data_dir} matches the codebook ({', '.join(codebook.RESOURCES)}).")
         return 0
-    print(f"{len(problems)} problem(s) in {data_dir} (line numbers count the header as line 1):")
-    for p in problems:
-        print(f"  - {p}")
+    report(problems, data_dir)
     return 1

@@ -8,7 +8,6 @@ lock keeps two builds of one project from interleaving.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -27,6 +26,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from casereport import atomic, paths
 from casereport.pipeline import cache, executors
 from casereport.pipeline import plan as run_plan
+from casereport.pipeline.state import (
+    fingerprint,
+    lock_path,
+    recover_interrupted_swap,
+    rel,
+    swap_in,
+)
 
 if TYPE_CHECKING:  # pandas is imported lazily: the no-op build must not pay for it
     import pandas as pd
@@ -60,33 +66,6 @@ class Planned:
     status: str = "cached"  # "ran" once executed by this build
 
 
-# Everything a finished build/ depends on, besides the data folder.
-REPORT_SOURCES = ["index.qmd", "_quarto.yml", "references.bib", "requirements/lock.txt"]
-
-
-def fingerprint(opts: Options, data_dir: Path) -> str:
-    """Content hash of every input of a full build, cheap enough to check first.
-
-    When it equals the one recorded in build/manifest.json, nothing the build reads
-    has changed (data, notebooks, parameter sets, package, report sources), so the
-    no-op build stops here, before validation, planning or any kernel.
-    """
-    h = hashlib.sha256()
-    files = [
-        *sorted(data_dir.glob("*")),
-        *sorted(paths.PARAMS_DIR.rglob("*.yaml")),
-        *sorted(paths.SRC_DIR.rglob("*.py")),
-        *(paths.ROOT / f for f in REPORT_SOURCES),
-    ]
-    for f in files:
-        if f.is_file():
-            h.update(f"{_rel(f)}\0{cache.sha256_file(f)}\n".encode())
-    for nb in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
-        h.update(f"{_rel(nb)}\0{cache.notebook_code_hash(nb)}\n".encode())
-    h.update(json.dumps([str(data_dir), sys.version_info[:2]]).encode())
-    return h.hexdigest()
-
-
 def _up_to_date(fp: str, opts: Options) -> bool:
     """build/ matches the inputs and holds what this build would render.
 
@@ -115,62 +94,28 @@ def _update_manifest(**fields: object) -> None:
     )
 
 
-def _lock_path() -> Path:
-    paths.CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    return paths.CACHE_DIR / "build.lock"
-
-
-def recover_interrupted_swap() -> None:
-    """A build killed between its two renames leaves build.old-*; put it back."""
-    olds = sorted(paths.ROOT.glob("build.old-*"), key=lambda p: p.stat().st_mtime)
-    if not paths.BUILD_DIR.exists() and olds:
-        os.replace(olds.pop(), paths.BUILD_DIR)
-    # half-written cache entries of a killed build (complete ones are renamed into place)
-    staging = (
-        [*paths.CACHE_DIR.glob("runs/.*"), *paths.CACHE_DIR.glob("runs/*/.*")]
-        if paths.CACHE_DIR.exists()
-        else []
-    )
-    for leftover in [*olds, *paths.ROOT.glob("build.tmp-*"), *staging]:
-        shutil.rmtree(leftover, ignore_errors=True)
-
-
-def swap_in(new: Path, target: Path | None = None) -> None:
-    """Replace ``target`` (default build/) by ``new`` with two renames."""
-    target = target or paths.BUILD_DIR
-    old = target.with_name(f"{target.name}.old-{os.getpid()}")
-    if target.exists():
-        os.replace(target, old)
-    os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _rel(p: Path) -> str:
-    try:
-        return str(p.relative_to(paths.ROOT))
-    except ValueError:
-        return str(p)
-
-
-def _validate_and_audit(data_dir: Path) -> pd.DataFrame:
+def _validate_and_audit(data_dir: Path) -> tuple[pd.DataFrame, dict[Path, pd.DataFrame]]:
+    """Validate the folder once; the audit and the run plan take its typed tables.
+    Returns the audit table and the tables by resolved file path."""
     from casereport import audit, validate
 
-    problems = validate.validate_dir(data_dir)
-    if problems:
-        validate.run(data_dir)  # prints every problem, file/row/column/value/expected
-        raise BuildError(f"data in {_rel(data_dir)} failed validation; no notebook was run")
-    console.print(f"validate  ok   {_rel(data_dir)}")
-    table = audit.audit(data_dir)
+    checked = validate.validate_dir(data_dir)
+    if checked.problems:
+        validate.report(checked.problems, data_dir)  # file/row/column/value/expected
+        raise BuildError(f"data in {rel(data_dir)} failed validation; no notebook was run")
+    console.print(f"validate  ok   {rel(data_dir)}")
+    table = audit.audit(data_dir, tables=checked.tables)
     n_disc = int((table["status"] != "reproduced").sum())
     console.print(f"audit     ok   {len(table)} published numbers checked, {n_disc} discrepancies")
-    return table
+    by_file = {checked.files[n].resolve(): df for n, df in checked.tables.items()}
+    return table, by_file
 
 
-def _plan(opts: Options) -> list[Planned]:
+def _plan(opts: Options, tables: dict[Path, pd.DataFrame] | None = None) -> list[Planned]:
     env = cache.environment_hash()
     store = cache.RunCache()
     planned = []
-    for run in run_plan.plan(opts.data_dir, opts.notebooks):
+    for run in run_plan.plan(opts.data_dir, opts.notebooks, tables):
         params = run_plan.effective_parameters(run)
         files = run_plan.input_files(params, run.reads)
         key = cache.run_key(run.notebook_path, params, files, env)
@@ -206,7 +151,7 @@ def _report_failure(p: Planned, out: executors.Outcome) -> str:
     first = out.failed_source.strip().splitlines()[:3]
     lines = [
         f"FAILED {p.run.run_id}",
-        f"  notebook:      {_rel(p.run.notebook_path)}",
+        f"  notebook:      {rel(p.run.notebook_path)}",
         f"  parameter set: {p.run.parameter_set}",
         f"  failing cell:  {cell}",
         *[f"      {line}" for line in first],
@@ -216,7 +161,7 @@ def _report_failure(p: Planned, out: executors.Outcome) -> str:
             if out.failed_cell is None and out.kernel_log.strip()
             else []
         ),
-        f"  saved:         {_rel(saved) if out.notebook_json else '(no notebook was written)'}",
+        f"  saved:         {rel(saved) if out.notebook_json else '(no notebook was written)'}",
     ]
     return "\n".join(lines)
 
@@ -239,7 +184,7 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
         futures = {
             ex.submit(
                 executors.execute,
-                executors.Task(p.run.run_id, _rel(p.run.notebook_path), p.run.parameters),
+                executors.Task(p.run.run_id, rel(p.run.notebook_path), p.run.parameters),
             ): p
             for p in todo
         }
@@ -326,7 +271,7 @@ def _render(
     values = variables.write_variables(results, tmp / "variables.yml", audit=audit_table)
     if opts.render:
         out = preview.render_preview(tmp, tmp / "report-preview.html", variables=values)
-        console.print(f"preview   ok   {_rel(paths.BUILD_DIR / out.name)}")
+        console.print(f"preview   ok   {rel(paths.BUILD_DIR / out.name)}")
     return values
 
 
@@ -371,17 +316,17 @@ def build(opts: Options) -> int:
         return 2
     data_dir = (opts.data_dir or paths.DATA_DIR).resolve()
     try:
-        with FileLock(_lock_path(), timeout=0):
+        with FileLock(lock_path(), timeout=0):
             recover_interrupted_swap()
-            fp = fingerprint(opts, data_dir)
+            fp = fingerprint(data_dir)
             if not opts.force and opts.notebooks is None and _up_to_date(fp, opts):
                 console.print(
                     "build     up to date: no data, notebook, parameter set, package "
                     f"or report source changed ({time.perf_counter() - started:.2f}s)"
                 )
                 return 0
-            audit_table = _validate_and_audit(data_dir)
-            planned = _plan(opts)
+            audit_table, tables = _validate_and_audit(data_dir)
+            planned = _plan(opts, tables)
             n_cached = sum(1 for p in planned if p.cached is not None)
             failures = _execute(planned, opts)
             if failures:
@@ -416,7 +361,7 @@ def build(opts: Options) -> int:
     except Timeout:
         console.print(
             f"[red]another casereport build is running in {paths.ROOT}[/red] "
-            f"(lock {_rel(_lock_path())}). Wait for it to finish, then build again."
+            f"(lock {rel(lock_path())}). Wait for it to finish, then build again."
         )
         return 75  # EX_TEMPFAIL
     except (BuildError, run_plan.PlanError) as exc:
@@ -425,7 +370,7 @@ def build(opts: Options) -> int:
     console.print(
         f"build     ok   {len(planned)} runs ({len(planned) - n_cached} executed, "
         f"{n_cached} cached) in {time.perf_counter() - started:.1f}s "
-        f"-> {_rel(paths.BUILD_DIR)}/"
+        f"-> {rel(paths.BUILD_DIR)}/"
     )
     return code
 

@@ -8,6 +8,7 @@ sites a trial has.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,12 +16,12 @@ from typing import Any
 import yaml
 
 from casereport import paths
+from casereport.labels import CASE_PROFILE
 
-CASE_PROFILE = "case_profile"
 # Parameters the build sets itself; they are not part of a run's identity.
 BUILD_OWNED = {"results_dir"}
-# Trials a case profile can be drawn for, and the loader/parameter naming their site table.
-TRIALS = {"enrich": "enrich_csv", "retake": "retake_csv"}
+# The parameter naming each trial's site table (trials as in labels.TRIALS).
+SITE_TABLE_PARAMS = {"enrich": "enrich_csv", "retake": "retake_csv"}
 # The data parameters a case profile of each trial reads (profile.from_files reads only
 # its own trial's files), so an edit to RETAKE data does not re-run ENRICH profiles.
 TRIAL_READS = {"enrich": ("enrich_csv",), "retake": ("retake_csv", "factors_csv")}
@@ -47,7 +48,14 @@ class Run:
 
 
 def notebook_defaults(notebook: Path) -> dict[str, Any]:
-    """Default values of the notebook's `parameters` cell, as papermill reads them."""
+    """Default values of the notebook's `parameters` cell, as papermill reads them (read
+    once per notebook version, not once per run)."""
+    st = Path(notebook).stat()
+    return dict(_defaults(str(notebook), st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=64)
+def _defaults(notebook: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
     import papermill  # imported here: the no-op build path must stay fast
 
     try:
@@ -91,15 +99,25 @@ def _load_param_file(path: Path, allowed: set[str]) -> dict[str, Any]:
     return values
 
 
-def _sites(trial: str, csv: str) -> list[str]:
+def _sites(trial: str, csv: str, tables: dict[Path, Any] | None = None) -> list[str]:
+    """Site ids of a trial's table: from ``tables`` (validated by the build, by resolved
+    path) when it holds the file, else read from it."""
+    path = paths.resolve(csv)
+    if tables and path.resolve() in tables:
+        return [str(s) for s in tables[path.resolve()]["site"]]
     from casereport import data
 
     loader = {"enrich": data.load_enrich, "retake": data.load_retake}[trial]
-    return [str(s) for s in loader(paths.resolve(csv))["site"]]
+    return [str(s) for s in loader(path)["site"]]
 
 
-def plan(data_dir: Path | None = None, notebooks: list[str] | None = None) -> list[Run]:
-    """Every run of the build, in a stable order."""
+def plan(
+    data_dir: Path | None = None,
+    notebooks: list[str] | None = None,
+    tables: dict[Path, Any] | None = None,
+) -> list[Run]:
+    """Every run of the build, in a stable order. ``tables``: the build's validated tables
+    by resolved file path, so the site lists are not read and checked again."""
     runs: list[Run] = []
     for nb in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
         name = nb.stem
@@ -108,11 +126,11 @@ def plan(data_dir: Path | None = None, notebooks: list[str] | None = None) -> li
         defaults = notebook_defaults(nb)
         base = _data_overrides(defaults, data_dir)
         if name == CASE_PROFILE:
-            for trial, csv_param in TRIALS.items():
+            for trial, csv_param in SITE_TABLE_PARAMS.items():
                 csv = base.get(csv_param, defaults.get(csv_param))
                 if csv is None:
                     raise PlanError(f"{nb}: case profile needs a parameter {csv_param!r}")
-                for site in _sites(trial, csv):
+                for site in _sites(trial, csv, tables):
                     params = {**base, "trial": trial, "site": site}
                     params["parameter_set"] = f"{trial}-{site}"
                     runs.append(Run(name, f"{trial}-{site}", params, TRIAL_READS[trial]))

@@ -3,7 +3,7 @@
 
 Everything here is generated from the build's inputs and outputs (codebook, audit table,
 results, run manifest), so the article never hard-codes a table, a run list or the number
-of case profiles. Data-derived strings go through :func:`casereport.report.md.escape`.
+of case profiles. Data-derived strings go through :func:`casereport.markdown.escape`.
 
 The manifest is the pipeline's ``build/manifest.json``. This module reads, leniently:
 ``runs`` (a list of run records or a mapping ``run_id -> record``; each record may hold
@@ -26,13 +26,13 @@ from typing import Any
 import pandas as pd
 
 from casereport import atomic, paths
-from casereport.report import md
-from casereport.report.variables import fmt_estimate, fmt_number, fmt_p
+from casereport import markdown as md
+from casereport.format import estimate as fmt_estimate
+from casereport.format import number as fmt_number
+from casereport.format import p_relation
+from casereport.labels import CASE_PROFILE, PRIMARY, TRIAL_NAMES
 
 FRAGMENTS = ("data_dictionary", "audit", "sensitivity", "case_appendix", "colophon")
-CASE_PROFILE = "case_profile"
-PRIMARY = "primary"
-TRIAL_NAMES = {"enrich": "ENRICH", "retake": "RETAKE"}
 KEY_PACKAGES = (
     "casereport",
     "pandas",
@@ -193,10 +193,8 @@ def _estimate_text(row: Mapping[str, Any]) -> str:
     if not est:
         return ""
     text = est + (f" ({lo} to {hi})" if lo and hi else "")
-    p = fmt_p(row.get("p_value"))
-    if p:
-        text += f", p {p}" if p.startswith("<") else f", p = {p}"
-    return text
+    p = p_relation(row.get("p_value"))
+    return text + (f", {p}" if p else "")
 
 
 def sensitivity_md(results: pd.DataFrame | None) -> str:

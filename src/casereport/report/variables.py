@@ -8,21 +8,21 @@ results; see docs/architecture.md, "Results quantities"):
 - ``analysis.quantity``: the estimate
 - ``analysis.quantity_lo`` / ``_hi``: the interval ends (at the estimate's precision),
   ``_ci``: "lo to hi"
-- ``analysis.quantity_p``: the p-value with its relation ("p = 0.034", "p < 0.001")
+- ``analysis.quantity_p``: the p-value with its relation ("p = 0.034", "p < 0.001";
+  :func:`casereport.format.p_relation`)
 - ``analysis.quantity_n``: the n behind the estimate
 
 - ``sets.<parameter_set>.analysis.quantity`` (same suffixes): the sensitivity parameter
   sets, i.e. non-primary sets that re-run an analysis of the primary set
 - ``audit.checked`` / ``reproduced`` / ``discrepancies``: counts from the audit table
 
-Formatting: whole numbers without decimals (thousands separated from 10,000); otherwise
-2 decimals below 10, 1 below 100, none above (so "0.62", "51.3", "113"), trailing zeros
-dropped from an estimate without an interval ("9.5"). The file is written atomically.
+Numbers are formatted by :mod:`casereport.format`, the style the notebooks' tables use
+too (half-up rounding, U+2212 minus, "<0.001"); trailing zeros are dropped from an
+estimate without an interval ("9.5"). The file is written atomically.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -31,74 +31,12 @@ import pandas as pd
 import yaml
 
 from casereport import atomic
+from casereport.format import estimate as fmt_estimate
+from casereport.format import number as fmt_number
+from casereport.format import p_relation
+from casereport.labels import PRIMARY
 
-PRIMARY = "primary"
 _KEY_OK = re.compile(r"[^A-Za-z0-9_-]+")
-
-
-def decimals_for(value: Any) -> int:
-    """Decimals used for ``value`` (see module docstring); 0 for whole numbers."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return 0
-    if not math.isfinite(x) or abs(x - round(x)) < 1e-9:
-        return 0
-    ax = abs(x)
-    return 2 if ax < 10 else 1 if ax < 100 else 0
-
-
-def fmt_number(value: Any, decimals: int | None = None) -> str:
-    """A number for prose and tables (see module docstring); '' for missing.
-
-    ``decimals`` forces the precision (interval ends use their estimate's), and whole
-    numbers of 10,000 or more get thousands separators."""
-    if value is None or value is pd.NA:
-        return ""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if not math.isfinite(x):
-        return ""
-    d = decimals_for(x) if decimals is None else decimals
-    if d == 0 and abs(round(x)) >= 10_000:
-        return f"{round(x):,}"
-    text = f"{x:.{d}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
-def fmt_estimate(
-    estimate: Any, ci_low: Any = None, ci_high: Any = None, strip: bool = True
-) -> tuple[str, str, str]:
-    """(estimate, low, high) as text, the interval at the estimate's precision (or at the
-    interval's when the estimate is whole: ``80 (56.3 to 94.3)``); an estimate without an
-    interval drops trailing zeros (``9.5``) unless ``strip`` is false (tables keep them
-    so a column lines up)."""
-    d = decimals_for(estimate)
-    if d == 0:
-        d = max(decimals_for(ci_low), decimals_for(ci_high))
-    lo, hi = fmt_number(ci_low, d), fmt_number(ci_high, d)
-    est = fmt_number(estimate)
-    if est and lo and hi:
-        est = fmt_number(estimate, max(d, decimals_for(estimate)))
-    elif strip and "." in est:
-        est = est.rstrip("0").rstrip(".")
-    if not (lo and hi):
-        lo = hi = ""
-    return est, lo, hi
-
-
-def fmt_p(value: Any) -> str:
-    """A p-value: three decimals, ``< 0.001`` below that, '' for missing (bare value;
-    the ``_p`` variable adds the relation: ``p = 0.034`` or ``p < 0.001``)."""
-    try:
-        p = float(value)
-    except (TypeError, ValueError):
-        return ""
-    if not math.isfinite(p):
-        return ""
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _key(text: Any) -> str:
@@ -122,9 +60,9 @@ def variables_from_results(results: pd.DataFrame, parameter_set: str = PRIMARY) 
         if lo and hi:
             group[f"{q}_lo"], group[f"{q}_hi"] = lo, hi
             group[f"{q}_ci"] = f"{lo} to {hi}"
-        p = fmt_p(rec.get("p_value"))
+        p = p_relation(rec.get("p_value"))
         if p:
-            group[f"{q}_p"] = f"p {p}" if p.startswith("<") else f"p = {p}"
+            group[f"{q}_p"] = p
         n = fmt_number(rec.get("n"))
         if n:
             group[f"{q}_n"] = n

@@ -4,6 +4,7 @@ DataFrames and return numbers, dataclasses or tidy DataFrames."""
 
 from .classify import (
     ENRICH_CUTOFFS,
+    EXPECTED_MINUTES_PER_MONTH,
     MENTORING_TOLERANCE,
     classify_enrich,
     classify_mentoring,
@@ -11,20 +12,17 @@ from .classify import (
     enrich_crisp_sets,
     retake_crisp_sets,
 )
+from .glm import GLMResult, RateResult, binomial_glm, rate_model, rate_models
 from .intervals import clopper_pearson, site_proportions
 from .models import (
     TIDY_COLUMNS,
-    GLMResult,
     OLSResult,
-    RateResult,
-    binomial_glm,
     cooks_distance,
     leave_one_out,
     loo_rows,
     most_influential,
     ols_leave_one_out,
-    rate_model,
-    rate_models,
+    pearson_without_each,
     site_ols,
     tidy,
 )
@@ -32,7 +30,6 @@ from .permutation import (
     DEFAULT_SEED,
     EXACT_MAX_N,
     PermutationResult,
-    fisher_z_interval,
     permutation_correlation,
 )
 from .qca import necessity, set_measures, sufficiency, truth_table
@@ -40,6 +37,7 @@ from .qca import necessity, set_measures, sufficiency, truth_table
 __all__ = [
     "DEFAULT_SEED",
     "ENRICH_CUTOFFS",
+    "EXPECTED_MINUTES_PER_MONTH",
     "EXACT_MAX_N",
     "GLMResult",
     "MENTORING_TOLERANCE",
@@ -53,13 +51,13 @@ __all__ = [
     "clopper_pearson",
     "cooks_distance",
     "engagement_percent",
-    "fisher_z_interval",
     "enrich_crisp_sets",
     "leave_one_out",
     "loo_rows",
     "most_influential",
     "necessity",
     "ols_leave_one_out",
+    "pearson_without_each",
     "permutation_correlation",
     "rate_model",
     "rate_models",

@@ -40,6 +40,8 @@ ENRICH_CUTOFFS = {
 #: 73 and the "least" site 43, so any tolerance in [9, 13) reproduces the paper's three
 #: groups; 10 is the round value in that range (one sixth of the planned session).
 MENTORING_TOLERANCE = 10.0
+#: Planned mentoring per site per month, in minutes (Craven et al. 2021).
+EXPECTED_MINUTES_PER_MONTH = 60.0
 
 
 def engagement_percent(engaged, with_data) -> np.ndarray:
@@ -107,7 +109,9 @@ def classify_enrich(
 
 
 def classify_mentoring(
-    minutes_per_month, expected: float = 60.0, tolerance: float = MENTORING_TOLERANCE
+    minutes_per_month,
+    expected: float = EXPECTED_MINUTES_PER_MONTH,
+    tolerance: float = MENTORING_TOLERANCE,
 ) -> np.ndarray:
     """Group average mentoring minutes per month against the expected amount.
 
@@ -159,7 +163,7 @@ def retake_crisp_sets(
     sites: pd.DataFrame,
     factors: pd.DataFrame,
     conditions: tuple[str, ...] = ("ot_turnover", "low_competency"),
-    expected: float = 60.0,
+    expected: float = EXPECTED_MINUTES_PER_MONTH,
     tolerance: float = MENTORING_TOLERANCE,
     minutes_col: str = "minutes_per_month",
 ) -> pd.DataFrame:

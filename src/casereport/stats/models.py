@@ -1,4 +1,5 @@
-"""Site-level models: OLS, binomial GLM, rate models, leave-one-out and influence.
+"""Site-level models: OLS with influence, leave-one-out refits and the tidy-row helpers
+(the binomial GLM and rate models are in :mod:`casereport.stats.glm`).
 
 Every model returns a small result object whose headline quantity is available as
 ``estimate, ci_low, ci_high, p_value, n`` and whose ``rows(analysis)`` gives tidy rows with
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,17 +32,13 @@ from scipy import stats
 __all__ = [
     "TIDY_COLUMNS",
     "OLSResult",
-    "GLMResult",
-    "RateResult",
     "site_ols",
     "ols_leave_one_out",
     "cooks_distance",
     "most_influential",
-    "binomial_glm",
-    "rate_model",
-    "rate_models",
     "leave_one_out",
     "loo_rows",
+    "pearson_without_each",
     "tidy",
 ]
 
@@ -260,310 +258,6 @@ def ols_leave_one_out(
 
 
 # --------------------------------------------------------------------------------------
-# Binomial GLM (statsmodels)
-
-
-@dataclass
-class GLMResult:
-    """Binomial GLM logit(p) = a + b·x on site counts.
-
-    ``estimate/ci_low/ci_high/p_value`` are the odds ratio per ``per`` units of x,
-    exp(b·per), with its Wald interval (z when binomial; t on the residual df when the
-    quasi-binomial scale is used, since the scale is then estimated from n − 2 df).
-    ``dispersion`` is Pearson χ²/df; ``gof_p`` the χ² goodness-of-fit p-value
-    (small = overdispersed); ``quasi`` says whether SEs were scaled by sqrt(dispersion).
-    ``influence``: per site ``site, fitted_prop, pearson_resid, leverage`` (diagonal of the
-    weighted hat matrix), ``cooks_d`` = r_i² h_i / (2 φ (1 − h_i)²) with r_i the Pearson
-    residual and φ the scale used (1 for binomial).
-    """
-
-    successes: str
-    trials: str
-    x: str
-    n: int
-    per: float
-    log_or: float
-    se: float
-    estimate: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    intercept: float
-    dispersion: float
-    deviance_df: float
-    gof_p: float
-    quasi: bool
-    df_resid: int
-    level: float
-    influence: pd.DataFrame = field(repr=False)
-
-    @property
-    def odds_ratio(self) -> float:
-        return self.estimate
-
-    def rows(self, analysis: str = "binomial_glm") -> list[dict]:
-        """Tidy rows: odds ratio, Pearson dispersion (p_value = χ² GOF p), quasi flag."""
-        unit = "unit" if self.per == 1 else f"{self.per:g} units"
-        return [
-            _row(
-                analysis,
-                f"odds ratio per {unit} {self.x}",
-                self.estimate,
-                self.ci_low,
-                self.ci_high,
-                self.p_value,
-                self.n,
-            ),
-            _row(
-                analysis,
-                "dispersion (Pearson chi2/df)",
-                self.dispersion,
-                p_value=self.gof_p,
-                n=self.n,
-            ),
-            _row(analysis, "quasi-binomial scale used", float(self.quasi), n=self.n),
-            _max_cooks_row(analysis, self.influence, self.n),
-        ]
-
-
-def binomial_glm(
-    df: pd.DataFrame,
-    successes: str,
-    trials: str,
-    x: str,
-    level: float = 0.95,
-    dispersion_threshold: float = 1.0,
-    per: float = 1.0,
-    site_col: str = "site",
-) -> GLMResult:
-    """Binomial GLM (logit link) of ``successes`` of ``trials`` on ``x``; sites with 0 trials
-    or missing values are dropped.
-
-    Overdispersion: the Pearson dispersion φ = X²/(n − 2) is computed from the binomial fit.
-    If φ > ``dispersion_threshold`` the fit is quasi-binomial: same coefficients, SEs ×
-    sqrt(φ), t reference distribution on n − 2 df. The default
-    threshold 1 means "inflate whenever the data say variance exceeds binomial, never
-    deflate": with 5 residual df a χ² test has little power, so waiting for significance
-    would usually keep too-narrow binomial intervals. The χ² p-value is still reported.
-    """
-    import statsmodels.api as sm
-
-    d = _complete(df, [successes, trials, x])
-    d = d[d[trials].astype(float) > 0]
-    k = d[successes].to_numpy(float)
-    m = d[trials].to_numpy(float)
-    xv = d[x].to_numpy(float)
-    n = k.size
-    if n < 3:
-        raise ValueError("binomial_glm needs at least 3 sites")
-    exog = np.column_stack([np.ones(n), xv])
-    endog = np.column_stack([k, m - k])
-    model = sm.GLM(endog, exog, family=sm.families.Binomial())
-    fit = model.fit()
-    df_resid = int(fit.df_resid)
-    x2 = float(fit.pearson_chi2)
-    dispersion = x2 / df_resid if df_resid > 0 else np.nan
-    gof_p = float(stats.chi2.sf(x2, df_resid)) if df_resid > 0 else np.nan
-    quasi = bool(df_resid > 0 and dispersion > dispersion_threshold)
-    b, a = float(fit.params[1]), float(fit.params[0])
-    # Quasi-binomial SE = binomial SE × sqrt(φ), done by hand: statsmodels' scale="X2" with
-    # a two-column (successes, failures) endog estimates the scale on the wrong scale.
-    se = float(fit.bse[1] * (np.sqrt(dispersion) if quasi else 1.0))
-    if quasi:
-        q = stats.t.ppf(0.5 + level / 2, df_resid)
-        p = 2 * stats.t.sf(abs(b / se), df_resid)
-    else:
-        q = stats.norm.ppf(0.5 + level / 2)
-        p = 2 * stats.norm.sf(abs(b / se))
-    # Influence by hand too (O(n)), so Cook's D uses the same φ as the interval.
-    mu = np.asarray(fit.mu)
-    w = m * mu * (1 - mu)  # IRLS weights for the logit link
-    xtwx_inv = np.linalg.inv(exog.T @ (w[:, None] * exog))
-    lev = w * np.einsum("ij,jk,ik->i", exog, xtwx_inv, exog)
-    r_p = (k - m * mu) / np.sqrt(w)
-    phi = dispersion if quasi else 1.0
-    cooks = r_p**2 * lev / (exog.shape[1] * phi * (1 - lev) ** 2)
-    sites = d[site_col].astype(str).to_numpy() if site_col in d else d.index.astype(str)
-    influence = pd.DataFrame(
-        {
-            "site": sites,
-            "fitted_prop": mu,
-            "pearson_resid": r_p,
-            "leverage": lev,
-            "cooks_d": cooks,
-        }
-    )
-    return GLMResult(
-        successes=successes,
-        trials=trials,
-        x=x,
-        n=n,
-        per=per,
-        log_or=b,
-        se=se,
-        estimate=float(np.exp(b * per)),
-        ci_low=float(np.exp((b - q * se) * per)),
-        ci_high=float(np.exp((b + q * se) * per)),
-        p_value=float(p),
-        intercept=a,
-        dispersion=float(dispersion),
-        deviance_df=float(fit.deviance / df_resid) if df_resid else np.nan,
-        gof_p=gof_p,
-        quasi=quasi,
-        df_resid=df_resid,
-        level=level,
-        influence=influence,
-    )
-
-
-# --------------------------------------------------------------------------------------
-# Rate model for mentoring minutes
-
-
-@dataclass
-class RateResult:
-    """Rate ratio for one binary site factor: minutes per month with vs without the factor.
-
-    ``estimate/ci_low/ci_high/p_value``: rate ratio exp(b) with Wald interval (t on n − 2 df
-    for quasi-Poisson, z for negative binomial). ``dispersion``: Pearson χ²/df of the Poisson
-    fit (quasi-Poisson) or the NB2 α (negative binomial). ``n_present/n_absent``: sites
-    with/without the factor. All NaN when the factor does not vary.
-    """
-
-    count: str
-    exposure: str
-    factor: str
-    family: str
-    n: int
-    n_present: int
-    n_absent: int
-    estimate: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    dispersion: float
-    level: float
-
-    def rows(self, analysis: str = "rate_model") -> list[dict]:
-        r = _row(
-            analysis,
-            f"rate ratio: {self.factor}",
-            self.estimate,
-            self.ci_low,
-            self.ci_high,
-            self.p_value,
-            self.n,
-        )
-        r.update(
-            family=self.family,
-            n_present=self.n_present,
-            n_absent=self.n_absent,
-            dispersion=self.dispersion,
-        )
-        return [r]
-
-
-def rate_model(
-    df: pd.DataFrame,
-    count: str,
-    exposure: str,
-    factor: str,
-    level: float = 0.95,
-    family: str = "quasipoisson",
-) -> RateResult:
-    """Rate model log E[count] = log(exposure) + a + b·factor, one 0/1 factor at a time.
-
-    family="quasipoisson": Poisson GLM with offset log(exposure), SEs × sqrt(X²/df); the
-    estimated scale absorbs both over-dispersion and the arbitrary unit of the count
-    (minutes are not events), so the rate ratio and its interval do not depend on whether
-    time is counted in minutes or hours. Intervals use t on n − 2 df because the scale is
-    estimated. family="negbin": NB2 by maximum likelihood (statsmodels ``NegativeBinomial``
-    with the same offset), Wald z interval; its α is on the count scale, so prefer
-    quasi-Poisson for minutes and use NB as a sensitivity analysis.
-
-    One factor at a time because with 16 sites and 5 overlapping factors a joint model has
-    too few sites per parameter; the rate ratios are unadjusted associations.
-    """
-    import statsmodels.api as sm
-
-    if family not in ("quasipoisson", "negbin"):
-        raise ValueError("family must be 'quasipoisson' or 'negbin'")
-    d = _complete(df, [count, exposure, factor])
-    d = d[d[exposure].astype(float) > 0]
-    y = d[count].to_numpy(float)
-    t = d[exposure].to_numpy(float)
-    f = d[factor].to_numpy(float)
-    n = y.size
-    n_present = int((f > 0).sum())
-    nan = RateResult(
-        count,
-        exposure,
-        factor,
-        family,
-        n,
-        n_present,
-        n - n_present,
-        np.nan,
-        np.nan,
-        np.nan,
-        np.nan,
-        np.nan,
-        level,
-    )
-    if n < 3 or n_present in (0, n):
-        return nan
-    exog = np.column_stack([np.ones(n), f])
-    offset = np.log(t)
-    if family == "quasipoisson":
-        model = sm.GLM(y, exog, family=sm.families.Poisson(), offset=offset)
-        fit = model.fit()
-        dfr = int(fit.df_resid)
-        dispersion = float(fit.pearson_chi2 / dfr)
-        # quasi-Poisson: Poisson SE × sqrt(Pearson X²/df), as in binomial_glm
-        b, se = float(fit.params[1]), float(fit.bse[1]) * np.sqrt(dispersion)
-        q = stats.t.ppf(0.5 + level / 2, dfr)
-        p = 2 * stats.t.sf(abs(b / se), dfr)
-    else:
-        model = sm.NegativeBinomial(y, exog, offset=offset, loglike_method="nb2")
-        fit = model.fit(disp=0, maxiter=200)
-        dispersion = float(fit.params[-1])
-        b, se = float(fit.params[1]), float(fit.bse[1])
-        q = stats.norm.ppf(0.5 + level / 2)
-        p = 2 * stats.norm.sf(abs(b / se))
-    return RateResult(
-        count,
-        exposure,
-        factor,
-        family,
-        n,
-        n_present,
-        n - n_present,
-        float(np.exp(b)),
-        float(np.exp(b - q * se)),
-        float(np.exp(b + q * se)),
-        float(p),
-        dispersion,
-        level,
-    )
-
-
-def rate_models(
-    df: pd.DataFrame,
-    count: str,
-    exposure: str,
-    factors: Sequence[str],
-    level: float = 0.95,
-    family: str = "quasipoisson",
-    analysis: str = "rate_model",
-) -> pd.DataFrame:
-    """:func:`rate_model` for each factor in turn; tidy DataFrame, one row per factor."""
-    rows = []
-    for fac in factors:
-        rows += rate_model(df, count, exposure, fac, level=level, family=family).rows(analysis)
-    return tidy(rows)
-
-
-# --------------------------------------------------------------------------------------
 # Generic leave-one-out
 
 
@@ -614,3 +308,18 @@ def loo_rows(loo: pd.DataFrame, analysis: str, quantity: str) -> list[dict]:
         )
         for r in loo.itertuples(index=False)
     ]
+
+
+def pearson_without_each(x: Any, y: Any) -> np.ndarray:
+    """Pearson r with each site left out, all at once from the sums (O(n), no refits).
+
+    Centring first keeps the sums of squares well conditioned; r is unchanged by it.
+    """
+    xv = np.asarray(x, dtype=float) - np.mean(x)
+    yv = np.asarray(y, dtype=float) - np.mean(y)
+    m = xv.size - 1
+    sx, sy = -xv, -yv  # sums without site i (the full sums are 0 after centring)
+    sxx, syy, sxy = (xv @ xv) - xv**2, (yv @ yv) - yv**2, (xv @ yv) - xv * yv
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (m * sxy - sx * sy) / np.sqrt((m * sxx - sx**2) * (m * syy - sy**2))
+

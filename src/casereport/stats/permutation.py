@@ -15,7 +15,6 @@ __all__ = [
     "DEFAULT_SEED",
     "EXACT_MAX_N",
     "PermutationResult",
-    "fisher_z_interval",
     "permutation_correlation",
 ]
 
@@ -83,7 +82,7 @@ class PermutationResult:
         ]
 
 
-def fisher_z_interval(r: float, n: int, method: str = "pearson", level: float = 0.95):
+def _fisher_z_interval(r: float, n: int, method: str = "pearson", level: float = 0.95):
     """Approximate interval for a correlation via Fisher's z = atanh(r).
 
     SE(z) = 1/sqrt(n − 3) for Pearson; for Spearman the Bonett & Wright (2000, Psychometrika
@@ -138,7 +137,7 @@ def permutation_correlation(
     n_resamples : Monte Carlo resamples when n > exact_max_n.
     seed : Monte Carlo seed (fixed default for reproducibility).
     level : coverage of the Fisher-z interval reported alongside (see
-        :func:`fisher_z_interval`); it does not affect the p-value.
+        :func:`_fisher_z_interval`); it does not affect the p-value.
 
     Returns
     -------
@@ -176,7 +175,7 @@ def permutation_correlation(
             method, np.nan, np.nan, n, n_perm, exact, None if exact else seed, level=level
         )
     threshold = abs(r_obs) - TIE_TOL
-    ci = fisher_z_interval(r_obs, n, method, level)
+    ci = _fisher_z_interval(r_obs, n, method, level)
     if exact:
         perms = _all_permutations(n)
         r_perm = zx[perms] @ zy

@@ -1,4 +1,8 @@
-"""Markdown for data-derived text: escaping and pipe tables.
+"""Markdown for data-derived text: the one escaper and the one pipe-table writer.
+
+A ground-floor module: everything may import it and it imports nothing of ours. The
+notebooks' display tables, the report fragments and ``casereport audit`` all write their
+tables with :func:`table` (or :func:`frame` for a DataFrame).
 
 Site and location names come from data files that the report does not control. Written
 into Markdown unescaped, ``<script>`` would become raw HTML in Quarto's HTML output,
@@ -12,7 +16,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Pandoc Markdown punctuation that can start or end markup (all are backslash-escapable).
 _ACTIVE = re.compile(r"([\\`*_{}\[\]()#+\-.!|@~^$:\"'=])")
@@ -37,6 +44,10 @@ def code(value: Any) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+# a number, a percentage, "n (x%)", a range, or empty/dash: right-aligned
+_NUMERIC = re.compile(r"^[-+−<]?[\d.,]+%?( \(.*\))?$|^–$|^$")
+
+
 def table(
     headers: Sequence[str],
     rows: Iterable[Sequence[Any]],
@@ -45,8 +56,9 @@ def table(
 ) -> str:
     """A pipe table. Cells are escaped unless ``raw[i]`` (already Markdown) is true.
 
-    ``align`` is one letter per column: ``l``, ``r`` or ``c``."""
+    ``align`` is one letter per column: ``l``, ``r`` or ``c`` (default: all ``l``)."""
     n = len(headers)
+    rows = [list(r) for r in rows]
     raw = raw or [False] * n
     align = align or "l" * n
     body = [
@@ -65,3 +77,15 @@ def table(
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(marks) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in body]
     return "\n".join(lines) + "\n"
+
+
+def frame(df: pd.DataFrame, align: str | Sequence[str] | None = None) -> str:
+    """A DataFrame of display strings as a pipe table (:func:`table`); by default a column
+    whose cells all look numeric is right-aligned, any other left-aligned."""
+    rows = [list(r) for r in df.astype(object).itertuples(index=False)]
+    if align is None:
+        align = [
+            "r" if rows and all(_NUMERIC.match(str(r[i])) for r in rows) else "l"
+            for i in range(len(df.columns))
+        ]
+    return table([str(c) for c in df.columns], rows, "".join(align))

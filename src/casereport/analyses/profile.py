@@ -1,5 +1,5 @@
-"""One-page case profile: one site's values against the rest of its trial, its rank, its
-classification and its factors (the report's case appendix runs it once per site)."""
+"""One site against its trial: its values beside the trial's, its rank, classification
+and factors (the case_profile notebook; the report's appendix has one per site)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,21 @@ from typing import Any
 
 import pandas as pd
 
-from casereport import paths
+from casereport import data, paths, stats
+from casereport import format as F
 from casereport import results as R
-from casereport import tables as T
-
-TRIALS = ("enrich", "retake")
-TRIAL_LABELS = {"enrich": "ENRICH", "retake": "RETAKE"}
+from casereport.analyses import enrich as E
+from casereport.analyses import retake as RT
+from casereport.labels import (
+    CASE_LABELS,
+    CASE_TYPES,
+    FACTOR_LABELS,
+    GROUP_LABELS,
+    MENTORING_GROUPS,
+    TRIAL_NAMES,
+    TRIALS,
+    factor_label,
+)
 
 #: Measures profiled per trial: column -> (label with unit, decimals).
 MEASURES: dict[str, dict[str, tuple[str, int]]] = {
@@ -47,7 +56,7 @@ class Profile:
 
     @property
     def trial_label(self) -> str:
-        return TRIAL_LABELS[self.trial]
+        return TRIAL_NAMES[self.trial]
 
     @property
     def measures(self) -> dict[str, str]:
@@ -67,7 +76,7 @@ def results_name(trial: str, site: Any) -> str:
 def _check(trial: str, site: str, sites: pd.Series) -> None:
     if site not in set(sites.astype(str)):
         raise ValueError(
-            f"site {site!r} is not in the {TRIAL_LABELS[trial]} table (sites: "
+            f"site {site!r} is not in the {TRIAL_NAMES[trial]} table (sites: "
             f"{', '.join(sites.astype(str))})"
         )
 
@@ -85,14 +94,12 @@ def build(
     retake: pd.DataFrame | None = None,
     factors: pd.DataFrame | None = None,
     cutoffs: Mapping[str, float] | None = None,
-    expected: float = 60.0,
-    tolerance: float = 10.0,
+    expected: float = stats.EXPECTED_MINUTES_PER_MONTH,
+    tolerance: float = stats.MENTORING_TOLERANCE,
     level: float = 0.95,
 ) -> Profile:
     """Profile ``site`` of ``trial`` ("enrich" or "retake"). ENRICH needs ``enrich``
     (as loaded); RETAKE needs ``retake`` and ``factors`` (long or wide)."""
-    from casereport import stats
-
     trial, site = str(trial).lower(), str(site)
     if trial not in TRIALS:
         raise ValueError(f"trial must be one of {', '.join(TRIALS)}, not {trial!r}")
@@ -100,33 +107,35 @@ def build(
     a = f"case_profile_{trial}"
     rows: list[dict[str, Any]] = []
     if trial == "enrich":
-        df = R.prepare_enrich(enrich)
+        df = E.prepare(enrich)
         _check(trial, site, df["site"])
         df["pct_with_data"] = 100 * df["with_engagement_data"] / df["offered_peer_support"]
-        cls = R.enrich_cases(df, dict(cutoffs or stats.ENRICH_CUTOFFS))
+        cls = E.cases(df, dict(cutoffs or stats.ENRICH_CUTOFFS))
         labels = list(cls["case_type"])
-        classes = R.CASE_TYPES
+        classes = CASE_TYPES
         mask = df["site"] == site
         lab = labels[int(mask.to_numpy().argmax())]
-        classification = T.CASE_LABELS.get(lab, lab)
+        classification = CASE_LABELS.get(lab, lab)
         i = int(mask.to_numpy().argmax())
-        extra = [("Peer worker employer", str(df["employer"].iloc[i])),
-                 ("Location", str(df["location"].iloc[i]))]  # fmt: skip
+        extra = [
+            ("Peer worker employer", str(df["employer"].iloc[i])),
+            ("Location", str(df["location"].iloc[i])),
+        ]
         lo, hi = stats.clopper_pearson(
             df.loc[mask, "engaged"].iloc[0], df.loc[mask, "with_engagement_data"].iloc[0], level
         )
         ci = {"engagement_pct": (100 * float(lo), 100 * float(hi))}
     else:
-        df = R.prepare_retake(retake, factors)
+        df = RT.prepare(retake, factors)
         _check(trial, site, df["site"])
-        labels = R.retake_groups(df, expected, tolerance)
-        classes = R.MENTORING_GROUPS
+        labels = RT.groups(df, expected, tolerance)
+        classes = MENTORING_GROUPS
         mask = df["site"] == site
         i = int(mask.to_numpy().argmax())
         lab = labels[i]
-        classification = f"{T.GROUP_LABELS.get(lab, lab)} ({expected:g} ± {tolerance:g} min)"
-        fcols = [c for c in T.FACTOR_LABELS if c in df.columns]
-        present = [T.factor_label(c) for c in fcols if df[c].iloc[i] == 1]
+        classification = f"{GROUP_LABELS.get(lab, lab)} ({expected:g} ± {tolerance:g} min)"
+        fcols = [c for c in FACTOR_LABELS if c in df.columns]
+        present = [factor_label(c) for c in fcols if df[c].iloc[i] == 1]
         extra = [("Reasons for additional mentoring", ", ".join(present) or "none reported")]
         rows += [R.row(a, R.site_quantity(c, site), df[c].iloc[i]) for c in fcols]
         ci = {}
@@ -137,14 +146,14 @@ def build(
         rank, n = _rank(v, mask)
         value = float(v[mask].iloc[0])
         lo_hi = ci.get(c)
-        shown = T.num(value, dec) + (f" ({T.ci(*lo_hi, 1)})" if lo_hi else "")
+        shown = F.number(value, dec, F.DASH) + (f" ({F.interval(*lo_hi, 1)})" if lo_hi else "")
         out.append(
             {
                 "Measure": label,
                 f"Site {site}": shown,
                 "Rank (1 = highest)": f"{rank} of {n}",
-                "Trial median": T.num(v.median(), dec),
-                "Trial range": f"{T.num(v.min(), dec)} to {T.num(v.max(), dec)}",
+                "Trial median": F.number(v.median(), dec, F.DASH),
+                "Trial range": F.interval(v.min(), v.max(), dec),
             }
         )
         rows.append(R.row(a, R.site_quantity(c, site), value, *(lo_hi or (None, None)), n=n))
@@ -167,11 +176,7 @@ def from_files(
     **kw: Any,
 ) -> Profile:
     """:func:`build` on the trial's files (only the trial's own files are read)."""
-    from casereport import data
-
     if str(trial).lower() == "enrich":
         return build(trial, site, enrich=data.load_enrich(enrich_csv), **kw)
-    return build(
-        trial, site, retake=data.load_retake(retake_csv), factors=data.load_factors(factors_csv),
-        **kw,
-    )  # fmt: skip
+    retake, factors = data.load_retake(retake_csv), data.load_factors(factors_csv)
+    return build(trial, site, retake=retake, factors=factors, **kw)

@@ -1,0 +1,170 @@
+"""Cross-case comparison: crisp-set QCA truth tables for both trials, the realist
+programme theory and the per-case synthesis (the cross_case notebook calls these)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from casereport import labels, stats
+from casereport.analyses.enrich import cases as enrich_cases
+from casereport.analyses.retake import groups as retake_groups
+from casereport.labels import CASE_LABELS, CASE_TYPES, GROUP_LABELS, MENTORING_GROUPS
+from casereport.results import class_rows, row, site_quantity, slug
+
+
+def qca_rows(analysis: str, tt: pd.DataFrame, n_conditions: int) -> list[dict[str, Any]]:
+    """Per truth-table row ``r``: ``n_row_r``, ``out_row_r``, ``incl_row_r``, ``pri_row_r``,
+    ``cov_row_r`` (row numbers as in R's QCA::truthTable)."""
+    out = []
+    for r in tt.itertuples(index=False):
+        k = r.row
+        outv = math.nan if r.OUT == "?" else float(r.OUT)
+        out += [
+            row(analysis, f"n_row_{k}", r.n),
+            row(analysis, f"out_row_{k}", outv, n=r.n),
+            row(analysis, f"incl_row_{k}", r.incl, n=r.n),
+            row(analysis, f"pri_row_{k}", r.PRI, n=r.n),
+            row(analysis, f"cov_row_{k}", r.cov, n=r.n),
+        ]
+    out += [
+        row(analysis, "n_cases", int(tt["n"].sum())),
+        row(analysis, "n_conditions", n_conditions),
+        row(analysis, "n_configurations_observed", int((tt["n"] > 0).sum())),
+    ]
+    return out
+
+
+def theory_rows(theory: pd.DataFrame) -> list[dict[str, Any]]:
+    counts = theory["domain"].astype(str).value_counts(sort=False)
+    out = [row("programme_theory", f"n_{slug(d)}", c) for d, c in counts.items()]
+    out.append(row("programme_theory", "n_themes", len(theory)))
+    return out
+
+
+def _case_rows(tt: pd.DataFrame) -> dict[str, pd.Series]:
+    """site -> its truth-table row (as a Series)."""
+    out = {}
+    for _, r in tt.iterrows():
+        for s in str(r["cases"]).split(","):
+            if s:
+                out[s] = r
+    return out
+
+
+def synthesis_frame(
+    trial: str,
+    sites: Iterable[Any],
+    classification: Iterable[str],
+    sets: pd.DataFrame,
+    tt: pd.DataFrame,
+    conditions: Mapping[str, str],
+    outcome: tuple[str, str],
+    notes: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """One row per site: ``trial, site, classification, conditions`` (labels of the
+    conditions present), ``outcome`` (label or "not " + label), ``qca_row, row_incl, note``.
+    ``outcome`` is (column, label)."""
+    by_site = _case_rows(tt)
+    sets = sets.assign(site=sets["site"].astype(str)).set_index("site")
+    col, label = outcome
+    rows = []
+    for s, c in zip([str(x) for x in sites], classification, strict=True):
+        present = [lab for k, lab in conditions.items() if sets.at[s, k] == 1]
+        tr = by_site.get(s)
+        rows.append(
+            {
+                "trial": trial,
+                "site": s,
+                "classification": c,
+                "conditions": ", ".join(present) if present else "none",
+                "outcome": label if sets.at[s, col] == 1 else f"not {label[0].lower()}{label[1:]}",
+                "qca_row": int(tr["row"]) if tr is not None else 0,
+                "row_incl": float(tr["incl"]) if tr is not None else math.nan,
+                "note": (notes or {}).get(s, ""),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def synthesis_rows(
+    analysis: str, syn: pd.DataFrame, classes: list[str], keys: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Class indicators per site (``keys`` maps class -> display label) and the QCA row."""
+    inv = {v: k for k, v in keys.items()}
+    labels = [inv.get(c, c) for c in syn["classification"]]
+    out = class_rows(analysis, syn["site"], labels, classes)
+    out += [
+        row(analysis, site_quantity("qca_row", s), r, n=1)
+        for s, r in zip(syn["site"], syn["qca_row"], strict=True)
+    ]
+    return out
+
+
+def cross_case(
+    enrich: pd.DataFrame,
+    retake: pd.DataFrame,
+    cutoffs: Mapping[str, float],
+    nhs_values: list[str],
+    urban_values: list[str],
+    retake_conditions: list[str],
+    expected: float = stats.EXPECTED_MINUTES_PER_MONTH,
+    tolerance: float = stats.MENTORING_TOLERANCE,
+    incl_cut: float = 1.0,
+) -> dict[str, Any]:
+    """Crisp sets, truth tables (all configurations) and the per-case synthesis for both
+    trials, with their tidy rows. ``enrich`` from :func:`casereport.analyses.enrich.prepare`,
+    ``retake`` from :func:`casereport.analyses.retake.prepare` with factors."""
+    e_sets = stats.enrich_crisp_sets(
+        enrich,
+        high_engagement=cutoffs["high_engagement"],
+        high_fidelity=cutoffs["high_fidelity"],
+        urban_values=tuple(urban_values),
+        nhs_values=tuple(nhs_values),
+    )
+    e_cond = dict(labels.ENRICH_CONDITIONS)
+    e_out = labels.ENRICH_OUTCOME
+    e_tt = stats.truth_table(e_sets, list(e_cond), e_out[0], incl_cut=incl_cut, complete=True)
+    r_sets = stats.retake_crisp_sets(
+        retake,
+        retake,
+        conditions=tuple(retake_conditions),
+        expected=expected,
+        tolerance=tolerance,
+        minutes_col="mpm",
+    )
+    r_cond = {c: labels.sentence_case(labels.factor_label(c)) for c in retake_conditions}
+    r_out = labels.RETAKE_OUTCOME
+    r_tt = stats.truth_table(r_sets, list(r_cond), r_out[0], incl_cut=incl_cut, complete=True)
+
+    cls = enrich_cases(enrich, cutoffs)
+    ols = stats.site_ols(enrich, "engagement_pct", "fidelity_score")
+    infl = stats.most_influential(ols.influence)[0]
+    e_classes = [CASE_LABELS[c] for c in cls["case_type"]]
+    e_notes = {infl: "largest Cook's distance (OLS)"}
+    e_syn = synthesis_frame("ENRICH", cls["site"], e_classes, e_sets, e_tt, e_cond, e_out, e_notes)
+    groups = retake_groups(retake, expected, tolerance)
+    others = [c for c in labels.FACTOR_LABELS if c in retake.columns and c not in retake_conditions]
+    notes = {}
+    for r in retake.itertuples(index=False):
+        present = [labels.factor_label(c) for c in others if getattr(r, c) == 1]
+        if present:
+            notes[str(r.site)] = "also: " + ", ".join(present)
+    r_classes = [GROUP_LABELS[g] for g in groups]
+    r_syn = synthesis_frame("RETAKE", retake["site"], r_classes, r_sets, r_tt, r_cond, r_out, notes)
+    rows = qca_rows("qca_enrich", e_tt, len(e_cond)) + qca_rows("qca_retake", r_tt, len(r_cond))
+    rows += synthesis_rows("synthesis_enrich", e_syn, CASE_TYPES, CASE_LABELS)
+    rows += synthesis_rows("synthesis_retake", r_syn, MENTORING_GROUPS, GROUP_LABELS)
+    return {
+        "enrich_sets": e_sets,
+        "enrich_tt": e_tt,
+        "enrich_conditions": e_cond,
+        "retake_sets": r_sets,
+        "retake_tt": r_tt,
+        "retake_conditions": r_cond,
+        "synthesis": pd.concat([e_syn, r_syn], ignore_index=True),
+        "rows": rows,
+    }

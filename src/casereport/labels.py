@@ -1,0 +1,68 @@
+"""The study's vocabulary: trial names, class orders and labels, factor labels, run names.
+
+A ground-floor module: everything may import it and it imports nothing of ours. Each
+word the report shows for a code (``"less"`` -> "less than expected") is defined here
+once; analyses, tables, figures, profiles and the report fragments all use these.
+"""
+
+from __future__ import annotations
+
+#: Parameter set every notebook has; others are sensitivity analyses.
+PRIMARY = "primary"
+#: The notebook run once per site of each trial.
+CASE_PROFILE = "case_profile"
+
+#: Trials, by the code used in parameters and run ids, with their display names.
+TRIAL_NAMES = {"enrich": "ENRICH", "retake": "RETAKE"}
+TRIALS = tuple(TRIAL_NAMES)
+
+#: ENRICH case types (stats.classify_enrich), in display order, and their labels.
+CASE_TYPES = ["high-high", "low-low", "outlier", "other"]
+CASE_LABELS = {
+    "high-high": "high engagement, high fidelity",
+    "low-low": "low engagement, low fidelity",
+    "outlier": "outlier (discordant)",
+    "other": "not selected",
+}
+
+#: RETAKE mentoring groups against the expected minutes (stats.classify_mentoring).
+MENTORING_GROUPS = ["less", "close", "more"]
+GROUP_LABELS = {
+    "less": "less than expected",
+    "close": "close to expected",
+    "more": "more than expected",
+}
+
+#: RETAKE site factors (data/retake_site_factors.csv), in display order.
+FACTOR_LABELS = {
+    "ot_turnover": "OT turnover",
+    "low_competency": "low competency scores",
+    "less_confident": "less confident OTs",
+    "larger_caseload": "larger caseload",
+    "site_specific_issues": "site-specific issues",
+}
+
+#: Rank correlates of RETAKE minutes per month: column -> (quantity suffix, label).
+CORRELATES = {
+    "ppo": ("participants_per_ot", "participants per OT (caseload)"),
+    "ots": ("n_ots", "number of OTs"),
+}
+
+#: QCA conditions and outcomes (column -> label).
+ENRICH_CONDITIONS = {"nhs": "NHS employer", "urban": "Urban", "high_fidelity": "High fidelity"}
+ENRICH_OUTCOME = ("high_engagement", "High engagement")
+RETAKE_OUTCOME = ("above_expected", "Above-expected mentoring")
+
+
+def factor_label(factor: str) -> str:
+    """``"ot_turnover"`` -> "OT turnover"; an unknown factor with spaces for underscores."""
+    return FACTOR_LABELS.get(factor, factor.replace("_", " "))
+
+
+def sentence_case(text: str) -> str:
+    """First letter upper case, the rest untouched (keeps "OT" as "OT")."""
+    return text[:1].upper() + text[1:]
+
+
+def site_label(site: object) -> str:
+    return f"Site {site}"
