@@ -1,7 +1,8 @@
 # casereport: two commands for users (see README.md)
 #   make report   set up .venv from the pinned lock file and build the report
-#   make test     set up .venv and run the test suite
-# Others: make lab, make lock, make clean. Re-running is fast: setup is redone
+#   make test     set up .venv and run the test suite (all of it; what CI runs)
+# Others: make test-fast (unit tier: no notebooks, no browser, under a minute),
+# make lab, make lock, make clean. Re-running is fast: setup is redone
 # only when pyproject.toml or requirements/lock.txt change.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -11,7 +12,7 @@ STAMP := $(VENV)/.casereport-installed
 JOBS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: report test setup lab lock browser clean help
+.PHONY: report test test-fast setup lab lock browser clean help
 
 help:
 	@sed -n '1,8p' Makefile
@@ -34,6 +35,10 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The unit tier: tests marked slow (real notebooks or builds), quarto or browser are left out.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not quarto and not browser" $(PYTEST_ARGS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)

@@ -1,5 +1,5 @@
 """``python -m casereport``: the same as the ``casereport`` command."""
 
-from casereport.cli import app
+from casereport.cli import main
 
-app(prog_name="casereport")
+main()
