@@ -71,3 +71,6 @@ __all__ = [
     "tidy",
     "truth_table",
 ]
+from .overdispersion import agh_loglik, beta_binomial_regression, random_intercept_logistic
+
+__all__ += ["agh_loglik", "beta_binomial_regression", "random_intercept_logistic"]
