@@ -43,6 +43,13 @@ def _bb_loglik_lgamma(params, k, n, x):
     return total
 
 
+def _no_extra_variation() -> pd.DataFrame:
+    """9 sites of 400 whose counts are their binomial expectations, rounded."""
+    x = np.linspace(-1, 1, 9)
+    n = np.full(9, 400)
+    return pd.DataFrame({"k": np.round(n * special.expit(0.2 + 0.8 * x)), "n": n, "x": x})
+
+
 def _fd_hessian(f, p, h=1e-4):
     """Central finite-difference Hessian, written out by hand."""
     p = np.asarray(p, float)
@@ -84,10 +91,7 @@ def test_beta_binomial_without_overdispersion_is_the_binomial_glm():
     """Oracle: statsmodels' binomial GLM. Counts set to their binomial expectations
     (rounded) have no extra-binomial variation, so the ML φ goes to the boundary (ρ ≈ 0)
     and the odds ratio equals the GLM's."""
-    x = np.linspace(-1, 1, 9)
-    n = np.full(9, 400)
-    k = np.round(n * special.expit(0.2 + 0.8 * x))
-    df = pd.DataFrame({"k": k, "n": n, "x": x})
+    df = _no_extra_variation()
     res = beta_binomial_regression(df, "k", "n", "x")
     glm = binomial_glm(df, "k", "n", "x", dispersion_threshold=np.inf)
     assert res.extra["rho"] < 1e-3
@@ -141,10 +145,7 @@ def test_agh_is_accurate_for_a_large_variance():
 def test_random_intercept_reduces_to_glm_without_site_variation():
     """Oracle: statsmodels' binomial GLM; with counts at their binomial expectations the
     ML τ is ~0 and the conditional odds ratio equals the GLM's."""
-    x = np.linspace(-1, 1, 9)
-    n = np.full(9, 400)
-    k = np.round(n * special.expit(0.2 + 0.8 * x))
-    df = pd.DataFrame({"k": k, "n": n, "x": x})
+    df = _no_extra_variation()
     res = random_intercept_logistic(df, "k", "n", "x")
     glm = binomial_glm(df, "k", "n", "x", dispersion_threshold=np.inf)
     assert res.extra["tau"] < 0.02

@@ -51,11 +51,16 @@ def _glm_start(k, m, exog) -> np.ndarray:
     return np.asarray(fit.params, float)
 
 
-def _fit_wrap(model, start, quantity, method, n, per, level, extra_name, extra_fn) -> Estimate:
-    """Nelder–Mead then BFGS (statsmodels ``GenericLikelihoodModel.fit``); Wald z interval
-    for the slope (params[1]) on the odds-ratio scale."""
+def _fit_wrap(data, make_model, x, extra_start, method, per, level, extra_name, extra_fn):
+    """Fit ``make_model(k, m, exog)`` from the binomial GLM and ``extra_start``: Nelder–Mead
+    then BFGS (statsmodels ``GenericLikelihoodModel.fit``); Wald z interval for the slope
+    (params[1]) on the odds-ratio scale."""
     import warnings
 
+    k, m, exog = data
+    model = make_model(k, m, exog)
+    start = np.append(_glm_start(k, m, exog), extra_start)
+    unit = "unit" if per == 1 else f"{per:g} units"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r0 = model.fit(start_params=start, method="nm", maxiter=5000, disp=0)
@@ -66,12 +71,12 @@ def _fit_wrap(model, start, quantity, method, n, per, level, extra_name, extra_f
     q = stats.norm.ppf(0.5 + level / 2)
     p = 2 * stats.norm.sf(abs(b / se)) if se > 0 else np.nan
     return Estimate(
-        quantity=quantity,
+        quantity=f"odds ratio per {unit} {x}",
         estimate=float(np.exp(b * per)),
         ci_low=float(np.exp((b - q * se) * per)),
         ci_high=float(np.exp((b + q * se) * per)),
         p_value=float(p),
-        n=n,
+        n=int(k.size),
         method=method,
         extra={
             "log_or": float(b),
@@ -115,15 +120,12 @@ def beta_binomial_regression(
     Hessian) and Wald p; ``extra`` holds ``rho`` = φ/(1 + φ) (intra-site correlation),
     ``loglik``, ``log_or``, ``se``, ``intercept``, ``converged`` and ``params``.
     """
-    k, m, exog = _site_arrays(df, successes, trials, x)
-    start = np.append(_glm_start(k, m, exog), log_phi_start)
-    unit = "unit" if per == 1 else f"{per:g} units"
     return _fit_wrap(
-        _bb_model(k, m, exog),
-        start,
-        f"odds ratio per {unit} {x}",
+        _site_arrays(df, successes, trials, x),
+        _bb_model,
+        x,
+        log_phi_start,
         "beta-binomial ML (logit mean), Wald z",
-        k.size,
         per,
         level,
         "rho",
@@ -194,15 +196,12 @@ def random_intercept_logistic(
     ``tau`` (SD of the site intercepts on the logit scale), ``loglik``, ``log_or``, ``se``,
     ``intercept``, ``converged`` and ``params``.
     """
-    k, m, exog = _site_arrays(df, successes, trials, x)
-    start = np.append(_glm_start(k, m, exog), log_tau_start)
-    unit = "unit" if per == 1 else f"{per:g} units"
     return _fit_wrap(
-        _ri_model(k, m, exog, n_nodes),
-        start,
-        f"odds ratio per {unit} {x}",
+        _site_arrays(df, successes, trials, x),
+        lambda k, m, exog: _ri_model(k, m, exog, n_nodes),
+        x,
+        log_tau_start,
         f"random-intercept logistic ML ({n_nodes}-node adaptive Gauss-Hermite), Wald z",
-        k.size,
         per,
         level,
         "tau",
