@@ -74,3 +74,6 @@ __all__ = [
 from .overdispersion import agh_loglik, beta_binomial_regression, random_intercept_logistic
 
 __all__ += ["agh_loglik", "beta_binomial_regression", "random_intercept_logistic"]
+from .metareg import log_odds_meta_regression, meta_regression, reml_loglik, site_log_odds
+
+__all__ += ["log_odds_meta_regression", "meta_regression", "reml_loglik", "site_log_odds"]
