@@ -32,6 +32,7 @@ from scipy import stats
 
 from ._result import Estimate
 from ._util import as_float
+from .overdispersion import _site_arrays
 
 __all__ = ["site_log_odds", "meta_regression", "reml_loglik", "log_odds_meta_regression"]
 
@@ -136,10 +137,9 @@ def log_odds_meta_regression(
     reported as the odds ratio exp(β1·per) with the HKSJ interval and t p-value. Sites with
     no trials or missing values are dropped. ``extra`` as in :func:`meta_regression` plus
     ``log_or``."""
-    d = df.dropna(subset=[successes, trials, x])
-    d = d[d[trials].astype(float) > 0]
-    y, v = site_log_odds(d[successes], d[trials], add=add)
-    res = meta_regression(y, v, d[x], level=level)
+    k, m, exog = _site_arrays(df, successes, trials, x)
+    y, v = site_log_odds(k, m, add=add)
+    res = meta_regression(y, v, exog[:, 1], level=level)
     unit = "unit" if per == 1 else f"{per:g} units"
     return Estimate(
         quantity=f"odds ratio per {unit} {x}",
