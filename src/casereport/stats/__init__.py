@@ -77,3 +77,6 @@ __all__ += ["agh_loglik", "beta_binomial_regression", "random_intercept_logistic
 from .metareg import log_odds_meta_regression, meta_regression, reml_loglik, site_log_odds
 
 __all__ += ["log_odds_meta_regression", "meta_regression", "reml_loglik", "site_log_odds"]
+from .robust import holm, kendall_exact, permutation_slope_interval, theil_sen, within_stratum
+
+__all__ += ["holm", "kendall_exact", "permutation_slope_interval", "theil_sen", "within_stratum"]
