@@ -111,9 +111,7 @@ def test_agh_equals_direct_integration_and_binomial_limit():
     for i in range(k.size):
 
         def f(u, i=i):
-            return stats.binom.pmf(k[i], n[i], special.expit(eta[i] + tau * u)) * stats.norm.pdf(
-                u
-            )
+            return stats.binom.pmf(k[i], n[i], special.expit(eta[i] + tau * u)) * stats.norm.pdf(u)
 
         val, _ = integrate.quad(f, -12, 12, epsabs=0, epsrel=1e-12, limit=200)
         assert got[i] == pytest.approx(math.log(val), rel=1e-8)
@@ -131,8 +129,9 @@ def test_agh_is_accurate_for_a_large_variance():
     got = agh_loglik(k, n, eta, 3.0, n_nodes=30)
     for i in range(2):
         val, _ = integrate.quad(
-            lambda u, i=i: stats.binom.pmf(k[i], n[i], special.expit(eta[i] + 3 * u))
-            * stats.norm.pdf(u),
+            lambda u, i=i: (
+                stats.binom.pmf(k[i], n[i], special.expit(eta[i] + 3 * u)) * stats.norm.pdf(u)
+            ),
             -12,
             12,
             epsabs=0,

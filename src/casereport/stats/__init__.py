@@ -71,12 +71,48 @@ __all__ = [
     "tidy",
     "truth_table",
 ]
-from .overdispersion import agh_loglik, beta_binomial_regression, random_intercept_logistic
 
-__all__ += ["agh_loglik", "beta_binomial_regression", "random_intercept_logistic"]
-from .metareg import log_odds_meta_regression, meta_regression, reml_loglik, site_log_odds
+# Added by the stats11 methods (appended after __all__ so the block above stays as it was).
+from .metareg import (  # noqa: E402
+    log_odds_meta_regression,
+    meta_regression,
+    reml_loglik,
+    site_log_odds,
+)
+from .overdispersion import (  # noqa: E402
+    agh_loglik,
+    beta_binomial_regression,
+    random_intercept_logistic,
+)
+from .robust import (  # noqa: E402
+    holm,
+    kendall_exact,
+    permutation_slope_interval,
+    theil_sen,
+    within_stratum,
+)
+from .sensitivity import (  # noqa: E402
+    BoundsResult,
+    InfluenceResult,
+    influence_both_ways,
+    missing_outcome_bounds,
+)
 
-__all__ += ["log_odds_meta_regression", "meta_regression", "reml_loglik", "site_log_odds"]
-from .robust import holm, kendall_exact, permutation_slope_interval, theil_sen, within_stratum
-
-__all__ += ["holm", "kendall_exact", "permutation_slope_interval", "theil_sen", "within_stratum"]
+__all__ += [
+    "log_odds_meta_regression",
+    "meta_regression",
+    "reml_loglik",
+    "site_log_odds",
+    "agh_loglik",
+    "beta_binomial_regression",
+    "random_intercept_logistic",
+    "holm",
+    "kendall_exact",
+    "permutation_slope_interval",
+    "theil_sen",
+    "within_stratum",
+    "BoundsResult",
+    "InfluenceResult",
+    "influence_both_ways",
+    "missing_outcome_bounds",
+]
