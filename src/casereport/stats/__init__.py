@@ -84,6 +84,18 @@ from .overdispersion import (  # noqa: E402
     beta_binomial_regression,
     random_intercept_logistic,
 )
+from .qca_calibrate import (  # noqa: E402
+    RAGIN_LOG_ODDS,
+    calibrate_direct,
+    negate_outcome,
+    threshold_sweep,
+)
+from .qca_minimize import (  # noqa: E402
+    QCASolution,
+    minimize,
+    prime_implicants,
+    term_string,
+)
 from .robust import (  # noqa: E402
     holm,
     kendall_exact,
@@ -106,6 +118,14 @@ __all__ += [
     "agh_loglik",
     "beta_binomial_regression",
     "random_intercept_logistic",
+    "RAGIN_LOG_ODDS",
+    "calibrate_direct",
+    "negate_outcome",
+    "threshold_sweep",
+    "QCASolution",
+    "minimize",
+    "prime_implicants",
+    "term_string",
     "holm",
     "kendall_exact",
     "permutation_slope_interval",
