@@ -96,6 +96,11 @@ from .qca_minimize import (  # noqa: E402
     prime_implicants,
     term_string,
 )
+from .rates import (  # noqa: E402
+    all_assignments,
+    factor_permutation_test,
+    factor_permutation_tests,
+)
 from .robust import (  # noqa: E402
     holm,
     kendall_exact,
@@ -126,6 +131,9 @@ __all__ += [
     "minimize",
     "prime_implicants",
     "term_string",
+    "all_assignments",
+    "factor_permutation_test",
+    "factor_permutation_tests",
     "holm",
     "kendall_exact",
     "permutation_slope_interval",

@@ -41,6 +41,28 @@ def _pairs(x, y) -> tuple[np.ndarray, np.ndarray]:
     return x[keep], y[keep]
 
 
+def invert_test(pval, centre: float, direction: int, scale: float, alpha: float, tol=1e-9):
+    """One endpoint of the confidence set {θ : pval(θ) > alpha} of a test family, moving
+    from an accepted ``centre`` in ``direction`` (−1 or +1): steps of ``scale``, doubled
+    until pval <= alpha (at most 60 doublings, else ±inf), then bisection to
+    ``tol`` × ``scale``. Assumes the accepted set is an interval around ``centre``."""
+    inside, step = centre, scale
+    for _ in range(60):
+        out = centre + direction * step
+        if pval(out) <= alpha:
+            break
+        inside, step = out, step * 2
+    else:
+        return direction * np.inf
+    while abs(out - inside) > tol * scale:
+        mid = (inside + out) / 2
+        if pval(mid) <= alpha:
+            out = mid
+        else:
+            inside = mid
+    return (inside + out) / 2
+
+
 def permutation_slope_interval(
     x,
     y,
@@ -94,21 +116,7 @@ def permutation_slope_interval(
     scale = abs(b_ols) + np.std(y) / np.std(x)
 
     def endpoint(direction: int) -> float:
-        inside, step = b_ols, scale
-        for _ in range(60):
-            out = b_ols + direction * step
-            if pval(out) <= alpha:
-                break
-            inside, step = out, step * 2
-        else:
-            return direction * np.inf
-        while abs(out - inside) > tol * scale:
-            mid = (inside + out) / 2
-            if pval(mid) <= alpha:
-                out = mid
-            else:
-                inside = mid
-        return (inside + out) / 2
+        return invert_test(pval, b_ols, direction, scale, alpha, tol)
 
     return Estimate(
         quantity="slope",
