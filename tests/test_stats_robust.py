@@ -94,6 +94,21 @@ def test_holm_by_hand():
     assert list(out["label"]) == list("abcde")
 
 
+def test_holm_docstring_example_runs():
+    """The usage example in holm's docstring (a doctest) gives the hand-computed values it
+    shows."""
+    import doctest
+
+    from casereport.stats import robust
+
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner()
+    for t in finder.find(robust.holm, "holm", globs={"holm": holm}):
+        runner.run(t)
+    result = runner.summarize(verbose=False)
+    assert result.attempted == 1 and result.failed == 0
+
+
 def test_within_stratum_subset_and_guard():
     """Oracle: permutation_correlation on the hand-selected NHS rows (sites 1, 2, 3, 5, 7);
     the two-site Voluntary stratum raises ValueError naming the stratum."""

@@ -73,6 +73,11 @@ __all__ = [
 ]
 
 # Added by the stats11 methods (appended after __all__ so the block above stays as it was).
+from .association import (  # noqa: E402
+    ODDS_RATIO_MODELS,
+    odds_ratio_models,
+    odds_ratio_models_loo,
+)
 from .metareg import (  # noqa: E402
     log_odds_meta_regression,
     meta_regression,
@@ -116,6 +121,9 @@ from .sensitivity import (  # noqa: E402
 )
 
 __all__ += [
+    "ODDS_RATIO_MODELS",
+    "odds_ratio_models",
+    "odds_ratio_models_loo",
     "log_odds_meta_regression",
     "meta_regression",
     "reml_loglik",

@@ -175,7 +175,15 @@ def holm(p_values, labels: Sequence[str] | None = None, alpha: float = 0.05) -> 
     ``multipletests(method="holm")``: the i-th smallest p is multiplied by (m − i + 1),
     made monotone and capped at 1. Returns ``label, p_value, p_holm, reject`` (reject at
     ``alpha`` after adjustment), in the input order; NaN p-values are left out of the
-    family and get NaN."""
+    family and get NaN.
+
+    Example (three factor tests; by hand: 0.01·3 = 0.03, 0.03·2 = 0.06, 0.04·1 = 0.04 →
+    made monotone 0.06):
+
+    >>> holm([0.01, 0.04, 0.03], labels=["a", "b", "c"]).round(3).to_dict("list")
+    {'label': ['a', 'b', 'c'], 'p_value': [0.01, 0.04, 0.03], 'p_holm': [0.03, 0.06, 0.06], \
+'reject': [True, False, False]}
+    """
     from statsmodels.stats.multitest import multipletests
 
     p = as_float(p_values)
