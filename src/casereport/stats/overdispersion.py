@@ -3,7 +3,8 @@ regression and logistic regression with a random site intercept, both by maximum
 
 Both models have logit P(engaged) = a + b·x as the (conditional or mean) model and report
 the odds ratio exp(b·per) with a Wald z interval (b ± z·SE from the numerical Hessian of the
-log-likelihood at the optimum, statsmodels ``GenericLikelihoodModel``). Neither switches
+log-likelihood at the optimum, statsmodels ``GenericLikelihoodModel``) or, on request, a
+profile-likelihood interval (less reliant on a quadratic log-likelihood with few sites). Neither switches
 method with the data, so either can be used as one column of a leave-one-out table.
 
 * Beta-binomial: k_i ~ BetaBin(n_i, μ_i s, (1 − μ_i) s) with logit μ_i = a + b x_i and
@@ -51,10 +52,56 @@ def _glm_start(k, m, exog) -> np.ndarray:
     return np.asarray(fit.params, float)
 
 
-def _fit_wrap(data, make_model, x, extra_start, method, per, level, extra_name, extra_fn):
+def _profile(model, params, level, j=1):
+    """Profile-likelihood interval for params[j] and the likelihood-ratio p-value of
+    params[j] = 0: ℓ_p(β) = max over the other parameters (scipy Nelder–Mead from the MLE),
+    interval {β : 2(ℓ_max − ℓ_p(β)) <= χ²_1(level)} with endpoints by ``scipy.optimize.brentq``
+    after stepping outwards (Pawitan 2001, In All Likelihood, sec. 3.4)."""
+    from scipy import optimize
+
+    params = np.asarray(params, float)
+    free = np.arange(params.size) != j
+    ll_max = float(model.loglike(params))
+    crit = stats.chi2.ppf(level, 1) / 2
+
+    def ll_prof(bj):
+        def nll(theta):
+            p = params.copy()
+            p[free], p[j] = theta, bj
+            return -float(model.loglike(p))
+
+        r = optimize.minimize(
+            nll, params[free], method="Nelder-Mead", options={"xatol": 1e-9, "fatol": 1e-11}
+        )
+        return -float(r.fun)
+
+    def g(bj):
+        return ll_max - ll_prof(bj) - crit
+
+    ends = []
+    for direction in (-1, 1):
+        inside, step = params[j], 0.1 * max(abs(params[j]), 0.1)
+        for _ in range(40):
+            out = params[j] + direction * step
+            if g(out) > 0:
+                break
+            inside, step = out, step * 2
+        else:
+            ends.append(direction * np.inf)
+            continue
+        ends.append(optimize.brentq(g, inside, out, xtol=1e-8))
+    lr = max(0.0, 2 * (ll_max - ll_prof(0.0)))
+    return ends[0], ends[1], float(stats.chi2.sf(lr, 1))
+
+
+def _fit_wrap(
+    data, make_model, x, extra_start, method, per, level, extra_name, extra_fn, interval="wald"
+):
     """Fit ``make_model(k, m, exog)`` from the binomial GLM and ``extra_start``: Nelder–Mead
-    then BFGS (statsmodels ``GenericLikelihoodModel.fit``); Wald z interval for the slope
-    (params[1]) on the odds-ratio scale."""
+    then BFGS (statsmodels ``GenericLikelihoodModel.fit``); Wald z (or profile-likelihood)
+    interval for the slope (params[1]) on the odds-ratio scale."""
+    if interval not in ("wald", "profile"):
+        raise ValueError("interval must be 'wald' or 'profile'")
     import warnings
 
     k, m, exog = data
@@ -68,13 +115,18 @@ def _fit_wrap(data, make_model, x, extra_start, method, per, level, extra_name, 
     params = np.asarray(res.params, float)
     b = params[1]
     se = float(np.asarray(res.bse)[1])
-    q = stats.norm.ppf(0.5 + level / 2)
-    p = 2 * stats.norm.sf(abs(b / se)) if se > 0 else np.nan
+    if interval == "wald":
+        q = stats.norm.ppf(0.5 + level / 2)
+        lo, hi = b - q * se, b + q * se
+        p = 2 * stats.norm.sf(abs(b / se)) if se > 0 else np.nan
+    else:
+        lo, hi, p = _profile(model, params, level)
+        method = method.replace("Wald z", "profile-likelihood interval, LR p")
     return Estimate(
         quantity=f"odds ratio per {unit} {x}",
         estimate=float(np.exp(b * per)),
-        ci_low=float(np.exp((b - q * se) * per)),
-        ci_high=float(np.exp((b + q * se) * per)),
+        ci_low=float(np.exp(lo * per)),
+        ci_high=float(np.exp(hi * per)),
         p_value=float(p),
         n=int(k.size),
         method=method,
@@ -110,6 +162,7 @@ def beta_binomial_regression(
     level: float = 0.95,
     per: float = 1.0,
     log_phi_start: float = np.log(0.05),
+    interval: str = "wald",
 ) -> Estimate:
     """Beta-binomial regression (logit mean) of ``successes`` of ``trials`` on ``x`` by ML.
 
@@ -117,7 +170,8 @@ def beta_binomial_regression(
     (``scipy.stats.betabinom.logpmf``), maximised over (a, b, log φ) with statsmodels
     ``GenericLikelihoodModel`` (Nelder–Mead, then BFGS), starting at the binomial GLM.
     Returns the odds ratio exp(b·per) with a **Wald** z interval (SE from the numerical
-    Hessian) and Wald p; ``extra`` holds ``rho`` = φ/(1 + φ) (intra-site correlation),
+    Hessian) and Wald p, or with ``interval="profile"`` the profile-likelihood interval and
+    likelihood-ratio p (:func:`_profile`); ``extra`` holds ``rho`` = φ/(1 + φ) (intra-site correlation),
     ``loglik``, ``log_or``, ``se``, ``intercept``, ``converged`` and ``params``.
     """
     return _fit_wrap(
@@ -130,6 +184,7 @@ def beta_binomial_regression(
         level,
         "rho",
         lambda lp: float(np.exp(lp) / (1 + np.exp(lp))),
+        interval,
     )
 
 
@@ -186,13 +241,15 @@ def random_intercept_logistic(
     per: float = 1.0,
     n_nodes: int = 20,
     log_tau_start: float = np.log(0.3),
+    interval: str = "wald",
 ) -> Estimate:
     """Logistic regression with a normal random intercept per site, ML by adaptive
     Gauss–Hermite quadrature (:func:`agh_loglik`, ``n_nodes`` nodes per site).
 
     Parameters (a, b, log τ) are fitted with statsmodels ``GenericLikelihoodModel``
     (Nelder–Mead, then BFGS) from the binomial GLM and τ = 0.3. Returns the conditional
-    (site-specific) odds ratio exp(b·per) with a **Wald** z interval and p; ``extra`` holds
+    (site-specific) odds ratio exp(b·per) with a **Wald** z interval and p (or, with
+    ``interval="profile"``, the profile-likelihood interval and likelihood-ratio p); ``extra`` holds
     ``tau`` (SD of the site intercepts on the logit scale), ``loglik``, ``log_or``, ``se``,
     ``intercept``, ``converged`` and ``params``.
     """
@@ -206,4 +263,5 @@ def random_intercept_logistic(
         level,
         "tau",
         lambda lt: float(np.exp(lt)),
+        interval,
     )
