@@ -4,8 +4,9 @@ regression and logistic regression with a random site intercept, both by maximum
 Both models have logit P(engaged) = a + b·x as the (conditional or mean) model and report
 the odds ratio exp(b·per) with a Wald z interval (b ± z·SE from the numerical Hessian of the
 log-likelihood at the optimum, statsmodels ``GenericLikelihoodModel``) or, on request, a
-profile-likelihood interval (less reliant on a quadratic log-likelihood with few sites). Neither switches
-method with the data, so either can be used as one column of a leave-one-out table.
+profile-likelihood interval (less reliant on a quadratic log-likelihood with few sites).
+Neither switches method with the data, so either can be one column of a leave-one-out
+table.
 
 * Beta-binomial: k_i ~ BetaBin(n_i, μ_i s, (1 − μ_i) s) with logit μ_i = a + b x_i and
   s = 1/φ (intra-site correlation ρ = 1/(1 + s) = φ/(1 + φ)); the log-pmf is
@@ -171,8 +172,8 @@ def beta_binomial_regression(
     ``GenericLikelihoodModel`` (Nelder–Mead, then BFGS), starting at the binomial GLM.
     Returns the odds ratio exp(b·per) with a **Wald** z interval (SE from the numerical
     Hessian) and Wald p, or with ``interval="profile"`` the profile-likelihood interval and
-    likelihood-ratio p (:func:`_profile`); ``extra`` holds ``rho`` = φ/(1 + φ) (intra-site correlation),
-    ``loglik``, ``log_or``, ``se``, ``intercept``, ``converged`` and ``params``.
+    likelihood-ratio p (:func:`_profile`); ``extra`` holds ``rho`` = φ/(1 + φ) (intra-site
+    correlation), ``loglik``, ``log_or``, ``se``, ``intercept``, ``converged`` and ``params``.
     """
     return _fit_wrap(
         _site_arrays(df, successes, trials, x),
