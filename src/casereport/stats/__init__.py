@@ -73,6 +73,9 @@ __all__ = [
 ]
 
 # Added by the stats11 methods (appended after __all__ so the block above stays as it was).
+from ._result import (  # noqa: E402
+    Estimate,
+)
 from .association import (  # noqa: E402
     ODDS_RATIO_MODELS,
     odds_ratio_models,
@@ -121,6 +124,7 @@ from .sensitivity import (  # noqa: E402
 )
 
 __all__ += [
+    "Estimate",
     "ODDS_RATIO_MODELS",
     "odds_ratio_models",
     "odds_ratio_models_loo",
