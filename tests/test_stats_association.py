@@ -2,7 +2,6 @@
 model functions called directly."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from casereport.stats import (
@@ -13,27 +12,21 @@ from casereport.stats import (
     odds_ratio_models,
     odds_ratio_models_loo,
 )
+from tests.test_stats_models import ENRICH
 
-ENRICH = pd.DataFrame(
-    {
-        "site": [str(i) for i in range(1, 8)],
-        "n": [89, 76, 34, 17, 20, 20, 9],
-        "k": [61, 39, 27, 8, 16, 6, 6],
-        "x": [10.4, 11.0, 11.2, 9.0, 10.9, 7.9, 9.7],
-    }
-)
+COLS = ("engaged", "with_engagement_data", "fidelity_score")
 
 
 def test_table_rows_equal_direct_calls():
     """Oracle: each model function called directly; the GLM row is always quasi-binomial
     (binomial_glm with dispersion_threshold=-inf), whatever the dispersion."""
-    tab = odds_ratio_models(ENRICH, "k", "n", "x").set_index("model")
+    tab = odds_ratio_models(ENRICH, *COLS).set_index("model")
     assert len(tab) == len(ODDS_RATIO_MODELS) == 4
-    glm = binomial_glm(ENRICH, "k", "n", "x", dispersion_threshold=-np.inf)
+    glm = binomial_glm(ENRICH, *COLS, dispersion_threshold=-np.inf)
     assert glm.quasi and tab.loc["quasi-binomial GLM", "ci_low"] == pytest.approx(glm.ci_low)
-    bb = beta_binomial_regression(ENRICH, "k", "n", "x")
+    bb = beta_binomial_regression(ENRICH, *COLS)
     assert tab.loc["beta-binomial", "estimate"] == pytest.approx(bb.estimate)
-    mr = log_odds_meta_regression(ENRICH, "k", "n", "x")
+    mr = log_odds_meta_regression(ENRICH, *COLS)
     assert tab.loc["meta-regression of log-odds (REML, HKSJ)", "p_value"] == pytest.approx(
         mr.p_value
     )
@@ -43,8 +36,8 @@ def test_table_rows_equal_direct_calls():
 def test_leave_one_out_columns():
     """Oracle: the meta-regression refitted by hand without site 6; every model gives 7
     leave-one-out rows on 6 sites."""
-    loo = odds_ratio_models_loo(ENRICH, "k", "n", "x")
+    loo = odds_ratio_models_loo(ENRICH, *COLS)
     assert loo.groupby("model").size().eq(7).all() and (loo["n"] == 6).all()
     row = loo[(loo.model.str.startswith("meta")) & (loo.omitted == "6")]
-    direct = log_odds_meta_regression(ENRICH[ENRICH.site != "6"], "k", "n", "x")
+    direct = log_odds_meta_regression(ENRICH[ENRICH.site != "6"], *COLS)
     assert row["estimate"].iloc[0] == pytest.approx(direct.estimate)
