@@ -55,5 +55,5 @@ def test_case_table_escapes_data_strings():
     df.loc[0, "location"] = "<script>alert(1)</script>"
     md = tables.to_markdown(tables.enrich_cases(results.enrich_cases(df, ENRICH_CUTOFFS),
                                                 ENRICH_CUTOFFS))  # fmt: skip
-    assert "<script>" not in md and "&lt;script&gt;alert\\(1\\)" not in md
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    assert "<script>" not in md
+    assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in md  # report.md.escape

@@ -66,6 +66,10 @@ def build(
     render: Annotated[
         bool, typer.Option("--render/--no-render", help="Render the report after the runs.")
     ] = True,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Fail when Quarto warns (CI uses it)."),
+    ] = False,
     only: Annotated[
         list[str] | None,
         typer.Option(
@@ -84,6 +88,7 @@ def build(
         executor=executor,
         scheduler=scheduler,
         render=render and not only,
+        strict=strict,
         notebooks=only,
     )
     raise typer.Exit(pipeline.build(opts))

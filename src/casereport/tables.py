@@ -19,33 +19,16 @@ DASH = "–"  # en dash for ranges and missing cells
 
 # ------------------------------------------------------------------------- Markdown
 
-# backslash-escaped: emphasis, code, links, pipes, sub/superscript, maths, citations (@)
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~^$@])")
-
-
-def escape(text: Any) -> str:
-    """Text safe inside a Markdown table cell: HTML metacharacters as entities, Markdown
-    punctuation backslash-escaped, newlines as spaces."""
-    s = "" if text is None else str(text)
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = _MD_SPECIAL.sub(r"\\\1", s)
-    return " ".join(s.split())
-
-
 def to_markdown(df: pd.DataFrame, align: Sequence[str] | None = None) -> str:
-    """A pipe table. ``align``: one of ``l``, ``r``, ``c`` per column (default: right for
-    columns whose cells all look numeric, left otherwise)."""
-    cols = [str(c) for c in df.columns]
-    cells = [[escape(v) for v in r] for r in df.astype(object).itertuples(index=False)]
+    """A pipe table (:func:`casereport.report.md.table`, the one table writer, which sizes
+    columns so that words never break). ``align``: one of ``l``, ``r``, ``c`` per column
+    (default: right for columns whose cells all look numeric, left otherwise)."""
+    from casereport.report import md
+
     if align is None:
         align = ["r" if _numeric_column(df[c]) else "l" for c in df.columns]
-    rule = {"l": ":--", "r": "--:", "c": ":-:"}
-    lines = [
-        "| " + " | ".join(escape(c) for c in cols) + " |",
-        "|" + "|".join(rule[a] for a in align) + "|",
-    ]
-    lines += ["| " + " | ".join(r) + " |" for r in cells]
-    return "\n".join(lines)
+    rows = [list(r) for r in df.astype(object).itertuples(index=False)]
+    return md.table([str(c) for c in df.columns], rows, "".join(align)).rstrip("\n")
 
 
 _NUMERIC = re.compile(r"^[-+−]?[\d.,]+%?( \(.*\))?$|^–$|^$")
