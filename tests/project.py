@@ -16,7 +16,7 @@ from pathlib import Path
 from casereport import paths
 
 COPY = ["data", "notebooks", "params", "src", "requirements", "index.qmd", "references.bib",
-        "_quarto.yml", "pyproject.toml"]
+        "_quarto.yml", "_quarto", "pyproject.toml"]
 
 
 def make_project(dest: Path) -> Path:
@@ -53,6 +53,7 @@ def manifest_statuses(out: subprocess.CompletedProcess, root: Path) -> dict[str,
 
 
 def full_build(root: Path) -> subprocess.CompletedProcess:
-    out = casereport(root, "build", "--jobs", "2")
+    """`casereport build --strict`: with Quarto on PATH, a Quarto warning fails it."""
+    out = casereport(root, "build", "--jobs", "2", "--strict")
     assert out.returncode == 0, out.stdout + out.stderr
     return out

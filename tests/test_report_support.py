@@ -8,11 +8,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import http.server
 import json
 import os
 import shutil
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -29,6 +35,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCRIPT_LOCATION = "<script>window.__pwned=1</script>"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
 def demo_build(base: Path, sites: list[dict] | None = None) -> tuple[Path, dict]:
@@ -76,24 +83,56 @@ def require_chromium() -> str:
     return exe
 
 
-def inspect_page(html_file: Path, screenshot: Path) -> dict:
-    """Open ``html_file`` in headless Chromium and report what a reader would hit.
+@contextlib.contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` over http on 127.0.0.1 (a free port) for the block; yields the
+    base URL. Quarto's HTML loads ES modules, which browsers refuse from file://, and
+    GitHub Pages serves it over http(s) too."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:  # keep pytest's output readable
+        pass
+
+
+def inspect_page(page_or_url: Path | str, screenshot: Path) -> dict:
+    """Open a page (an HTML file, or an http URL) in headless Chromium and report what a
+    reader would hit.
 
     Returns ``errors`` (console errors and uncaught page errors), ``broken_images``
     (``<img>`` that did not decode: ``naturalWidth == 0``), ``n_images``, ``missing_targets``
-    (``href="#id"`` with no element of that id), ``pwned`` (``window.__pwned``) and
-    ``text`` (the page's visible text); saves a full-page screenshot."""
+    (``href="#id"`` with no element of that id), ``pwned`` (``window.__pwned``), ``text``
+    (the page's visible text) and ``outside_requests`` (URLs of requests to any host but
+    127.0.0.1/localhost, such as a CDN); saves a full-page screenshot."""
     from playwright.sync_api import sync_playwright
 
     exe = require_chromium()
     errors: list[str] = []
+    outside: list[str] = []
+    url = page_or_url if isinstance(page_or_url, str) else Path(page_or_url).resolve().as_uri()
+
+    def on_request(req) -> None:
+        u = urlparse(req.url)
+        if u.scheme in ("http", "https", "ws", "wss") and u.hostname not in LOCAL_HOSTS:
+            outside.append(req.url)
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-            page.goto(Path(html_file).resolve().as_uri(), wait_until="load")
+            page.on("request", on_request)
+            page.goto(url, wait_until="load")
             # Quarto may mark images loading="lazy": load them all before judging them.
             page.evaluate(
                 "document.querySelectorAll('img[loading=\"lazy\"]')"
@@ -121,4 +160,5 @@ def inspect_page(html_file: Path, screenshot: Path) -> dict:
         finally:
             browser.close()
     info["errors"] = errors
+    info["outside_requests"] = outside
     return info

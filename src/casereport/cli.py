@@ -101,6 +101,10 @@ def build(
     render: Annotated[
         bool, typer.Option("--render/--no-render", help="Render the report after the runs.")
     ] = True,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Fail when Quarto warns (CI uses it)."),
+    ] = False,
     only: Annotated[
         list[str] | None,
         typer.Option(
@@ -129,6 +133,7 @@ def build(
         executor=executor.value,
         scheduler=scheduler,
         render=render and not only,
+        strict=strict,
         notebooks=only,
     )
     raise typer.Exit(pipeline.build(opts))

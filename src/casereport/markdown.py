@@ -44,8 +44,19 @@ def code(value: Any) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-# a number, a percentage, "n (x%)", a range, or empty/dash: right-aligned
-_NUMERIC = re.compile(r"^[-+−<]?[\d.,]+%?( \(.*\))?$|^–$|^$")
+#: Width (characters) past which a column's text wraps; see :func:`_column_width`.
+WRAP_AT = 36
+
+
+def _column_width(cells: Sequence[str]) -> int:
+    """Dashes for a column of the separator line. Pandoc sizes a wrapped pipe table's
+    columns in proportion to these, and HTML and Typst keep the proportions, so a column
+    gets at least its longest word (words never break inside: no "par-ticipants") and at
+    most :data:`WRAP_AT` characters beyond that (long text wraps, short columns keep room).
+    https://pandoc.org/MANUAL.html#extension-pipe_tables"""
+    words = [len(w) for c in cells for w in str(c).split()] or [3]
+    longest = max(len(" ".join(str(c).split())) for c in cells) if cells else 3
+    return max(3, max(words), min(longest, WRAP_AT))
 
 
 def table(
@@ -56,9 +67,8 @@ def table(
 ) -> str:
     """A pipe table. Cells are escaped unless ``raw[i]`` (already Markdown) is true.
 
-    ``align`` is one letter per column: ``l``, ``r`` or ``c`` (default: all ``l``)."""
+    ``align`` is one letter per column: ``l``, ``r`` or ``c``."""
     n = len(headers)
-    rows = [list(r) for r in rows]
     raw = raw or [False] * n
     align = align or "l" * n
     body = [
@@ -66,10 +76,8 @@ def table(
         for row in rows
     ]
     head = [escape(h) for h in headers]
-    # Pandoc sizes wrapped pipe-table columns by the dashes in the separator line, so give
-    # each column dashes in proportion to its longest cell (capped): long text gets room.
-    widths = [max([3, len(head[i]), *(len(r[i]) for r in body)]) for i in range(n)]
-    dashes = [min(w, 150) for w in widths]
+    plain = [[str(h) for h in headers], *([str(c) for c in row] for row in rows)]
+    dashes = [_column_width([r[i] for r in plain]) for i in range(n)]
     marks = []
     for a, d in zip(align, dashes, strict=True):
         left, right = (":", "") if a == "l" else ("", ":") if a == "r" else (":", ":")
@@ -77,6 +85,10 @@ def table(
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(marks) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in body]
     return "\n".join(lines) + "\n"
+
+
+# a number, a percentage, "n (x%)", a range, or empty/dash: right-aligned
+_NUMERIC = re.compile(r"^[-+−]?[\d.,]+%?( \(.*\))?$|^–$|^$")
 
 
 def frame(df: pd.DataFrame, align: str | Sequence[str] | None = None) -> str:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from casereport import atomic, paths
@@ -52,6 +53,7 @@ class Options:
     executor: str = "local"
     scheduler: str | None = None
     render: bool = True  # False for Quarto's pre-render: pipeline only
+    strict: bool = False  # a Quarto warning fails the build (CI)
     # Only these notebooks: their runs are executed into the cache, and build/ is left
     # alone (a partial build must not replace the last full report).
     notebooks: list[str] | None = None
@@ -291,7 +293,7 @@ def _quarto(opts: Options) -> int:
     # Render beside the last good manuscript and swap it in only when Quarto succeeded.
     new = paths.ROOT / f"_manuscript.new-{os.getpid()}"
     try:
-        quarto.render(new)
+        warned = quarto.render(new, strict=opts.strict)
     except (quarto.QuartoError, OSError) as exc:
         shutil.rmtree(new, ignore_errors=True)
         console.print(
@@ -301,7 +303,12 @@ def _quarto(opts: Options) -> int:
         return 1
     swap_in(new, paths.ROOT / "_manuscript")
     _update_manifest(quarto=True)
-    console.print("quarto    ok   _manuscript/")
+    for w in warned:
+        console.print(f"[yellow]quarto    warning[/yellow] {escape(w)}")
+    console.print(
+        f"quarto    ok   _manuscript/ ({len(warned)} warning{'s' * (len(warned) != 1)}"
+        f"{'; --strict fails on them' if warned else ''})"
+    )
     return 0
 
 

@@ -14,7 +14,15 @@ from casereport import paths
 from casereport.pipeline import cache
 
 # Everything a finished build/ depends on, besides the data folder.
-REPORT_SOURCES = ["index.qmd", "_quarto.yml", "references.bib", "requirements/lock.txt"]
+REPORT_SOURCES = [
+    "index.qmd",
+    "_quarto.yml",
+    "_quarto/fragments.lua",
+    "_quarto/typst-tables.lua",
+    "_quarto/prerender.py",
+    "references.bib",
+    "requirements/lock.txt",
+]
 
 
 def fingerprint(data_dir: Path) -> str:

@@ -65,6 +65,18 @@ def _include_layout(text: str) -> list[str]:
     return out
 
 
+def _shortcodes_in_fragments(text: str, base_dir: Path, build_dir: Path) -> list[str]:
+    """Quarto resolves embeds and includes before the fragment filter runs, so a
+    fragment that holds one would show it as raw text."""
+    out = []
+    for m in shortcodes.FRAGMENT_RE.finditer(text):
+        target = shortcodes.fragment_path(m.group("arg"), base_dir, build_dir)
+        if target.is_file() and re.search(r"\{\{<\s*(embed|include)\b", target.read_text("utf-8")):
+            out.append(f"fragment {m.group('arg')}: holds an embed or include, which Quarto "
+                       "would not resolve there")
+    return out
+
+
 def check_embeds(article: Path, build_dir: Path | None = None) -> list[str]:
     """Problems with the article's embeds (notebook missing, label missing, no output)."""
     article = Path(article)
@@ -73,6 +85,7 @@ def check_embeds(article: Path, build_dir: Path | None = None) -> list[str]:
     text = article.read_text(encoding="utf-8")
     shortcodes.resolve_includes(shortcodes.strip_front_matter(text), article.parent, bdir, problems)
     problems += _include_layout(shortcodes.strip_front_matter(text))
+    problems += _shortcodes_in_fragments(text, article.parent, bdir)
     body = _expanded(article, bdir)
     for emb in shortcodes.find_embeds(body):
         if not emb.ident:

@@ -1,5 +1,5 @@
 """Markdown fragments under ``build/fragments/`` that ``index.qmd`` pulls in with
-``{{< include build/fragments/<name>.md >}}``.
+``{{< fragment <name> >}}`` (``_quarto/fragment.lua``).
 
 Everything here is generated from the build's inputs and outputs (codebook, audit table,
 results, run manifest), so the article never hard-codes a table, a run list or the number
@@ -31,8 +31,17 @@ from casereport.format import estimate as fmt_estimate
 from casereport.format import number as fmt_number
 from casereport.format import p_relation
 from casereport.labels import CASE_PROFILE, PRIMARY, TRIAL_NAMES
+from casereport.report import quantities
 
-FRAGMENTS = ("data_dictionary", "audit", "sensitivity", "case_appendix", "colophon")
+FRAGMENTS = (
+    "data_dictionary",
+    "audit",
+    "audit_all",
+    "sensitivity",
+    "sensitivity_all",
+    "case_appendix",
+    "colophon",
+)
 KEY_PACKAGES = (
     "casereport",
     "pandas",
@@ -153,7 +162,8 @@ def _audit_view(frame: pd.DataFrame, extra: tuple[str, ...]) -> pd.DataFrame:
 
 
 def audit_md(audit: pd.DataFrame | None) -> str:
-    """The reproduction audit: counts, every discrepancy in full, all checks collapsed.
+    """The reproduction audit: counts and every discrepancy in full (the list of all
+    checks is :func:`audit_all_md`, for the appendix).
 
     Expects ``casereport.audit.audit()``'s columns (``status`` is ``reproduced`` or
     ``discrepancy``); any other table is shown as it is."""
@@ -169,18 +179,32 @@ def audit_md(audit: pd.DataFrame | None) -> str:
         f"(published table cells and claims in the text); {n - n_bad} reproduce exactly after "
         f"rounding half up to the published precision and {n_bad} "
         f"{'does' if n_bad == 1 else 'do'} not. Published values are kept as published; the "
-        "differences are findings about the papers, listed here.\n\n"
+        "differences are findings about the papers"
+        + (", listed in @tbl-audit-discrepancies" if n_bad else "")
+        + ". Every check is listed in @tbl-audit-all (@sec-audit-all).\n\n"
     )
-    parts = [lead]
-    if n_bad:
-        shown = _audit_view(bad, ("difference", "explanation"))
-        parts += ["### Discrepancies {.unnumbered}\n\n", frame_md(shown), "\n"]
-    parts += [
-        f'::: {{.callout-note collapse="true" title="All {n} audit checks"}}\n\n',
-        frame_md(_audit_view(audit, ("status",))),
-        "\n:::\n",
-    ]
-    return "".join(parts)
+    if not n_bad:
+        return lead
+    shown = _audit_view(bad, ("difference", "explanation"))
+    return (
+        lead
+        + frame_md(shown)
+        + "\n: Published numbers that their own inputs do not reproduce: the published value, "
+        "the value recomputed from its inputs (rounded half up to the published precision) "
+        "and the explanation. {#tbl-audit-discrepancies}\n"
+    )
+
+
+def audit_all_md(audit: pd.DataFrame | None) -> str:
+    """Every audit check, one row each, for the appendix."""
+    if audit is None or len(audit) == 0 or "status" not in audit.columns:
+        return "The audit found no derived published numbers to check.\n"
+    return (
+        frame_md(_audit_view(audit, ("status",)))
+        + f"\n: All {len(audit)} audit checks: each derived published number, the formula or "
+        "statement it was recomputed from, the published and recomputed values, and the "
+        "verdict. {#tbl-audit-all}\n"
+    )
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -197,13 +221,14 @@ def _estimate_text(row: Mapping[str, Any]) -> str:
     return text + (f", {p}" if p else "")
 
 
-def sensitivity_md(results: pd.DataFrame | None) -> str:
-    """Primary and every other parameter set side by side, for quantities present in both.
+def _sensitivity_rows(results: pd.DataFrame | None) -> tuple[list[str], list[list[str]]]:
+    """(alternative sets, rows ``[analysis, quantity, primary, *sets]``) for every estimate
+    that an alternative parameter set changes, in the primary set's order.
 
     Case-profile rows (parameter sets such as ``enrich-3``) are not parameter sets of an
     analysis and are left out: only sets that share a quantity with ``primary`` appear."""
     if results is None or len(results) == 0 or "parameter_set" not in results:
-        return "No results were available for the sensitivity comparison.\n"
+        return [], []
     df = results.copy()
     df["parameter_set"] = df["parameter_set"].astype(str)
     primary = df[df["parameter_set"] == PRIMARY]
@@ -211,8 +236,6 @@ def sensitivity_md(results: pd.DataFrame | None) -> str:
     others = df[df["parameter_set"] != PRIMARY]
     others = others[[k in keys for k in zip(others["analysis"], others["quantity"], strict=True)]]
     sets = sorted(others["parameter_set"].unique(), key=_natural)
-    if not sets:
-        return "Every analysis was run with its primary parameter set only.\n"
     cells: dict[tuple[str, str], dict[str, str]] = {}
     for rec in df[df["parameter_set"].isin([PRIMARY, *sets])].to_dict("records"):
         key = (rec["analysis"], rec["quantity"])
@@ -233,19 +256,58 @@ def sensitivity_md(results: pd.DataFrame | None) -> str:
         for a, q in order
         if differs((a, q))
     ]
+    return sets, rows
+
+
+def _sensitivity_table(sets: list[str], rows: list[list[str]], caption: str) -> str:
+    """Rows grouped by analysis (its label on the first row of each group), quantities
+    under their reader-facing labels."""
+    body, last = [], None
+    for a, q, *values in rows:
+        body.append([quantities.analysis_label(a) if a != last else "",
+                     quantities.quantity_label(q), *values])  # fmt: skip
+        last = a
+    headers = ["Analysis", "Estimate", PRIMARY, *(quantities.set_label(s) for s in sets)]
+    return md.table(headers, body, "ll" + "r" * (1 + len(sets))) + f"\n: {caption}\n"
+
+
+_SENSITIVITY_NOTE = (
+    "Each estimate with its confidence interval and p-value where computed; blank: not "
+    "estimated under that set (e.g. a site left out); n/a: the set belongs to another "
+    "notebook."
+)
+
+
+def sensitivity_md(results: pd.DataFrame | None) -> str:
+    """The estimates the text discusses, under the primary and every alternative set;
+    the other estimates that change are :func:`sensitivity_all_md`, in the appendix."""
+    sets, rows = _sensitivity_rows(results)
+    if not sets:
+        return "Every analysis was run with its primary parameter set only.\n"
     if not rows:
         return "The alternative parameter sets left every estimate unchanged.\n"
+    head = [r for r in rows if (r[0], r[1]) in quantities.HEADLINE]
     text = (
-        "Every estimate that changes under an alternative parameter set, with its value under "
-        f"the primary set and under each of the {len(sets)} "
-        f"{'alternative' if len(sets) == 1 else 'alternatives'} (confidence interval and "
-        "p-value where computed; blank: not estimated under that set, e.g. a site left "
-        "out; n/a: the set belongs to another notebook).\n\n"
+        f"{len(rows)} estimates change under the {len(sets)} alternative parameter "
+        f"{'set' if len(sets) == 1 else 'sets'}. @tbl-sensitivity shows the ones this "
+        "report discusses; @tbl-sensitivity-all (@sec-sensitivity-all) lists them all.\n\n"
     )
-    table = md.table(["analysis", "quantity", PRIMARY, *sets], rows, "ll" + "r" * (1 + len(sets)))
-    return (
-        f'{text}::: {{.callout-note collapse="true" title="{len(rows)} estimates that change"}}'
-        f"\n\n{table}\n:::\n"
+    if not head:
+        return text
+    return text + _sensitivity_table(
+        sets, head, f"Headline estimates under each parameter set. {_SENSITIVITY_NOTE} "
+        "{#tbl-sensitivity}"
+    )
+
+
+def sensitivity_all_md(results: pd.DataFrame | None) -> str:
+    """Every estimate that an alternative parameter set changes, for the appendix."""
+    sets, rows = _sensitivity_rows(results)
+    if not sets or not rows:
+        return "No estimate changes under an alternative parameter set.\n"
+    return _sensitivity_table(
+        sets, rows, f"Every estimate that changes under an alternative parameter set. "
+        f"{_SENSITIVITY_NOTE} {{#tbl-sensitivity-all}}"
     )
 
 
@@ -274,24 +336,93 @@ def _trial_site(rec: Mapping[str, Any]) -> tuple[str, str]:
     return str(trial), str(site)
 
 
-def case_appendix_md(manifest: Mapping[str, Any] | None) -> str:
-    """One sub-section per case-profile run: its summary table and figure, embedded by label."""
+#: Compact appendix columns per trial: profiled measure -> (short header, decimals).
+#: The headers are short so the tables fit a printed page; the caption gives the units.
+APPENDIX_COLUMNS: dict[str, dict[str, tuple[str, int]]] = {
+    "enrich": {
+        "engagement_pct": ("Engaged %", 1),
+        "fidelity_score": ("Fidelity", 1),
+        "with_engagement_data": ("With data", 0),
+        "pct_with_data": ("With data %", 1),
+        "total_participants": ("Participants", 0),
+    },
+    "retake": {
+        "mpm": ("Min/month", 1),
+        "mentoring_minutes": ("Minutes", 0),
+        "months_in_study": ("Months", 0),
+        "ppo": ("Part./OT", 1),
+        "ots": ("OTs", 0),
+        "pct_phone_teams": ("Phone/Teams %", 1),
+    },
+}
+APPENDIX_CAPTIONS = {
+    "enrich": (
+        "ENRICH case profiles: each site's value and, in brackets, its rank in the trial "
+        "(1 = highest). Engaged %: participants engaged of those with engagement data; "
+        "Fidelity: site fidelity score (3–12); With data: participants with engagement "
+        "data (n, and % of those offered peer support); Case type: the case selection "
+        "reproduced in the ENRICH section."
+    ),
+    "retake": (
+        "RETAKE case profiles: each site's value and, in brackets, its rank in the trial "
+        "(1 = highest). Min/month: recorded mentoring minutes per month in the study; "
+        "Minutes: recorded minutes (sessions shared by two sites count at both); "
+        "Part./OT: participants per OT who held the post; Phone/Teams %: share of "
+        "mentoring by phone or Teams; Group: against the expected minutes per month; "
+        "Reasons: the factors the paper lists for the site."
+    ),
+}
+
+
+def case_appendix_md(manifest: Mapping[str, Any] | None, results: pd.DataFrame | None) -> str:
+    """One compact table per trial, a row per site, from the case-profile runs' results:
+    each profiled measure with the site's rank, its classification and (RETAKE) reasons."""
+    from casereport import format as F
+    from casereport import labels as L
+    from casereport import results as R
+
     runs = case_profile_runs(manifest)
-    if not runs:
+    if not runs or results is None or len(results) == 0:
         return "No case profiles were built.\n"
+    labels = {**L.CASE_LABELS, **L.GROUP_LABELS}
+    classes = {"enrich": list(L.CASE_LABELS), "retake": list(L.GROUP_LABELS)}
     parts = [
-        f"Profiles of all {len(runs)} sites, one per case-profile run of the build, each "
-        "embedded from its executed notebook.\n"
+        f"The {len(runs)} case-profile runs of the build, one per site, summarised one trial "
+        "to a table. Each site's full profile, with its figure against the rest of its "
+        "trial, is the executed notebook `build/runs/case_profile--<trial>-<site>.ipynb`.\n"
     ]
-    for rec in runs:
-        trial, site = _trial_site(rec)
-        trial_name = TRIAL_NAMES.get(trial, trial.upper())
-        nb = f"build/runs/{rec['run_id']}.ipynb"
-        anchor = "case-" + re.sub(r"[^a-z0-9-]+", "-", f"{trial}-{site}".lower()).strip("-")
+    for trial in TRIAL_NAMES:
+        trial_runs = [r for r in runs if _trial_site(r)[0] == trial]
+        if not trial_runs:
+            continue
+        res = results[results["analysis"] == f"case_profile_{trial}"]
+        value = dict(zip(res["quantity"], res["estimate"], strict=True))
+        cols = APPENDIX_COLUMNS[trial]
+        headers = ["Site", *(h for h, _ in cols.values()), "Case type" if trial == "enrich" else "Group"]
+        if trial == "retake":
+            headers.append("Reasons")
+        rows = []
+        for rec in trial_runs:
+            site = _trial_site(rec)[1]
+
+            def q(name: str, site: str = site) -> Any:
+                return value.get(f"{name}_site_{R.slug(site)}")
+
+            row = [site]
+            for c, (_, dec) in cols.items():
+                rank = q(f"rank_{c}")
+                rank_txt = "" if rank is None else f" [{int(rank)}]"
+                row.append(F.number(q(c), dec, F.DASH) + rank_txt)
+            cls = [c for c in classes[trial] if q(R.slug(c)) == 1]
+            row.append(labels.get(cls[0], cls[0]) if cls else "")
+            if trial == "retake":
+                present = [L.factor_label(f) for f in L.FACTOR_LABELS if q(f) == 1]
+                row.append(", ".join(present) or "none listed")
+            rows.append(row)
+        align = "l" + "r" * len(cols) + "l" * (len(headers) - len(cols) - 1)
         parts.append(
-            f"### {md.escape(trial_name)} site {md.escape(site)} {{#{anchor} .unnumbered}}\n\n"
-            f"{{{{< embed {nb}#profile-summary >}}}}\n\n"
-            f"{{{{< embed {nb}#profile-figure >}}}}\n"
+            f"{md.table(headers, rows, align)}\n"
+            f": {APPENDIX_CAPTIONS[trial]} {{#tbl-profiles-{trial}}}\n"
         )
     return "\n".join(parts)
 
@@ -431,15 +562,17 @@ def write_fragments(
     audit: pd.DataFrame | None,
     manifest: Mapping[str, Any] | None,
 ) -> None:
-    """Write ``data_dictionary.md``, ``audit.md``, ``sensitivity.md``, ``case_appendix.md``
-    and ``colophon.md`` under ``build_dir/fragments/`` (each atomically)."""
+    """Write every fragment of :data:`FRAGMENTS` as ``build_dir/fragments/<name>.md``
+    (each atomically)."""
     out = Path(build_dir) / "fragments"
     data_dir = Path(manifest["data_dir"]) if manifest and manifest.get("data_dir") else None
     texts = {
         "data_dictionary": data_dictionary_md(data_dir),
         "audit": audit_md(audit),
+        "audit_all": audit_all_md(audit),
         "sensitivity": sensitivity_md(results),
-        "case_appendix": case_appendix_md(manifest),
+        "sensitivity_all": sensitivity_all_md(results),
+        "case_appendix": case_appendix_md(manifest, results),
         "colophon": colophon_md(manifest, data_dir),
     }
     for name, text in texts.items():

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 READER = "markdown-raw_html-raw_attribute-raw_tex"
 BANNER = "Preview: rendered without Quarto"
 KIND_NAMES = {"fig": "Figure", "tbl": "Table"}
+_TABLE_CAPTION = re.compile(r"^: (?P<cap>.+?) \{#(?P<label>tbl-[\w-]+)\}[ \t]*$", re.M)
 _XREF = re.compile(r"(?<![\w\\])\[?-?@((fig|tbl|sec)-[A-Za-z0-9_-]*[A-Za-z0-9_])\]?")
 
 CSS = """
@@ -336,7 +337,23 @@ def render_markdown(
     body = shortcodes.substitute_vars(body, variables, state.problems)
     body = _callout_titles(body)
     embeds = shortcodes.find_embeds(body)
-    rendered = [_embed(state, e) for e in embeds]  # numbers assigned in reading order
+    # Floats are numbered in reading order: embedded cells and captioned tables of the
+    # fragments (``: caption {#tbl-x}``), as Quarto numbers them.
+    captions = list(_TABLE_CAPTION.finditer(body))
+    order = sorted([(e.start, i) for i, e in enumerate(embeds)]
+                   + [(m.start(), -1 - j) for j, m in enumerate(captions)])  # fmt: skip
+    rendered: dict[int, str] = {}
+    for _, i in order:
+        if i >= 0:
+            rendered[i] = _embed(state, embeds[i])
+        else:
+            _number(state, captions[-1 - i].group("label"))
+    body = _TABLE_CAPTION.sub(
+        lambda m: f": {state.numbers[m.group('label')]}: {m.group('cap')}\n\n"
+        f"[]{{#{m.group('label')}}}",
+        body,
+    )
+    embeds = shortcodes.find_embeds(body)
     pieces, last = [], 0
     for i, e in enumerate(embeds):
         pieces += [body[last : e.start], f"\x00EMBED{i}\x00"]

@@ -8,6 +8,7 @@ the pandoc preview instead (:mod:`casereport.report.preview`) and says so.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,32 @@ NOT_FOUND = (
 
 
 class QuartoError(RuntimeError):
-    """Quarto ran and failed; the message carries the end of its output."""
+    """Quarto ran and failed (or warned, when strict); the message carries its output."""
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def warnings(log: str) -> list[str]:
+    """Quarto's WARN/WARNING messages in a render log, each with its continuation lines
+    (Quarto prints the detail of a warning on the lines after it, up to a blank line or
+    the next message)."""
+    out: list[str] = []
+    current: list[str] | None = None
+    for line in _ANSI.sub("", log).splitlines():
+        if re.match(r"^\s*(WARN|WARNING)\b", line):
+            if current:
+                out.append("\n".join(current).strip())
+            current = [line.strip()]
+        elif current is not None:
+            if not line.strip() or re.match(r"^\s*(\[\d+/\d+\]|Output created|ERROR)", line):
+                out.append("\n".join(current).strip())
+                current = None
+            else:
+                current.append(line.rstrip())
+    if current:
+        out.append("\n".join(current).strip())
+    return out
 
 
 def find_quarto() -> str | None:
@@ -69,13 +95,14 @@ def environment() -> dict[str, str]:
     return env
 
 
-def render(output_dir: Path, timeout: float = 1800) -> None:
+def render(output_dir: Path, timeout: float = 1800, strict: bool = False) -> list[str]:
     """``quarto render`` the project into ``output_dir`` (HTML article + notebook views,
     Typst PDF). Call it after the build folder has been swapped in as ``build/``: the
     article embeds ``build/runs/*.ipynb`` and includes ``build/fragments/*.md``.
 
-    Raises FileNotFoundError (with :data:`NOT_FOUND`) when Quarto is absent and
-    :class:`QuartoError` when it fails."""
+    Returns Quarto's warnings (:func:`warnings`). Raises FileNotFoundError (with
+    :data:`NOT_FOUND`) when Quarto is absent and :class:`QuartoError` when it fails, or,
+    with ``strict``, when it warned."""
     quarto = find_quarto()
     if quarto is None:
         raise FileNotFoundError(NOT_FOUND)
@@ -93,6 +120,13 @@ def render(output_dir: Path, timeout: float = 1800) -> None:
         text=True,
         timeout=timeout,
     )
+    log = res.stdout + "\n" + res.stderr
     if res.returncode != 0:
-        tail = "\n".join((res.stdout + "\n" + res.stderr).strip().splitlines()[-40:])
+        tail = "\n".join(_ANSI.sub("", log).strip().splitlines()[-40:])
         raise QuartoError(f"quarto render failed (exit {res.returncode}):\n{tail}")
+    found = warnings(log)
+    if strict and found:
+        raise QuartoError(
+            f"quarto render warned {len(found)} time(s) (--strict):\n" + "\n".join(found)
+        )
+    return found

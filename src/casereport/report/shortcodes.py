@@ -1,5 +1,8 @@
-"""The three Quarto shortcodes the article uses, parsed the same way by checks and preview.
+"""The Quarto shortcodes the article uses, parsed the same way by checks and preview.
 
+- the project's own fragment div, ``::: {.casereport-fragment name="audit"}`` followed by
+  ``:::``: the generated Markdown ``build/fragments/<name>.md``, filled in at render time
+  by the filter ``_quarto/fragments.lua`` (not a shortcode, but resolved here alike)
 - ``{{< include path >}}`` (https://quarto.org/docs/authoring/includes.html)
 - ``{{< var key.sub >}}`` from ``_variables.yml`` (https://quarto.org/docs/authoring/variables.html)
 - ``{{< embed notebook.ipynb#ident >}}`` (https://quarto.org/docs/authoring/notebook-embed.html)
@@ -20,6 +23,9 @@ from typing import Any
 _SC = r"(?<!\{)\{\{<\s*{name}\s+(?P<arg>[^\s>]+)(?P<rest>[^>]*?)\s*>\}\}(?!\})"
 EMBED_RE = re.compile(_SC.replace("{name}", "embed"))
 INCLUDE_RE = re.compile(_SC.replace("{name}", "include"))
+FRAGMENT_RE = re.compile(
+    r'^::: *\{\.casereport-fragment +name="(?P<arg>[\w-]+)"\} *\n::: *$', re.M
+)
 VAR_RE = re.compile(_SC.replace("{name}", "var"))
 FRONT_MATTER_RE = re.compile(r"\A---\n.*?\n---\n", re.S)
 
@@ -59,23 +65,37 @@ def resolve_includes(
     problems: list[str] | None = None,
     _depth: int = 0,
 ) -> str:
-    """Replace every include shortcode by the file's text (recursively, to depth 5).
+    """Replace every include and fragment shortcode by the file's text (includes
+    recursively, to depth 5; a fragment is plain Markdown, as ``fragment.lua`` reads it).
 
     A missing file becomes a visible marker and, if ``problems`` is given, a problem."""
 
-    def repl(m: re.Match[str]) -> str:
+    def missing(kind: str, arg: str, target: Path) -> str:
+        if problems is not None:
+            problems.append(f"{kind}: {arg} not found ({target})")
+        return f"**[missing {kind}: {arg}]**"
+
+    def include(m: re.Match[str]) -> str:
         target = map_path(m.group("arg"), base_dir, build_dir)
         if not target.is_file():
-            msg = f"include: {m.group('arg')} not found ({target})"
-            if problems is not None:
-                problems.append(msg)
-            return f"**[missing include: {m.group('arg')}]**"
+            return missing("include", m.group("arg"), target)
         body = target.read_text(encoding="utf-8")
         if _depth >= 5:
             return body
         return resolve_includes(body, base_dir, build_dir, problems, _depth + 1)
 
-    return INCLUDE_RE.sub(repl, text)
+    def fragment(m: re.Match[str]) -> str:
+        target = fragment_path(m.group("arg"), base_dir, build_dir)
+        if not target.is_file():
+            return missing("fragment", m.group("arg"), target)
+        return target.read_text(encoding="utf-8").rstrip("\n")
+
+    return FRAGMENT_RE.sub(fragment, INCLUDE_RE.sub(include, text))
+
+
+def fragment_path(name: str, base_dir: Path, build_dir: Path | None) -> Path:
+    """Where the fragment div ``name`` reads from: ``build/fragments/<name>.md``."""
+    return map_path(f"build/fragments/{name}.md", base_dir, build_dir)
 
 
 def find_embeds(text: str) -> list[Embed]:

@@ -69,3 +69,88 @@ __all__ = [
     "tidy",
     "truth_table",
 ]
+
+# Added by the stats11 methods (appended after __all__ so the block above stays as it was).
+from ._result import (  # noqa: E402
+    Estimate,
+)
+from .association import (  # noqa: E402
+    ODDS_RATIO_MODELS,
+    odds_ratio_models,
+    odds_ratio_models_loo,
+)
+from .metareg import (  # noqa: E402
+    log_odds_meta_regression,
+    meta_regression,
+    reml_loglik,
+    site_log_odds,
+)
+from .overdispersion import (  # noqa: E402
+    agh_loglik,
+    beta_binomial_regression,
+    random_intercept_logistic,
+)
+from .qca_calibrate import (  # noqa: E402
+    RAGIN_LOG_ODDS,
+    calibrate_direct,
+    negate_outcome,
+    threshold_sweep,
+)
+from .qca_minimize import (  # noqa: E402
+    QCASolution,
+    minimize,
+    prime_implicants,
+    term_string,
+)
+from .rates import (  # noqa: E402
+    all_assignments,
+    factor_permutation_test,
+    factor_permutation_tests,
+)
+from .robust import (  # noqa: E402
+    holm,
+    kendall_exact,
+    permutation_slope_interval,
+    theil_sen,
+    within_stratum,
+)
+from .sensitivity import (  # noqa: E402
+    BoundsResult,
+    InfluenceResult,
+    influence_both_ways,
+    missing_outcome_bounds,
+)
+
+__all__ += [
+    "Estimate",
+    "ODDS_RATIO_MODELS",
+    "odds_ratio_models",
+    "odds_ratio_models_loo",
+    "log_odds_meta_regression",
+    "meta_regression",
+    "reml_loglik",
+    "site_log_odds",
+    "agh_loglik",
+    "beta_binomial_regression",
+    "random_intercept_logistic",
+    "RAGIN_LOG_ODDS",
+    "calibrate_direct",
+    "negate_outcome",
+    "threshold_sweep",
+    "QCASolution",
+    "minimize",
+    "prime_implicants",
+    "term_string",
+    "all_assignments",
+    "factor_permutation_test",
+    "factor_permutation_tests",
+    "holm",
+    "kendall_exact",
+    "permutation_slope_interval",
+    "theil_sen",
+    "within_stratum",
+    "BoundsResult",
+    "InfluenceResult",
+    "influence_both_ways",
+    "missing_outcome_bounds",
+]

@@ -1,0 +1,32 @@
+"""Quarto's pre-render step: run the casereport pipeline with the project's Python.
+
+Quarto runs a ``.py`` pre-render script with its Python (``QUARTO_PYTHON``, else
+``python3`` on PATH). If that Python has casereport, it runs the pipeline; otherwise
+the project's ``.venv`` (made by ``make setup``) is used, so ``quarto render`` works
+without activating anything once the environment exists.
+https://quarto.org/docs/projects/scripts.html
+"""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def python() -> str:
+    if importlib.util.find_spec("casereport") is not None:
+        return sys.executable
+    venv = ROOT / ".venv" / "bin" / "python"
+    if venv.is_file():
+        return str(venv)
+    sys.exit(
+        "casereport pre-render: the Python Quarto found (" + sys.executable + ") has no "
+        "casereport package and there is no .venv. Run `make setup` (or `conda activate "
+        "casereport`), then `quarto render` again."
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(subprocess.call([python(), "-m", "casereport", "prerender"], cwd=ROOT))
