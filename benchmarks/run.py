@@ -36,7 +36,6 @@ import contextlib
 import json
 import os
 import platform
-import re
 import shutil
 import signal
 import statistics
@@ -133,10 +132,14 @@ def casereport_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "casereport", *args]
 
 
-def build_statuses(stdout: str) -> dict[str, tuple[str, float]]:
-    """run_id -> (ran | cached | FAILED, seconds) from the build's one line per run."""
-    return {m[2]: (m[0], float(m[1])) for m in
-            re.findall(r"^\s+(ran|cached|FAILED)\s+([\d.]+)s\s+(\S+)\s*$", stdout, re.M)}
+def build_statuses() -> dict[str, tuple[str, float]]:
+    """run_id -> (ran | cached | failed, seconds) of the last build in the project copy, as
+    the build records them (.casereport-cache/last-build.json)."""
+    record = PROJECT / ".casereport-cache" / "last-build.json"
+    if not record.is_file():
+        return {}
+    runs = json.loads(record.read_text())["runs"]
+    return {r["run_id"]: (r["status"], float(r["seconds"])) for r in runs}
 
 
 def make_project(notebooks_from: Path | None = None) -> None:
@@ -529,7 +532,7 @@ def _floor(todo: list[dict], tmp: Path, profile: str | None = None) -> tuple[flo
 def _pipeline_clean(jobs: int) -> tuple[float, dict[str, tuple[str, float]]]:
     clean_build_state()
     wall, res = timed(casereport_cmd("build", "--no-render", "--jobs", str(jobs)))
-    st = build_statuses(res.stdout)
+    st = build_statuses()
     if not st or any(s != "ran" for s, _ in st.values()):
         raise RuntimeError(f"clean build did not execute every run:\n{res.stdout}")
     return wall, st
@@ -657,7 +660,7 @@ def section_noop(repeats: int, clean: dict[str, Any] | None, jobs: int) -> dict[
     samples: dict[str, list[float]] = {"noop_norender": [], "noop_render": []}
     for _ in range(repeats):
         wall, res = timed(casereport_cmd("build", "--no-render"))
-        st = build_statuses(res.stdout)
+        st = build_statuses()
         if any(s != "cached" for s, _ in st.values()):
             raise RuntimeError(f"no-op build executed runs:\n{res.stdout}")
         samples["noop_norender"].append(wall)
@@ -705,7 +708,7 @@ def section_change(repeats: int, files: list[str], jobs: int) -> dict[str, Any]:
             for k in range(1, repeats + 1):
                 _edit(path, column, step, k)  # new content every repeat: never a cache hit
                 wall, res = timed(casereport_cmd("build", "--no-render", "--jobs", str(jobs)))
-                st = build_statuses(res.stdout)
+                st = build_statuses()
                 samples.append(wall)
                 executed_sets.append(sorted(r for r, (s, _) in st.items() if s == "ran"))
                 path.write_bytes(original)

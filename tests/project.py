@@ -7,7 +7,6 @@ cache are never touched, and a fresh clone (CI) tests the real report without a 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -37,10 +36,15 @@ def casereport(root: Path, *args: str, timeout: float = 900) -> subprocess.Compl
                           capture_output=True, text=True, timeout=timeout)
 
 
-def statuses(stdout: str) -> dict[str, str]:
-    """run_id -> 'ran' | 'cached' | 'FAILED' from the build's one-line-per-run output."""
-    return {m[2]: m[0] for m in re.findall(r"^\s+(ran|cached|FAILED)\s+([\d.]+)s\s+(\S+)$",
-                                            stdout, re.M)}
+def statuses(root: Path) -> dict[str, str]:
+    """run_id -> 'ran' | 'cached' | 'failed' for the last build in ``root`` (full or
+    ``--only``), as the build records them in .casereport-cache/last-build.json."""
+    import json
+
+    record = root / ".casereport-cache" / "last-build.json"
+    if not record.is_file():
+        return {}
+    return {r["run_id"]: r["status"] for r in json.loads(record.read_text())["runs"]}
 
 
 def manifest_statuses(out: subprocess.CompletedProcess, root: Path) -> dict[str, str]:

@@ -35,7 +35,7 @@ def project(tmp_path_factory) -> Path:
     root = make_project(tmp_path_factory.mktemp("proj"))
     first = casereport(root, "build", *FAST)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert set(statuses(first.stdout).values()) == {"ran"}
+    assert set(statuses(root).values()) == {"ran"}
     return root
 
 
@@ -43,7 +43,7 @@ def test_second_build_executes_no_notebook(project):
     """Nothing changed since the fixture's build, so every run is a cache hit."""
     again = casereport(project, "build", *FAST)
     assert again.returncode == 0, again.stdout + again.stderr
-    st = statuses(again.stdout)
+    st = statuses(project)
     assert st and set(st.values()) == {"cached"}
 
 
@@ -65,7 +65,7 @@ def test_changing_one_data_file_reruns_only_its_readers(project, tmp_path):
     csv.write_text("\n".join(lines) + "\n")
     out = casereport(root, "build", *FAST)
     assert out.returncode == 0, out.stdout + out.stderr
-    st = statuses(out.stdout)
+    st = statuses(root)
     assert {r for r, s in st.items() if s == "ran"} == {
         r for r in st if r.startswith("mentoring_time--")}
     assert all(s == "cached" for r, s in st.items() if r.startswith("engagement_fidelity--"))
@@ -77,7 +77,7 @@ def test_force_reruns_everything(project, tmp_path):
     shutil.copytree(project / ".casereport-cache", root / ".casereport-cache")
     out = casereport(root, "build", "--force", "--only", "mentoring_time")
     assert out.returncode == 0, out.stdout + out.stderr
-    assert set(statuses(out.stdout).values()) == {"ran"}
+    assert set(statuses(root).values()) == {"ran"}
 
 
 def test_bad_data_fails_at_validation_before_any_kernel(tmp_path):
@@ -93,7 +93,7 @@ def test_bad_data_fails_at_validation_before_any_kernel(tmp_path):
     assert out.returncode == 1
     assert "enrich_sites.csv" in out.stdout + out.stderr
     assert "no notebook was run" in out.stdout
-    assert statuses(out.stdout) == {}
+    assert statuses(root) == {}
     assert not (root / "build").exists()
 
 
@@ -125,7 +125,7 @@ def test_noop_rebuild_executes_nothing_and_keeps_the_report(built):
     os.utime(built / "data" / "enrich_sites.csv", (1, 1))
     out = full_build(built)
     assert "up to date" in out.stdout
-    assert statuses(out.stdout) == {}
+    assert statuses(built) == {}
     # Quarto's pre-render step (pipeline only) is satisfied by a full build too
     pre = casereport(built, "build", "--no-render")
     assert pre.returncode == 0 and "up to date" in pre.stdout
@@ -140,8 +140,8 @@ def test_report_source_change_reassembles_from_the_cache(built, tmp_path):
     shutil.copy2(built / "_variables.yml", root / "_variables.yml")
     qmd = root / "index.qmd"
     qmd.write_text(qmd.read_text() + "\n<!-- edited -->\n")
-    out = full_build(root)
-    st = statuses(out.stdout)
+    full_build(root)
+    st = statuses(root)
     assert st and set(st.values()) == {"cached"}
 
 

@@ -29,7 +29,7 @@ def _article(tmp_path, text):
 
 @pytest.mark.slow
 def test_demo_article_passes_every_check(build, tmp_path):
-    """The demo article (casereport.report.demo.DEMO_ARTICLE) is consistent by design."""
+    """The demo article (tests.demo.DEMO_ARTICLE) is consistent by design."""
     art = demo_article(tmp_path)
     assert checks.check_all(art, build) == []
 

@@ -1,6 +1,6 @@
 """The no-Quarto preview, rendered from the demo build (notebooks executed by papermill).
 
-Expected values come from the demo notebooks in ``casereport.report.demo``: one HTML table
+Expected values come from the demo notebooks in ``tests.demo``: one HTML table
 (``tbl-demo-sites``), one Markdown table (``tbl-demo-md``), one figure
 (``fig-demo-scatter``), two case profiles; and from the demo article's text."""
 

@@ -1,6 +1,6 @@
 """Shared helpers for the report and browser tests (this module holds no tests).
 
-- :func:`demo_build`: the small real build of :mod:`casereport.report.demo` (notebooks
+- :func:`demo_build`: the small real build of :mod:`tests.demo` (notebooks
   executed by papermill), made once per test session and per site table.
 - :func:`chromium_path` / :func:`inspect_page`: headless Chromium through Playwright, using
   Debian's ``chromium`` (``scripts/ensure-chromium.sh``); never ``playwright install``.
@@ -23,7 +23,8 @@ from urllib.parse import urlparse
 import pytest
 
 from casereport import paths
-from casereport.report import demo, fragments
+from casereport.report import fragments
+from tests import demo
 
 CHROMIUM_ARGS = [
     "--headless",

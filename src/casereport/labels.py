@@ -11,6 +11,9 @@ from __future__ import annotations
 PRIMARY = "primary"
 #: The notebook run once per site of each trial.
 CASE_PROFILE = "case_profile"
+#: A run's status in build/manifest.json (and .casereport-cache/last-build.json): executed
+#: by that build, taken from the cache, or failed (last-build.json only).
+RAN, CACHED, FAILED = "ran", "cached", "failed"
 
 #: Trials, by the code used in parameters and run ids, with their display names.
 TRIAL_NAMES = {"enrich": "ENRICH", "retake": "RETAKE"}

@@ -30,6 +30,7 @@ SRC_DIR = ROOT / "src" / "casereport"
 TESTS_DIR = ROOT / "tests"
 BUILD_DIR = ROOT / "build"
 CACHE_DIR = ROOT / ".casereport-cache"
+LAST_BUILD = CACHE_DIR / "last-build.json"  # the last build's runs and their status
 
 ENRICH_CSV = DATA_DIR / "enrich_sites.csv"
 RETAKE_CSV = DATA_DIR / "retake_sites.csv"

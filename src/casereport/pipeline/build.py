@@ -25,6 +25,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from casereport import atomic, paths
+from casereport.labels import CACHED, FAILED, RAN
 from casereport.pipeline import cache, executors
 from casereport.pipeline import plan as run_plan
 from casereport.pipeline.state import (
@@ -65,7 +66,8 @@ class Planned:
     parameters: dict
     key: cache.RunKey
     cached: Path | None
-    status: str = "cached"  # "ran" once executed by this build
+    status: str = CACHED  # RAN once executed by this build (FAILED if it failed)
+    seconds: float = 0.0  # execution time in this build
 
 
 def _up_to_date(fp: str, opts: Options) -> bool:
@@ -124,6 +126,14 @@ def _plan(opts: Options, tables: dict[Path, pd.DataFrame] | None = None) -> list
         hit = None if opts.force else store.get(key.key)
         planned.append(Planned(run, params, key, hit))
     return planned
+
+
+def record_runs(planned: list[Planned]) -> None:
+    """Write the runs of this build (full, ``--only`` or failed) with their status to
+    ``paths.LAST_BUILD``; tests and benchmarks read it instead of the console output."""
+    runs = [{"run_id": p.run.run_id, "status": p.status, "seconds": p.seconds} for p in planned]
+    paths.CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(paths.LAST_BUILD, json.dumps({"runs": runs}, indent=2))
 
 
 def _progress(total: int) -> Progress:
@@ -197,6 +207,7 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
             except Exception as exc:  # the worker itself died
                 out = executors.Outcome(p.run.run_id, False, 0.0, error=repr(exc))
             bar.advance(task_id)
+            p.seconds = round(out.seconds, 2)
             if out.ok and out.deps is None:
                 out.ok, out.failed_cell = False, -1
                 out.error = "the run did not report the package modules it loaded"
@@ -211,9 +222,10 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
                 }
                 deps = cache.dependency_hashes(out.deps or [])
                 p.cached = store.put(p.key.key, out.notebook_json, out.results, meta, deps)
-                p.status = "ran"
+                p.status = RAN
                 console.print(f"  ran      {out.seconds:6.1f}s  {p.run.run_id}")
             else:
+                p.status = FAILED
                 console.print(f"  [red]FAILED[/red]   {out.seconds:6.1f}s  {p.run.run_id}")
                 failures.append(_report_failure(p, out))
     return failures
@@ -244,7 +256,7 @@ def _assemble(
                 "parameters": p.parameters,
                 "inputs": p.key.inputs,
                 "cache_key": p.key.key,
-                "status": p.status,  # "ran" (executed by this build) or "cached"
+                "status": p.status,  # labels.RAN (executed by this build) or labels.CACHED
                 "package_modules": sorted(meta.get("deps") or {}),
                 "executed_notebook": f"build/runs/{p.run.run_id}.ipynb",
                 "seconds": meta.get("seconds"),
@@ -325,6 +337,7 @@ def build(opts: Options) -> int:
     try:
         with FileLock(lock_path(), timeout=0):
             recover_interrupted_swap()
+            record_runs([])  # until this build has run something
             fp = fingerprint(data_dir)
             if not opts.force and opts.notebooks is None and _up_to_date(fp, opts):
                 console.print(
@@ -336,6 +349,7 @@ def build(opts: Options) -> int:
             planned = _plan(opts, tables)
             n_cached = sum(1 for p in planned if p.cached is not None)
             failures = _execute(planned, opts)
+            record_runs(planned)
             if failures:
                 console.print("\n".join(["", *failures, ""]))
                 console.print(

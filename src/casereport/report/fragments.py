@@ -30,7 +30,7 @@ from casereport import markdown as md
 from casereport.format import estimate as fmt_estimate
 from casereport.format import number as fmt_number
 from casereport.format import p_relation
-from casereport.labels import CASE_PROFILE, PRIMARY, TRIAL_NAMES
+from casereport.labels import CACHED, CASE_PROFILE, PRIMARY, RAN, TRIAL_NAMES
 from casereport.report import quantities
 
 FRAGMENTS = (
@@ -57,7 +57,6 @@ KEY_PACKAGES = (
     "frictionless",
     "pypandoc-binary",
 )
-OK_STATUSES = {"ok", "success", "succeeded", "cached", "done", "fresh", "executed"}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -94,7 +93,7 @@ def runs_from_manifest(manifest: Mapping[str, Any] | None) -> list[dict[str, Any
 
 def _run_ok(rec: Mapping[str, Any]) -> bool:
     status = rec.get("status")
-    return status is None or str(status).lower() in OK_STATUSES
+    return status is None or status in (RAN, CACHED)
 
 
 def _natural(text: str) -> list[Any]:

@@ -3,7 +3,8 @@
 :func:`make_demo_build` writes two small notebooks (an analysis with a table and a figure,
 and a case profile) and executes them with papermill, so their outputs are produced by a
 kernel, exactly as the build's are; nothing is typed in by hand. The tests use it, and so
-can a person: ``python -m casereport.report.demo /tmp/demo`` writes a preview there.
+can a person: ``python -m tests.demo /tmp/demo`` (from the project root) writes a preview
+there. Test scaffolding: it lives in tests/, not in the package.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import nbformat
 import papermill
+
+from casereport.labels import RAN
 
 ANALYSIS = "demo_analysis"
 PROFILE = "case_profile"
@@ -132,7 +135,7 @@ def make_demo_build(build_dir: Path, sites: list[dict] | None = None, profiles: 
                 "notebook": name,
                 "parameter_set": ps,
                 "parameters": params,
-                "status": "ok",
+                "status": RAN,
             }
         )
     return {"runs": runs, "data_dir": str(src)}
