@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 def cached_results(root: Path) -> dict[str, dict[str, str]]:
     """run_id -> {results file name: CSV text} from a project's run cache."""
     out = {}
-    for entry in (root / ".casereport-cache" / "runs").iterdir():
+    for entry in (root / ".casereport-cache" / "runs").glob("*/*"):  # <key>/<deps hash>
         if entry.name.startswith("."):
             continue
         run_id = json.loads((entry / "meta.json").read_text())["run_id"]
