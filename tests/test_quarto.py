@@ -315,21 +315,40 @@ def test_every_crossref_in_the_article_resolves(manuscript):
 @pytest.mark.quarto
 @pytest.mark.slow
 def test_pdf_length_and_nothing_outside_the_page(manuscript):
-    """The PDF has between PDF_PAGES pages, and no word of any page lies outside the page
-    (pdftotext's word boxes: text running off the page would end past its edge)."""
+    """The PDF has between PDF_PAGES pages; no word of any page lies outside the page, and
+    no two words are printed over each other (pdftotext's word boxes: text running off a
+    page ends past its edge; a table too long for its page, or a header too wide for its
+    column, overprints)."""
     pdf = manuscript / "index.pdf"
     bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout  # fmt: skip
     pages = re.findall(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', bbox, re.S)
     assert PDF_PAGES[0] <= len(pages) <= PDF_PAGES[1], len(pages)
-    outside = []
+    outside, overprinted = [], []
     for i, (w, h, body) in enumerate(pages, 1):
-        for x0, y0, x1, y1, word in re.findall(
+        words = [(float(a), float(b), float(c), float(d), t) for a, b, c, d, t in re.findall(
             r'<word xMin="([\d.-]+)" yMin="([\d.-]+)" xMax="([\d.-]+)" yMax="([\d.-]+)">'
-            r"(.*?)</word>", body):  # fmt: skip
-            if float(x0) < 0 or float(y0) < 0 or float(x1) > float(w) or float(y1) > float(h):
-                outside.append((i, word))
+            r"(.*?)</word>", body)]  # fmt: skip
+        outside += [(i, t) for x0, y0, x1, y1, t in words
+                    if x0 < 0 or y0 < 0 or x1 > float(w) or y1 > float(h)]  # fmt: skip
+        overprinted += [(i, a, b) for a, b in _overlapping(words)]
     assert outside == []
+    assert overprinted == []
+
+
+def _overlapping(words: list[tuple[float, float, float, float, str]]) -> list[tuple[str, str]]:
+    """Pairs of words whose boxes overlap by more than a third of the smaller box."""
+    out = []
+    words = sorted(words, key=lambda w: w[1])
+    for i, (x0, y0, x1, y1, t) in enumerate(words):
+        for u0, v0, u1, v1, s in words[i + 1 :]:
+            if v0 >= y1:
+                break
+            dx, dy = min(x1, u1) - max(x0, u0), min(y1, v1) - max(y0, v0)
+            small = min((x1 - x0) * (y1 - y0), (u1 - u0) * (v1 - v0))
+            if dx > 0 and dy > 0 and small > 0 and dx * dy > small / 3:
+                out.append((t, s))
+    return out
 
 
 @pytest.mark.quarto
