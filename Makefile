@@ -27,8 +27,11 @@ $(STAMP): pyproject.toml requirements/lock.txt
 
 setup: $(STAMP)
 
+# Under CI (CI=true, as GitHub Actions sets it) a Quarto warning fails the build.
+STRICT := $(if $(filter true,$(CI)),--strict,)
+
 report: $(STAMP)
-	$(BIN)/casereport build --jobs $(JOBS)
+	$(BIN)/casereport build --jobs $(JOBS) $(STRICT)
 
 browser:
 	@bash scripts/ensure-chromium.sh

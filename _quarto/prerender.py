@@ -8,6 +8,7 @@ https://quarto.org/docs/projects/scripts.html
 """
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,4 +30,6 @@ def python() -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(subprocess.call([python(), "-m", "casereport", "prerender"], cwd=ROOT))
+    # The pipeline builds this project, whichever checkout the package was installed from.
+    env = {**os.environ, "CASEREPORT_ROOT": os.environ.get("CASEREPORT_ROOT", str(ROOT))}
+    sys.exit(subprocess.call([python(), "-m", "casereport", "prerender"], cwd=ROOT, env=env))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from casereport import paths
 from casereport.report import preview
 from tests.test_report_support import (
     SCRIPT_LOCATION,
@@ -72,14 +71,3 @@ def test_real_preview_in_browser(built_project):
     _assert_clean(info)
     assert info["n_images"] > 0
     assert "?var:" not in info["text"] and "Missing embed" not in info["text"]
-
-
-def test_quarto_html_in_browser():
-    """_manuscript/index.html (Quarto's article page), if Quarto has rendered it."""
-    page = paths.ROOT / "_manuscript" / "index.html"
-    if not page.is_file():
-        pytest.skip("no _manuscript/index.html: Quarto is not installed or has not rendered")
-    require_chromium()
-    info = inspect_page(page, paths.BUILD_DIR / "manuscript.png")
-    _assert_clean(info)
-    assert info["n_images"] > 0

@@ -1,24 +1,54 @@
-"""Quarto: found or reported plainly; when present, the manuscript renders.
+"""Quarto renders the manuscript for real, and what it renders reads cleanly.
 
-The render tests need the `quarto` command (https://quarto.org/docs/get-started/; CI uses
-quarto-dev/quarto-actions/setup) and skip with that reason when it is not on PATH."""
+The render tests need the `quarto` command (CI installs it from ../shared/quarto; users from
+conda-forge or Quarto's installer). Without it they skip, except under CI=true, where a
+skipped Quarto test is a failure. Two real renders are checked alike:
+
+- ``built``: `casereport build --strict` of a private copy of the project (the session
+  build of conftest.py), which runs the pipeline and then Quarto;
+- ``alone``: `quarto render` alone in another fresh copy (no build/, no _manuscript/),
+  with the environment active as a user would have it: Quarto's pre-render step runs the
+  pipeline. It reuses the first copy's run cache, so unchanged runs are not executed
+  again, and one ENRICH site's location is ``<script>…</script>``, to show that data text
+  stays text in Quarto's HTML.
+"""
 
 from __future__ import annotations
 
+import html
+import json
 import os
+import re
 import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
 from casereport import paths
-from casereport.report import quarto
+from casereport.report import quarto, shortcodes
+from tests.project import make_project
+from tests.test_report_support import SCRIPT_LOCATION, inspect_page, serve
 
 HAVE_QUARTO = quarto.find_quarto() is not None
-needs_quarto = pytest.mark.skipif(
-    not HAVE_QUARTO,
-    reason="quarto is not on PATH (install Quarto >= 1.5: conda-forge `quarto` or the "
-    "installer at quarto.org; CI: quarto-dev/quarto-actions/setup)",
-)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+#: The page count the report is expected to stay within (24 pages when last looked at).
+PDF_PAGES = (12, 40)
+
+
+def require_quarto() -> str:
+    exe = quarto.find_quarto()
+    if exe is None:
+        msg = "quarto is not on PATH (conda-forge `quarto`, Quarto's installer, ../shared/quarto)"
+        if IN_CI:
+            pytest.fail(msg + "; CI=true requires the Quarto tests to run")
+        pytest.skip(msg)
+    return exe
+
+
+# ---------------------------------------------------------------- without rendering
 
 
 def test_find_quarto_none_without_path(monkeypatch, tmp_path):
@@ -60,35 +90,301 @@ def test_render_rejects_old_quarto(monkeypatch, tmp_path):
         quarto.render(tmp_path / "out")
 
 
-@needs_quarto
+# Lines as Quarto 1.10.18 printed them here (ANSI colours included), for the log parser.
+_LOG = (
+    "\x1b[1m\x1b[34m[1/2] nb.ipynb\x1b[39m\x1b[22m\n"
+    "\x1b[33mWARNING (/opt/quarto/src/resources/filters/./normalize/astpipeline.lua:340) \n"
+    "The following string was found in the document: :::\n"
+    "\n"
+    "This usually indicates a problem with a fenced div in the document.\n"
+    "\x1b[39m\x1b[33mWARNING (/opt/quarto/src/resources/filters/./crossref/refs.lua:128) "
+    "Unable to resolve crossref @tbl-c\n"
+    "\x1b[39m[typst]: Compiling index.typ to index.pdf...DONE\n"
+    "Output created: _manuscript/index.html\n"
+)
+
+
+def test_warnings_are_read_from_quarto_log():
+    """Both WARNING messages of the log above (copied from a real render) are found, each
+    with its continuation line; the progress and output lines are not warnings."""
+    found = quarto.warnings(_LOG)
+    assert len(found) == 2
+    assert "The following string was found in the document: :::" in found[0]
+    assert found[1].endswith("Unable to resolve crossref @tbl-c")
+    assert quarto.warnings("Output created: x.html\n[1/1] index.qmd\n") == []
+
+
+def test_strict_render_fails_on_a_warning(monkeypatch, tmp_path):
+    """A stand-in quarto that exits 0 but prints a WARN line: render() returns the warning;
+    with strict=True it raises QuartoError naming it."""
+    fake = tmp_path / "quarto"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "--version" ]; then echo 1.10.18; exit 0; fi\n'
+        "echo 'WARN (x.lua:1) Unable to resolve crossref @fig-x' >&2\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.delenv("QUARTO_PATH", raising=False)
+    assert quarto.render(tmp_path / "out") == ["WARN (x.lua:1) Unable to resolve crossref @fig-x"]
+    with pytest.raises(quarto.QuartoError, match="@fig-x"):
+        quarto.render(tmp_path / "out", strict=True)
+
+
+def test_notebook_cell_options_survive_embedding():
+    """Quarto writes an embedded cell's options into a one-line div header; a YAML block
+    scalar (``>-``, ``|``) breaks it (raw ``:::`` in the report, quarto-dev/quarto-cli
+    #11290, #9421). Every ``#|`` option of every notebook is a one-line or quoted/plain
+    multi-line scalar, parses as YAML, and every fig-/tbl- label has its caption."""
+    import yaml
+
+    for nb_path in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
+        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            opts = [ln[3:] for ln in "".join(cell["source"]).splitlines() if ln.startswith("#| ")]
+            text = "\n".join(opts)
+            assert not re.search(r":\s*[>|][-+]?\s*$", text, re.M), (nb_path.name, text)
+            parsed = yaml.safe_load(text) if text else {}
+            label = str(parsed.get("label", ""))
+            for kind in ("fig", "tbl"):
+                if label.startswith(f"{kind}-"):
+                    assert str(parsed.get(f"{kind}-cap", "")).strip(), (nb_path.name, label)
+
+
+# ---------------------------------------------------------------- real renders
+
+
+def _env_active(root: Path) -> dict[str, str]:
+    """The environment of a user whose casereport environment is active: its bin/ first on
+    PATH, no QUARTO_PYTHON, the package pointed at this copy of the project."""
+    env = {k: v for k, v in os.environ.items() if k not in ("QUARTO_PYTHON",
+                                                              "CASEREPORT_SKIP_PRERENDER")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["CASEREPORT_ROOT"] = str(root)
+    return env
+
+
+@pytest.fixture(scope="session")
+def rendered_alone(built_project, tmp_path_factory) -> tuple[Path, str]:
+    """`quarto render` alone in a fresh copy (see the module docstring); (root, log)."""
+    exe = require_quarto()
+    root = make_project(tmp_path_factory.mktemp("quarto-alone"))
+    shutil.copytree(built_project / ".casereport-cache", root / ".casereport-cache",
+                    ignore=shutil.ignore_patterns("*.lock"))  # fmt: skip
+    enrich = root / "data" / "enrich_sites.csv"
+    rows = enrich.read_text(encoding="utf-8").splitlines()
+    header = rows[0].split(",")
+    cells = rows[1].split(",")
+    cells[header.index("location")] = SCRIPT_LOCATION
+    rows[1] = ",".join(cells)
+    enrich.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert not (root / "build").exists() and not (root / "_manuscript").exists()
+    res = subprocess.run([exe, "render"], cwd=root, env=_env_active(root),
+                         capture_output=True, text=True, timeout=1800)  # fmt: skip
+    log = res.stdout + "\n" + res.stderr
+    assert res.returncode == 0, log[-4000:]
+    return root, log
+
+
+@pytest.fixture(scope="session", params=["built", "alone"])
+def manuscript(request, built_project) -> Path:
+    """_manuscript/ of each real render."""
+    require_quarto()
+    if request.param == "built":
+        out = built_project / "_manuscript"
+    else:
+        out = request.getfixturevalue("rendered_alone")[0] / "_manuscript"
+    assert (out / "index.html").is_file(), f"{out} has no index.html"
+    return out
+
+
 @pytest.mark.quarto
 @pytest.mark.slow
-def test_quarto_renders_the_manuscript(tmp_path):
-    """`quarto render` of the project (after a build) writes the article page and the Typst
-    PDF; the page has no console errors, decodes its images and resolves its #links."""
-    if not (paths.BUILD_DIR / "runs").is_dir():
-        pytest.skip("no build/ yet: run `casereport build` before the Quarto render test")
-    out = tmp_path / "_manuscript"
-    quarto.render(out)
-    assert (out / "index.html").is_file()
-    assert list(out.glob("*.pdf")), "the Typst PDF was not written"
-    from tests.test_report_support import inspect_page
+def test_quarto_render_alone_works_on_a_fresh_copy_without_warnings(rendered_alone):
+    """The pre-render step ran the pipeline (build/ exists, the notebooks it changed ran);
+    Quarto wrote the HTML and the PDF and printed no WARN line."""
+    root, log = rendered_alone
+    assert (root / "build" / "manifest.json").is_file()
+    assert (root / "_manuscript" / "index.html").is_file()
+    assert (root / "_manuscript" / "index.pdf").is_file()
+    assert quarto.warnings(log) == []
 
-    info = inspect_page(out / "index.html", paths.BUILD_DIR / "manuscript-test.png")
+
+@pytest.mark.quarto
+@pytest.mark.slow
+def test_casereport_build_rendered_quarto_strictly(built_project):
+    """The session build ran `casereport build --strict` (tests/project.py): it rendered the
+    manuscript, which it does only when Quarto printed no warning."""
+    require_quarto()
+    manifest = json.loads((built_project / "build" / "manifest.json").read_text())
+    assert manifest.get("quarto") is True
+    assert (built_project / "_manuscript" / "index.pdf").is_file()
+
+
+class _Text(HTMLParser):
+    """Visible text of an HTML page (script and style skipped)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self._skip += tag in ("script", "style")
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("script", "style") and self._skip > 0
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _html_text(page: Path) -> str:
+    p = _Text()
+    p.feed(page.read_text(encoding="utf-8"))
+    return html.unescape(" ".join(p.parts))
+
+
+def _pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+
+
+RAW = ["?@", "??", ":::", "{#", "quarto-private", "tbl-cap=", "fig-cap=", "execution_count=",
+       "?var:", "[missing"]  # fmt: skip
+
+
+@pytest.mark.quarto
+@pytest.mark.slow
+def test_no_raw_markup_in_html_or_pdf(manuscript):
+    """Neither the article's visible HTML text nor the PDF's text holds an unresolved
+    reference (?@, ??), a fenced-div marker, an attribute list or cell metadata."""
+    texts = {"html": _html_text(manuscript / "index.html"),
+             "pdf": _pdf_text(manuscript / "index.pdf")}  # fmt: skip
+    for kind, text in texts.items():
+        found = {r: text.count(r) for r in RAW if r in text}
+        assert found == {}, f"{kind}: {found}"
+
+
+def _float_labels() -> list[str]:
+    body = shortcodes.strip_front_matter((paths.ROOT / "index.qmd").read_text(encoding="utf-8"))
+    return [e.ident for e in shortcodes.find_embeds(body) if e.ident.startswith(("fig-", "tbl-"))]
+
+
+@pytest.mark.quarto
+@pytest.mark.slow
+def test_every_embedded_float_is_numbered_and_captioned(manuscript):
+    """Each embed of a fig-/tbl- label in index.qmd is an element with that id whose
+    caption reads "Figure N: <text>" or "Table N: <text>", in the HTML; the PDF has as many
+    numbered captions of each kind at least."""
+    page = (manuscript / "index.html").read_text(encoding="utf-8")
+    labels = _float_labels()
+    assert len(labels) >= 14
+    for label in labels:
+        m = re.search(rf'<div id="{re.escape(label)}"(.*?)</figcaption>', page, re.S)
+        assert m, f"{label}: no element with that id and a caption"
+        caption = html.unescape(re.sub(r"<[^>]+>", "", m.group(1).split("<figcaption", 1)[-1]))
+        kind = "Figure" if label.startswith("fig-") else "Table"
+        assert re.search(rf"{kind}\s+\d+:\s*\S", caption.split(">", 1)[-1]), (label, caption)
+    pdf = _pdf_text(manuscript / "index.pdf")
+    for kind, prefix in (("Figure", "fig-"), ("Table", "tbl-")):
+        n = sum(lab.startswith(prefix) for lab in labels)
+        assert len(set(re.findall(rf"^\s*{kind} (\d+):", pdf, re.M))) >= n, kind
+
+
+@pytest.mark.quarto
+@pytest.mark.slow
+def test_every_crossref_in_the_article_resolves(manuscript):
+    """Every @fig-/@tbl-/@sec- reference written in index.qmd becomes, in the HTML, a link
+    to an element that exists; the PDF shows no unresolved reference (checked above) and
+    names each referenced section by number."""
+    text = (paths.ROOT / "index.qmd").read_text(encoding="utf-8")
+    refs = sorted(set(re.findall(r"(?<![\w\\])@((?:fig|tbl|sec)-[\w-]*\w)", text)))
+    assert refs, "index.qmd cites no figure, table or section"
+    page = (manuscript / "index.html").read_text(encoding="utf-8")
+    for ref in refs:
+        assert f'href="#{ref}"' in page, f"@{ref}: no link in the HTML"
+        assert f'id="{ref}"' in page, f"@{ref}: no element with that id in the HTML"
+    pdf = _pdf_text(manuscript / "index.pdf")
+    assert len(re.findall(r"\bSection \d+(\.\d+)*", pdf)) >= sum(r.startswith("sec-") for r in refs)
+
+
+@pytest.mark.quarto
+@pytest.mark.slow
+def test_pdf_length_and_nothing_outside_the_page(manuscript):
+    """The PDF has between PDF_PAGES pages; no word of any page lies outside the page, and
+    no two words are printed over each other (pdftotext's word boxes: text running off a
+    page ends past its edge; a table too long for its page, or a header too wide for its
+    column, overprints)."""
+    pdf = manuscript / "index.pdf"
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    pages = re.findall(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', bbox, re.S)
+    assert PDF_PAGES[0] <= len(pages) <= PDF_PAGES[1], len(pages)
+    outside, overprinted = [], []
+    for i, (w, h, body) in enumerate(pages, 1):
+        words = [(float(a), float(b), float(c), float(d), t) for a, b, c, d, t in re.findall(
+            r'<word xMin="([\d.-]+)" yMin="([\d.-]+)" xMax="([\d.-]+)" yMax="([\d.-]+)">'
+            r"(.*?)</word>", body)]  # fmt: skip
+        outside += [(i, t) for x0, y0, x1, y1, t in words
+                    if x0 < 0 or y0 < 0 or x1 > float(w) or y1 > float(h)]  # fmt: skip
+        overprinted += [(i, a, b) for a, b in _overlapping(words)]
+    assert outside == []
+    assert overprinted == []
+
+
+def _overlapping(words: list[tuple[float, float, float, float, str]]) -> list[tuple[str, str]]:
+    """Pairs of words whose boxes overlap by more than a third of the smaller box."""
+    out = []
+    words = sorted(words, key=lambda w: w[1])
+    for i, (x0, y0, x1, y1, t) in enumerate(words):
+        for u0, v0, u1, v1, s in words[i + 1 :]:
+            if v0 >= y1:
+                break
+            dx, dy = min(x1, u1) - max(x0, u0), min(y1, v1) - max(y0, v0)
+            small = min((x1 - x0) * (y1 - y0), (u1 - u0) * (v1 - v0))
+            if dx > 0 and dy > 0 and small > 0 and dx * dy > small / 3:
+                out.append((t, s))
+    return out
+
+
+@pytest.mark.quarto
+@pytest.mark.browser
+@pytest.mark.slow
+def test_quarto_html_in_a_browser_over_http(manuscript):
+    """The article served on 127.0.0.1, as GitHub Pages serves it, in headless Chromium:
+    no console errors, every image decodes, every #link has its target, nothing is
+    requested from another host (no CDN), and window.__pwned stays undefined."""
+    with serve(manuscript) as base:
+        info = inspect_page(base + "index.html", manuscript.parent / "manuscript.png")
     assert info["errors"] == [] and info["broken_images"] == []
-    assert info["missing_targets"] == [] and info["pwned"] is None
-    assert "?var:" not in info["text"]
+    assert info["missing_targets"] == [] and info["outside_requests"] == []
+    assert info["n_images"] > 0 and info["pwned"] is None
+    assert "?var:" not in info["text"] and "?@" not in info["text"]
 
 
-@needs_quarto
+@pytest.mark.quarto
+@pytest.mark.browser
+@pytest.mark.slow
+def test_script_location_is_text_in_quarto_html(rendered_alone):
+    """In the copy whose ENRICH site 1 is located at ``<script>…</script>``, the Quarto
+    HTML shows that text and does not run it."""
+    root, _ = rendered_alone
+    with serve(root / "_manuscript") as base:
+        info = inspect_page(base + "index.html", root / "manuscript-xss.png")
+    assert info["pwned"] is None and info["errors"] == []
+    assert SCRIPT_LOCATION in info["text"]
+
+
 @pytest.mark.quarto
 def test_quarto_inspect_reads_the_project():
     """`quarto inspect` accepts _quarto.yml and sees a manuscript project."""
-    import json
-    import subprocess
-
+    exe = require_quarto()
     res = subprocess.run(
-        [quarto.find_quarto(), "inspect", str(paths.ROOT)],
+        [exe, "inspect", str(paths.ROOT)],
         capture_output=True,
         text=True,
         env={**os.environ, "CASEREPORT_SKIP_PRERENDER": "1"},
@@ -96,10 +392,3 @@ def test_quarto_inspect_reads_the_project():
     )
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["config"]["project"]["type"] == "manuscript"
-
-
-def test_quarto_absence_is_the_reason_for_skipping():
-    """Documents the skip: this machine's PATH decides whether the two tests above run."""
-    assert HAVE_QUARTO == (
-        shutil.which("quarto") is not None or bool(os.environ.get("QUARTO_PATH"))
-    )

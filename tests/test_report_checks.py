@@ -182,15 +182,21 @@ def test_real_article_embeds_resolve_in_the_build(built_project):
 
 def test_quarto_project_config():
     """_quarto.yml (written from quarto.org's manuscript, projects and scripts pages): a
-    manuscript with article index.qmd; renders only the article and build/runs/*.ipynb (not
-    notebooks/); pre-render runs the pipeline; html + typst; bibliography references.bib;
+    manuscript with article index.qmd; renders only the article and the executed analysis
+    runs in build/runs/ (not notebooks/, not the case profiles, which the appendix
+    summarises); pre-render runs the pipeline through _quarto/prerender.py, and the
+    fragment filter runs before Quarto parses the AST; html + typst; references.bib;
     the listed notebooks are exactly the executed analysis runs of the run plan (every
     parameter set, not the case profiles), and include every notebook the article embeds
     from outside the appendix."""
     cfg = yaml.safe_load((paths.ROOT / "_quarto.yml").read_text(encoding="utf-8"))
     assert cfg["project"]["type"] == "manuscript"
-    assert cfg["project"]["pre-render"] == "casereport prerender"
-    assert cfg["project"]["render"] == ["index.qmd", "build/runs/*.ipynb"]
+    assert cfg["project"]["pre-render"] == "_quarto/prerender.py"
+    assert (paths.ROOT / "_quarto" / "prerender.py").is_file()
+    assert {"at": "pre-ast", "path": "_quarto/fragments.lua"} in cfg["filters"]
+    assert cfg["project"]["render"] == ["index.qmd"] + [
+        f"build/runs/{nb}--*.ipynb" for nb in ("engagement_fidelity", "mentoring_time", "cross_case")
+    ]
     assert cfg["manuscript"]["article"] == "index.qmd"
     assert set(cfg["format"]) == {"html", "typst"}
     assert cfg["bibliography"] == "references.bib"

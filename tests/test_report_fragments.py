@@ -28,10 +28,13 @@ def _html(markdown: str) -> str:
 
 def _results() -> pd.DataFrame:
     rows = [
-        ("enrich_models", "ols_slope", 7.123, 1.5, 12.25, 0.0123, 7, "primary"),
-        ("enrich_models", "ols_slope", 6.5, 0.2, 11.0, 0.04, 6, "weighted"),
-        ("enrich_models", "n_sites", 7, None, None, None, 7, "primary"),
-        ("enrich_models", "pearson_r", 0.8123, 0.2, 0.97, 0.0004, 7, "primary"),
+        ("enrich_association", "ols_slope", 7.123, 1.5, 12.25, 0.0123, 7, "primary"),
+        ("enrich_association", "ols_slope", 6.5, 0.2, 11.0, 0.04, 6, "weighted"),
+        ("enrich_table2", "n_sites", 7, None, None, None, 7, "primary"),
+        ("enrich_table2", "n_sites", 6, None, None, None, 6, "weighted"),
+        ("enrich_association", "pearson_r", 0.8123, 0.2, 0.97, 0.0004, 7, "primary"),
+        ("enrich_loo", "ols_slope_without_site_4", 9.0, 2.0, 16.0, 0.02, 6, "primary"),
+        ("enrich_loo", "ols_slope_without_site_4", 8.0, 1.0, 15.0, 0.03, 5, "weighted"),
         ("case_profile", "engaged_site_3", 27, None, None, None, 34, "enrich-3"),
     ]
     return pd.DataFrame(
@@ -124,8 +127,9 @@ def test_data_dictionary_lists_every_codebook_column():
 
 
 def test_audit_fragment_counts_match_the_audit():
-    """The counts in the sentence are those of audit.audit() on data/, and every
-    discrepancy's explanation appears."""
+    """The counts in the sentence are those of audit.audit() on data/, every
+    discrepancy's explanation appears in the captioned discrepancy table, and the
+    appendix table lists every check, one row each."""
     table = audit.audit(paths.DATA_DIR)
     text = fragments.audit_md(table)
     n_bad = int((table["status"] != "reproduced").sum())
@@ -133,22 +137,36 @@ def test_audit_fragment_counts_match_the_audit():
     assert f"{len(table) - n_bad} reproduce exactly" in text
     for expl in table.loc[table["status"] != "reproduced", "explanation"]:
         assert md.escape(expl) in text
-    assert f'title="All {len(table)} audit checks"' in text
+    assert text.rstrip().endswith("{#tbl-audit-discrepancies}")
+    full = fragments.audit_all_md(table)
+    body = [ln for ln in full.splitlines() if ln.startswith("| ")][1:]
+    assert len(body) == len(table) and full.rstrip().endswith("{#tbl-audit-all}")
 
 
-def test_sensitivity_sets_side_by_side():
-    """_results(): 'weighted' ran enrich_models with a different ols_slope and without
-    n_sites and pearson_r (blank), so those 3 rows show; the case-profile set enrich-3
-    shares no quantity with primary and is left out. Numbers by variables.fmt_estimate."""
+def test_sensitivity_headline_and_appendix():
+    """_results(): 'weighted' changed ols_slope and n_sites and left out pearson_r (blank),
+    so those 3 headline rows show, labelled (report.quantities), grouped by analysis with
+    its label once; the leave-one-out slope is not a headline estimate and shows only in the
+    appendix table, which lists all 4. The case-profile set enrich-3 is no parameter set.
+    Numbers by variables.fmt_estimate."""
     text = fragments.sensitivity_md(_results())
-    assert "| analysis | quantity | primary | weighted |" in text
+    assert "| Analysis | Estimate | primary | weighted |" in text
     assert (
         "| 7\\.12 \\(1\\.50 to 12\\.25\\), p \\= 0\\.012 "
         "| 6\\.50 \\(0\\.20 to 11\\.00\\), p \\= 0\\.040 |" in text
     )
-    rows = [line.split(" | ")[1] for line in text.splitlines() if line.startswith("| enrich")]
-    assert rows == ["ols\\_slope", "n\\_sites", "pearson\\_r"]
-    assert "enrich\\-3" not in text
+    rows = [line.split(" | ")[:2] for line in text.splitlines() if line.startswith("| ")][1:]
+    assert [r[1] for r in rows] == [
+        md.escape("OLS slope (points of engagement % per fidelity point)"),
+        md.escape("Pearson's r"),
+        md.escape("Sites (n)"),
+    ]
+    assert [r[0] for r in rows] == ["| ENRICH association", "| ", "| ENRICH site table"]
+    assert "without site 4" not in text and "enrich\\-3" not in text
+    assert text.rstrip().endswith("{#tbl-sensitivity}")
+    full = fragments.sensitivity_all_md(_results())
+    assert md.escape("OLS slope (points of engagement % per fidelity point), without site 4") in full
+    assert full.rstrip().endswith("{#tbl-sensitivity-all}")
 
 
 def test_sensitivity_unchanged_estimates_are_left_out():
@@ -159,24 +177,48 @@ def test_sensitivity_unchanged_estimates_are_left_out():
     assert text == "The alternative parameter sets left every estimate unchanged.\n"
 
 
-def test_case_appendix_follows_the_manifest():
-    """One section per case-profile run (4 in _manifest), ENRICH before RETAKE, sites in
-    natural order 1, 3, 10; two embeds each, by the labels in docs/architecture.md."""
-    text = fragments.case_appendix_md(_manifest())
-    heads = [line for line in text.splitlines() if line.startswith("### ")]
-    assert [h.split(" {")[0] for h in heads] == [
-        "### ENRICH site 1",
-        "### ENRICH site 3",
-        "### ENRICH site 10",
-        "### RETAKE site 2",
+def _profile_results(sites=("3", "1", "10")) -> pd.DataFrame:
+    """Case-profile rows as the case_profile notebook writes them: engagement of site s is
+    float(s) + 0.2, its rank 1, and each site is a high-high case; RETAKE site 2 has
+    OT turnover and is in the 'more than expected' group."""
+    rows = []
+    for s in sites:
+        rows += [
+            ("case_profile_enrich", f"engagement_pct_site_{s}", float(s) + 0.2),
+            ("case_profile_enrich", f"rank_engagement_pct_site_{s}", 1),
+            ("case_profile_enrich", f"high_high_site_{s}", 1.0),
+            ("case_profile_enrich", f"low_low_site_{s}", 0.0),
+        ]
+    rows += [
+        ("case_profile_retake", "mpm_site_2", 43.44),
+        ("case_profile_retake", "rank_mpm_site_2", 16),
+        ("case_profile_retake", "more_site_2", 1.0),
+        ("case_profile_retake", "ot_turnover_site_2", 1),
+        ("case_profile_retake", "low_competency_site_2", 0),
     ]
-    assert text.count("#profile-summary >}}") == 4 and text.count("#profile-figure >}}") == 4
-    assert "{{< embed build/runs/case_profile--enrich-10.ipynb#profile-summary >}}" in text
+    return pd.DataFrame(rows, columns=["analysis", "quantity", "estimate"])
+
+
+def test_case_appendix_follows_the_manifest():
+    """One captioned table per trial, ENRICH before RETAKE; a row per case-profile run of
+    _manifest, sites in natural order 1, 3, 10; each value with its rank in brackets, the
+    classification and (RETAKE) the reasons, from _profile_results; no embed (Quarto would
+    not resolve one inside a fragment)."""
+    text = fragments.case_appendix_md(_manifest(), _profile_results())
+    rows = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
+    enrich = [r for r in rows if r[0] in ("| 1", "| 3", "| 10")]
+    assert [r[0] for r in enrich] == ["| 1", "| 3", "| 10"]
+    assert enrich[2][1] == "10\\.2 \\[1\\]"
+    assert "high engagement, high fidelity" in " ".join(enrich[0])
+    retake = [r for r in rows if r[0] == "| 2"]
+    assert retake[0][1] == "43\\.4 \\[16\\]" and "OT turnover" in retake[0][-1]
+    assert "more than expected" in " ".join(retake[0])
+    assert text.index("{#tbl-profiles-enrich}") < text.index("{#tbl-profiles-retake}")
+    assert "{{<" not in text
 
 
 def test_case_appendix_escapes_site_names():
-    """A site id holding markup is escaped in the heading (the embed path uses the run id,
-    which runs.slug has already made file-name safe)."""
+    """A site id holding markup is escaped in its table row."""
     man = {
         "runs": [
             {
@@ -187,7 +229,9 @@ def test_case_appendix_escapes_site_names():
             }
         ]
     }
-    html = _html(fragments.case_appendix_md(man).split("{{<")[0])
+    res = pd.DataFrame([("case_profile_enrich", "n_sites", 1.0)],
+                       columns=["analysis", "quantity", "estimate"])  # fmt: skip
+    html = _html(fragments.case_appendix_md(man, res))
     assert "<script" not in html and "&lt;script&gt;" in html
 
 
@@ -265,22 +309,31 @@ def test_write_variables_primary_only(tmp_path):
     written; the file parses to the same dict."""
     path = tmp_path / "_variables.yml"
     got = variables.write_variables(_results(), path)
-    assert got["enrich_models"]["ols_slope"] == "7.12"
-    assert got["enrich_models"]["ols_slope_ci"] == "1.50 to 12.25"  # estimate's decimals
-    assert got["enrich_models"]["pearson_r_p"] == "p < 0.001"
-    assert got["enrich_models"]["ols_slope_p"] == "p = 0.012"
-    assert got["enrich_models"]["n_sites"] == "7"
+    assert got["enrich_association"]["ols_slope"] == "7.12"
+    assert got["enrich_association"]["ols_slope_ci"] == "1.50 to 12.25"  # estimate's decimals
+    assert got["enrich_association"]["pearson_r_p"] == "p < 0.001"
+    assert got["enrich_association"]["ols_slope_p"] == "p = 0.012"
+    assert got["enrich_table2"]["n_sites"] == "7"
     assert "case_profile" not in got
     assert got["sets"] == {
         "weighted": {
-            "enrich_models": {
+            "enrich_association": {
                 "ols_slope": "6.50",
                 "ols_slope_lo": "0.20",
                 "ols_slope_hi": "11.00",
                 "ols_slope_ci": "0.20 to 11.00",
                 "ols_slope_p": "p = 0.040",
                 "ols_slope_n": "6",
-            }
+            },
+            "enrich_table2": {"n_sites": "6", "n_sites_n": "6"},
+            "enrich_loo": {
+                "ols_slope_without_site_4": "8",  # whole numbers print without decimals
+                "ols_slope_without_site_4_lo": "1",
+                "ols_slope_without_site_4_hi": "15",
+                "ols_slope_without_site_4_ci": "1 to 15",
+                "ols_slope_without_site_4_p": "p = 0.030",
+                "ols_slope_without_site_4_n": "5",
+            },
         }
     }
     assert yaml.safe_load(path.read_text()) == got

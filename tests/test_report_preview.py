@@ -31,7 +31,7 @@ def test_preview_is_marked_and_self_contained(rendered):
     out, html = rendered
     assert preview.BANNER in html
     srcs = re.findall(r'<img[^>]*\ssrc="([^"]*)"', html)
-    assert len(srcs) == 3  # demo: 1 figure + 2 profile figures
+    assert len(srcs) == 1  # demo: 1 figure (the case appendix is a table, not embeds)
     assert all(s.startswith("data:image/") for s in srcs)
     assert "<link " not in html or 'rel="stylesheet"' not in html
     assert [p.name for p in out.parent.iterdir()] == ["report-preview.html"]  # no temp left

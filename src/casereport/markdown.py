@@ -46,17 +46,22 @@ def code(value: Any) -> str:
 
 #: Width (characters) past which a column's text wraps; see :func:`_column_width`.
 WRAP_AT = 36
+#: The widest a column's share may be, in characters of the separator line.
+WIDEST = 100
 
 
 def _column_width(cells: Sequence[str]) -> int:
     """Dashes for a column of the separator line. Pandoc sizes a wrapped pipe table's
-    columns in proportion to these, and HTML and Typst keep the proportions, so a column
-    gets at least its longest word (words never break inside: no "par-ticipants") and at
-    most :data:`WRAP_AT` characters beyond that (long text wraps, short columns keep room).
+    columns in proportion to these (HTML keeps the proportions), so a column gets at least
+    its longest word (words never break inside: no "par-ticipants"); a short column its
+    longest cell; a column of long text room in proportion to its typical (mean) cell,
+    between :data:`WRAP_AT` and :data:`WIDEST`, so explanations get the space, not labels.
     https://pandoc.org/MANUAL.html#extension-pipe_tables"""
-    words = [len(w) for c in cells for w in str(c).split()] or [3]
-    longest = max(len(" ".join(str(c).split())) for c in cells) if cells else 3
-    return max(3, max(words), min(longest, WRAP_AT))
+    texts = [" ".join(str(c).split()) for c in cells] or [""]
+    longest_word = max([3, *(len(w) for t in texts for w in t.split())])
+    longest = max(len(t) for t in texts)
+    mean = sum(len(t) for t in texts) / len(texts)
+    return max(longest_word, min(longest, max(WRAP_AT, round(mean)), WIDEST))
 
 
 def table(

@@ -19,6 +19,7 @@ REPORT_SOURCES = [
     "_quarto.yml",
     "_quarto/fragments.lua",
     "_quarto/typst-tables.lua",
+    "_quarto/theme.scss",
     "_quarto/prerender.py",
     "references.bib",
     "requirements/lock.txt",

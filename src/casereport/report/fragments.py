@@ -184,7 +184,12 @@ def audit_md(audit: pd.DataFrame | None) -> str:
     )
     if not n_bad:
         return lead
-    shown = _audit_view(bad, ("difference", "explanation"))
+    shown = _audit_view(bad, ("explanation",))
+    if {"published", "recomputed"} <= set(shown.columns):  # one narrow column, not two
+        pair = [f"{_cell(a)} → {_cell(b)}" for a, b in zip(shown["published"],
+                                                          shown["recomputed"], strict=True)]
+        shown = shown.drop(columns=["published", "recomputed"])
+        shown.insert(3, "published → recomputed", pair)
     return (
         lead
         + frame_md(shown)
@@ -259,10 +264,11 @@ def _sensitivity_rows(results: pd.DataFrame | None) -> tuple[list[str], list[lis
 
 
 def _sensitivity_table(sets: list[str], rows: list[list[str]], caption: str) -> str:
-    """Rows grouped by analysis (its label on the first row of each group), quantities
-    under their reader-facing labels."""
+    """Rows grouped by analysis (in order of first appearance; its label on the first row
+    of each group), quantities under their reader-facing labels."""
+    first = {a: i for i, (a, *_) in reversed(list(enumerate(rows)))}
     body, last = [], None
-    for a, q, *values in rows:
+    for a, q, *values in sorted(rows, key=lambda r: first[r[0]]):
         body.append([quantities.analysis_label(a) if a != last else "",
                      quantities.quantity_label(q), *values])  # fmt: skip
         last = a
@@ -397,14 +403,15 @@ def case_appendix_md(manifest: Mapping[str, Any] | None, results: pd.DataFrame |
         res = results[results["analysis"] == f"case_profile_{trial}"]
         value = dict(zip(res["quantity"], res["estimate"], strict=True))
         cols = APPENDIX_COLUMNS[trial]
-        headers = ["Site", *(h for h, _ in cols.values()), "Case type" if trial == "enrich" else "Group"]
+        klass = "Case type" if trial == "enrich" else "Group"
+        headers = ["Site", *(h for h, _ in cols.values()), klass]
         if trial == "retake":
             headers.append("Reasons")
         rows = []
         for rec in trial_runs:
             site = _trial_site(rec)[1]
 
-            def q(name: str, site: str = site) -> Any:
+            def q(name: str, site: str = site, value: dict = value) -> Any:
                 return value.get(f"{name}_site_{R.slug(site)}")
 
             row = [site]

@@ -44,7 +44,7 @@ def warnings(log: str) -> list[str]:
                 out.append("\n".join(current).strip())
             current = [line.strip()]
         elif current is not None:
-            if not line.strip() or re.match(r"^\s*(\[\d+/\d+\]|Output created|ERROR)", line):
+            if not line.strip() or re.match(r"^\s*(\[|Output created|ERROR)", line):
                 out.append("\n".join(current).strip())
                 current = None
             else:
