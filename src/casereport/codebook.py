@@ -1,4 +1,5 @@
-"""Read the codebook (``data/datapackage.json``), the one source of truth for the data files.
+"""The codebook (``data/datapackage.json``, the one source of truth for the data files),
+the problem record, and reading a data file as text or, once validated, as a typed table.
 
 Loaders, ``casereport validate`` and the report's data dictionary all go through this
 module, so a column's type, unit and allowed values are written down exactly once.
