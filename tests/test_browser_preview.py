@@ -29,7 +29,7 @@ def _assert_clean(info: dict) -> None:
 
 
 def test_demo_preview_in_browser(tmp_path_factory):
-    """The demo preview: 3 images (1 figure + 2 case-profile figures, per the demo build)
+    """The demo preview: 1 image (the demo's figure; the case appendix is a table)
     all decode; every #link resolves; no errors; screenshot under the build folder."""
     require_chromium()
     build, _ = demo_build(tmp_path_factory.getbasetemp())
@@ -40,7 +40,7 @@ def test_demo_preview_in_browser(tmp_path_factory):
     shot = build / "report-preview.png"
     info = inspect_page(out, shot)
     _assert_clean(info)
-    assert info["n_images"] == 3
+    assert info["n_images"] == 1
     assert preview.BANNER in info["text"]
     assert shot.is_file() and shot.stat().st_size > 10_000
 
