@@ -17,3 +17,11 @@ def built_project(tmp_path_factory) -> Path:
     root = make_project(tmp_path_factory.mktemp("built"))
     full_build(root)
     return root
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the real full build is slow whether or not it says so, so
+    `make test-fast` (-m "not slow ...") never starts the 28-notebook build."""
+    for item in items:
+        if "built_project" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
