@@ -150,6 +150,7 @@ def test_plan_has_one_case_profile_per_site_and_every_parameter_set():
     assert sum(i.startswith("case_profile--retake-") for i in ids) == 16
     assert {i for i in ids if i.startswith("engagement_fidelity--")} == {
         "engagement_fidelity--primary", "engagement_fidelity--without_site_2",
+        "engagement_fidelity--without_site_6",
         "engagement_fidelity--site4_published_pct"}
 
 

@@ -87,6 +87,20 @@ def table2_rows(df: pd.DataFrame, level: float = 0.95) -> list[dict[str, Any]]:
             row(a, site_quantity("fidelity_score", s), r.fidelity_score),
         ]
     out += [row(a, "n_sites", len(df)), row(a, "n_pct_mismatches", mismatches, n=2 * len(df))]
+    # the first site plotted at a recomputed engagement % that differs from the printed one
+    diff = df[[round_half_up(v) != p for v, p in zip(df["engagement_pct"], df["pct_engaged"])]]
+    out.append(row(a, "n_engaged_pct_plotted_recomputed", len(diff), n=len(df)))
+    if len(diff):
+        r = diff.iloc[0]
+        try:
+            site_no = float(r["site"])
+        except ValueError:
+            site_no = float("nan")
+        out += [
+            row(a, "plotted_recomputed_site", site_no),
+            row(a, "plotted_recomputed_pct", r["engagement_pct"]),
+            row(a, "plotted_recomputed_published_pct", r["pct_engaged"]),
+        ]
     return out
 
 
@@ -108,7 +122,7 @@ def association_rows(assoc: dict) -> list[dict[str, Any]]:
     a = "enrich_association"
     pr, sp, ols, glm = assoc["pearson"], assoc["spearman"], assoc["ols"], assoc["glm"]
     out = [
-        row(a, "pearson_r", pr.statistic, p_value=pr.p_value, n=pr.n),
+        row(a, "pearson_r", pr.statistic, pr.ci_low, pr.ci_high, pr.p_value, pr.n),
         row(a, "spearman_rho", sp.statistic, p_value=sp.p_value, n=sp.n),
         row(a, "ols_slope", ols.slope, ols.ci_low, ols.ci_high, ols.p_value, ols.n),
         row(a, "ols_intercept", ols.intercept, *ols.intercept_ci, n=ols.n),
@@ -147,8 +161,10 @@ def leave_one_out(df: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     if len(df) <= LOO_GLM_MAX_SITES:
         glm = stats.leave_one_out(
             df,
+            # one method in every row: always quasi-binomial (never switched by dispersion)
             lambda d: stats.binomial_glm(
-                d, "engaged", "with_engagement_data", "fidelity_score", level=level
+                d, "engaged", "with_engagement_data", "fidelity_score", level=level,
+                dispersion_threshold=-np.inf,
             ),
         )
         glm = glm.set_index(glm["omitted"].astype(str)).reindex(out["site"])
