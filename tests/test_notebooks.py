@@ -233,6 +233,19 @@ def test_synthetic_trial_nothing_hard_coded(synthetic):
     assert _n_sites(ef, "enrich_table2", "pct_engaged") == n_enrich
     assert _n_sites(ef, "enrich_loo", "ols_slope_without") == n_enrich
     assert results.lookup(ef, "enrich_table2", "n_sites") == n_enrich
+    # issue 11: the limits analyses run on the other trial and give its own numbers
+    syn = pd.read_csv(SYN / "enrich_sites.csv", dtype={"site": str})
+    assert _n_sites(ef, "enrich_influence", "leverage") == n_enrich
+    assert _n_sites(ef, "enrich_missing", "engaged_lower") == n_enrich
+    share = 1 - syn["with_engagement_data"] / syn["offered_peer_support"]
+    assert results.lookup(ef, "enrich_missing", "max_missing_site") == float(
+        syn["site"].iloc[int(share.to_numpy().argmax())]
+    )  # the first site with the largest share without data, from the synthetic file
+    nhs = syn["employer"] == "NHS"
+    assert results.lookup(ef, "enrich_stratum", "n_sites_within") == nhs.sum()
+    assert results.lookup(ef, "enrich_or_models", "n_models") == 5
+    assert results.lookup(ef, "enrich_holm", "n_tests") == 11
+    assert results.lookup(ef, "enrich_nonnormal", "kendall_exact") == 0  # ties in fidelity
     assert _n_sites(mt, "retake_table3", "minutes_per_month") == n_retake
     cc = synthetic["cross_case"]
     assert results.lookup(cc, "qca_enrich", "n_cases") == n_enrich

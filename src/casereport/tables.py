@@ -157,8 +157,8 @@ def enrich_loo(loo: pd.DataFrame, level: float) -> pd.DataFrame:
             "OLS slope": [num(v) for v in loo["ols_estimate"]],
             f"OLS {lv} CI": _cis(loo["ols_ci_low"], loo["ols_ci_high"]),
             "Change in slope": [num(v) for v in loo["ols_change"]],
-            "GLM odds ratio": [num(v) for v in loo["glm_estimate"]],
-            f"GLM {lv} CI": _cis(loo["glm_ci_low"], loo["glm_ci_high"]),
+            "Quasi-binomial OR": [num(v) for v in loo["glm_estimate"]],
+            f"OR {lv} CI": _cis(loo["glm_ci_low"], loo["glm_ci_high"]),
             "Pearson r": [num(v, 3) for v in loo["pearson_r"]],
             "Cook's distance (full fit)": [num(v, 3) for v in loo["cooks_d"]],
         }

@@ -308,18 +308,25 @@ def cutoff_sweep(
 ) -> pd.DataFrame:
     """Case selection with the engagement cut-offs shifted by each of ``engagement_steps``
     (fidelity cut-offs as given), then the fidelity cut-offs shifted by each of
-    ``fidelity_steps``: one row per shift with ``shifted, step, cut-offs`` and the sites
-    of each case type (comma-separated ids) and ``same`` (selection as with no shift)."""
+    ``fidelity_steps``: one row per setting with ``shifted, step, cut-offs``, the sites of
+    each case type (comma-separated ids) and ``same`` (selection as with no shift). A zero
+    step is the notebook's own setting; it appears once (``shifted`` = "none")."""
     base = stats.classify_enrich(df, **cutoffs)
-    rows = []
+    rows, seen_zero = [], False
     for shifted, steps, keys in (
         ("engagement", engagement_steps, ("high_engagement", "low_engagement")),
         ("fidelity", fidelity_steps, ("high_fidelity", "low_fidelity")),
     ):
         for step in steps:
+            if step == 0:
+                if seen_zero:
+                    continue
+                seen_zero, shifted_as = True, "none"
+            else:
+                shifted_as = shifted
             c = dict(cutoffs) | {k: cutoffs[k] + step for k in keys}
             cls = stats.classify_enrich(df, **c)
-            rec = {"shifted": shifted, "step": float(step)} | c
+            rec = {"shifted": shifted_as, "step": float(step)} | c
             for case in ("high-high", "low-low", "outlier"):
                 rec[case] = ", ".join(cls.loc[cls["case_type"] == case, "site"].astype(str))
             rec["same"] = bool((cls["case_type"].to_numpy() == base["case_type"].to_numpy()).all())
@@ -328,13 +335,16 @@ def cutoff_sweep(
 
 
 def cutoff_sweep_rows(sweep: pd.DataFrame) -> list[dict[str, Any]]:
+    """``enrich_cutoff_sweep``: the number of sites of each case type per setting (in the
+    table's order), and how many shifted settings keep the unshifted selection."""
     a, out = "enrich_cutoff_sweep", []
     for i, r in enumerate(sweep.to_dict("records"), start=1):
         for case, key in (("high-high", "high_high"), ("low-low", "low_low"), ("outlier", "outlier")):
             k = len([s for s in r[case].split(", ") if s])
             out.append(row(a, f"n_{key}_shift_{i}", k))
+    moved = sweep[sweep["step"] != 0]
     out += [
-        row(a, "n_shifts", len(sweep)),
-        row(a, "n_shifts_same_selection", int(sweep["same"].sum()), n=len(sweep)),
+        row(a, "n_shifts", len(moved)),
+        row(a, "n_shifts_same_selection", int(moved["same"].sum()), n=len(moved)),
     ]
     return out
