@@ -120,3 +120,18 @@ def test_every_model_of_the_robustness_table_is_in_the_results(built_project, qu
     df = _results(built_project)
     r = df[(df["analysis"] == "enrich_or_models") & (df["quantity"] == quantity)].iloc[0]
     assert r["ci_low"] < r["estimate"] < r["ci_high"] and 0 <= r["p_value"] <= 1
+
+
+def test_qca_minimisation_sentence_matches_the_results(built_project):
+    """The text says minimisation finds no sufficient configuration for high engagement and
+    quotes the low-engagement solution: the build's results must agree (found = 0 for high,
+    1 for low), and the calibration subsection states how "urban" is coded."""
+    df = _results(built_project)
+    src = INDEX.read_text(encoding="utf-8")
+    a = "qca_enrich_minimisation"
+    if "finds no sufficient\nconfiguration for high engagement" in src:
+        assert results.lookup(df, a, "found_high_conservative") == 0
+        assert results.lookup(df, a, "found_high_parsimonious") == 0
+    assert results.lookup(df, a, "found_low_conservative") == 1
+    text = _html(built_project)
+    assert "counts as not urban" in text

@@ -29,7 +29,10 @@ LABELS = {  # docs/architecture.md, "Notebook contract"
                             "fig-enrich-missing", "tbl-enrich-cases", "tbl-enrich-cutoff-sweep"],
     "mentoring_time": ["tbl-retake-sites", "fig-retake-minutes", "fig-retake-caseload",
                        "tbl-retake-rates", "tbl-retake-correlations"],
-    "cross_case": ["tbl-qca-enrich", "tbl-qca-retake", "tbl-programme-theory", "tbl-synthesis"],
+    "cross_case": ["tbl-qca-enrich", "tbl-qca-retake", "tbl-programme-theory", "tbl-synthesis",
+                   "tbl-qca-enrich-calibration", "tbl-qca-enrich-sweep",
+                   "tbl-qca-enrich-sweep-negated", "tbl-qca-enrich-minimisation",
+                   "tbl-qca-enrich-fuzzy"],
     "case_profile": ["profile-summary", "profile-figure"],
 }  # fmt: skip
 SYN = paths.TESTS_DIR / "fixtures" / "synthetic_trial"

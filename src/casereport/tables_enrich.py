@@ -151,3 +151,34 @@ def stratum(st: Mapping[str, Any], by: str, value: str, level: float) -> pd.Data
             },
         ]
     )
+
+
+def qca_sweep(sweep: pd.DataFrame) -> pd.DataFrame:
+    """Engagement threshold sweep of the ENRICH QCA: outcome cases, necessity consistency of
+    each condition and the best sufficiency consistency of an observed configuration."""
+    return pd.DataFrame(
+        {
+            "Engagement threshold (%)": [num(v, 1) for v in sweep["threshold"]],
+            "Sites with outcome": [integer(v) for v in sweep["n_outcome"]],
+            "Necessity: NHS": [num(v) for v in sweep["nec_nhs"]],
+            "Necessity: urban": [num(v) for v in sweep["nec_urban"]],
+            "Necessity: high fidelity": [num(v) for v in sweep["nec_high_fidelity"]],
+            "Best sufficiency consistency": [num(v) for v in sweep["max_suff_incl"]],
+        }
+    )
+
+
+def qca_minimisation(m: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "Outcome": m["outcome"],
+            "Solution": m["solution"],
+            "Expression": m["expression"].str.replace("*", " AND ", regex=False)
+            .str.replace("~", "NOT ", regex=False)
+            .str.replace(" + ", " OR ", regex=False)
+            .str.replace("_", " ", regex=False),
+            "Consistency": [num(v) for v in m["incl"]],
+            "Coverage": [num(v) for v in m["cov"]],
+            "Diversity": [num(v) for v in m["diversity"]],
+        }
+    )

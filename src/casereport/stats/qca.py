@@ -20,7 +20,7 @@ Why so few conditions: k conditions make 2^k configurations. With 7 (ENRICH) or 
 diversity), and every extra condition halves the cases per row, so consistent rows appear
 by chance alone (Marx & Dusa 2011 benchmark this for csQCA). We therefore use 3 conditions
 for ENRICH and 2 for RETAKE and read the tables as structured descriptions of the cases,
-not as tests; no Boolean minimisation is attempted.
+not as tests; Boolean minimisation lives in :mod:`.qca_minimize`.
 
 Scale: crisp data are grouped in O(m·k) for m cases; fuzzy data cost O(R·m·k) for R
 observed rows (R <= min(2^k, m), and k is small by design).
