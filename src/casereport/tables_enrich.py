@@ -168,15 +168,25 @@ def qca_sweep(sweep: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def qca_minimisation(m: pd.DataFrame) -> pd.DataFrame:
+def _expression(expr: str, names: Mapping[str, str]) -> str:
+    """"a*~b + c" with condition names replaced by their labels: "A AND NOT B OR C"."""
+    if expr == "no sufficient row":
+        return expr
+    terms = []
+    for term in expr.split(" + "):
+        lits = [("NOT " if lit.startswith("~") else "") + names.get(lit.lstrip("~"), lit)
+                for lit in term.split("*")]  # fmt: skip
+        terms.append(" AND ".join(lits))
+    return " OR ".join(terms)
+
+
+def qca_minimisation(m: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    """The minimisation table; ``names`` maps condition columns to reader-facing labels."""
     return pd.DataFrame(
         {
             "Outcome": m["outcome"],
             "Solution": m["solution"],
-            "Expression": m["expression"].str.replace("*", " AND ", regex=False)
-            .str.replace("~", "NOT ", regex=False)
-            .str.replace(" + ", " OR ", regex=False)
-            .str.replace("_", " ", regex=False),
+            "Expression": [_expression(e, names) for e in m["expression"]],
             "Consistency": [num(v) for v in m["incl"]],
             "Coverage": [num(v) for v in m["cov"]],
             "Diversity": [num(v) for v in m["diversity"]],
