@@ -105,6 +105,14 @@ def test_figure_caption_cutoffs_and_sets(built_project):
     assert f"site {site:g} is at" in text and f"not the printed {pub:g}%" in text
     assert "chosen here so that the published selection is reproduced" in text
     assert "illustrative" in text and "without_site_6" in text
+    # "the two sets move the slope in opposite directions, and only the first keeps its
+    # interval clear of zero": checked on the build's results of both sets
+    allr = results.read_results(built_project / "build" / "results" / "all_results.csv")
+    slope = allr[(allr["analysis"] == "enrich_association") & (allr["quantity"] == "ols_slope")]
+    s = slope.set_index("parameter_set")
+    full = s.loc["primary", "estimate"]
+    assert s.loc["without_site_2", "estimate"] > full > s.loc["without_site_6", "estimate"]
+    assert s.loc["without_site_2", "ci_low"] > 0 > s.loc["without_site_6", "ci_low"]
     assert text.index("What these data can and cannot show") < text.rindex("Limitations")
     limits = _after(text, "What these data can and cannot show", "Limitations")
     for point in ("Sites, not people", "Fidelity may depend on engagement", "after looking at",
