@@ -195,7 +195,7 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
     if not todo:
         return failures
     with (
-        executors.make_executor(opts.executor, opts.jobs, opts.scheduler) as ex,
+        executors.make_executor(opts.executor, opts.jobs, opts.scheduler, opts.fork) as ex,
         _progress(len(todo)) as bar,
     ):
         task_id = bar.add_task("runs", total=len(todo))

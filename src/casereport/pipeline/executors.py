@@ -177,17 +177,22 @@ def _execute_once(task: Task) -> Outcome:
 
 @contextlib.contextmanager
 def make_executor(kind: str = "local", jobs: int | None = None,
-                  scheduler: str | None = None) -> Iterator[Executor]:
+                  scheduler: str | None = None, fork: bool = False) -> Iterator[Executor]:
     """A ``concurrent.futures.Executor`` for notebook runs.
 
     ``local``: a process pool of ``jobs`` workers (each run also starts its own
     kernel process, so one worker per core is right). ``dask``: a
     ``distributed.Client`` connected to ``scheduler`` (e.g. ``tcp://10.0.0.5:8786``)
-    whose workers have this project checked out and installed.
+    whose workers have this project checked out and installed. ``fork``: each local
+    worker starts its kernel template when it starts (Dask workers start theirs on their
+    first run).
     """
     if kind == "local":
         workers = max(1, jobs or os.cpu_count() or 1)
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        warm = None
+        if fork:
+            from casereport.pipeline.forking import warm
+        with ProcessPoolExecutor(max_workers=workers, initializer=warm) as pool:
             yield pool
     elif kind == "dask":
         if not scheduler:

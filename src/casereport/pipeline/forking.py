@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
+import multiprocessing.util
 import os
 import shutil
 import signal
@@ -148,6 +149,21 @@ def template(interpreter: list[str]) -> Template:
         return _template
 
 
+def warm(kernel_name: str = paths.KERNEL_NAME) -> None:
+    """Start this process's template now (a process pool's initializer), so the first run
+    does not wait for it. Any failure is left for the first launch to report."""
+    if fork_available() is not None:
+        return
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        cmd = KernelSpecManager().get_kernel_spec(kernel_name).argv
+        if _unforkable(cmd) is None:
+            template(cmd[: cmd.index("ipykernel_launcher") - 1])
+    except Exception:  # noqa: BLE001 - reported by the launch that falls back
+        pass
+
+
 def template_pid() -> int | None:
     """The pid of this process's template, if one is running (for tests and benchmarks)."""
     tpl = _template
@@ -163,6 +179,9 @@ def stop_template() -> None:
 
 
 atexit.register(stop_template)
+# Process-pool workers end through multiprocessing, which runs its finalizers but not
+# atexit: stop (and wait for) the template there too, so no template outlives its worker.
+multiprocessing.util.Finalize(None, stop_template, exitpriority=10)
 
 
 def fork_available() -> str | None:

@@ -111,7 +111,7 @@ def _become_kernel(req: dict, fds: list[int], template_pid: int) -> int:
         if fd > 2:
             os.close(fd)
     sys.stdin, sys.stdout, sys.stderr = (
-        open(0, "r", closefd=False),  # noqa: SIM115 - the kernel replaces these itself
+        open(0, closefd=False),  # noqa: SIM115 - the kernel replaces these itself
         open(1, "w", buffering=1, closefd=False),  # noqa: SIM115
         open(2, "w", buffering=1, closefd=False),  # noqa: SIM115
     )
