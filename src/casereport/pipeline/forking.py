@@ -74,6 +74,9 @@ class Template:
             err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
             self.stop()
             raise TemplateError(f"template did not start: {(err or line).strip()[-300:]}") from None
+        if "error" in info:
+            self.stop()
+            raise TemplateError(f"template refused to fork: {info['error']}")
         self.pid, self.threads = info["pid"], info["threads"]
         self.proc.stderr.close()  # type: ignore[union-attr]
 

@@ -145,12 +145,13 @@ def serve(sock_path: str) -> None:
     started_in = os.getcwd()
     preload()
     threads = native_threads()
+    if threads != 1:  # a thread would not survive the fork: refuse (the client falls back)
+        print(json.dumps({"error": f"{threads} native threads in the template"}), flush=True)
+        return
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(sock_path)
     listener.listen(64)
     print(json.dumps({"ready": True, "pid": os.getpid(), "threads": threads}), flush=True)
-    if threads != 1:
-        sys.exit(f"template: {threads} native threads at fork time; refusing to fork")
     children: dict[int, socket.socket] = {}
     me = os.getpid()
     stdin_open = True
