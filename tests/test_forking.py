@@ -226,3 +226,23 @@ def test_two_builds_at_once_one_refused_and_nothing_left(tmp_path):
     assert codes == [0, 75], outs
     assert any("another casereport build is running" in o for o in outs)
     assert _gone(root) == []
+
+
+def test_template_restarts_when_package_source_or_lock_file_changes(monkeypatch):
+    """A changed source key (hash of src/ and requirements/lock.txt) replaces the template:
+    the next request gets a new process, and the old one is gone."""
+    forking.warm()
+    first = forking.template_pid()
+    assert first is not None
+    monkeypatch.setattr(forking, "source_key", lambda: "changed")
+    forking.warm()
+    second = forking.template_pid()
+    assert second is not None and second != first
+    assert not Path(f"/proc/{first}").exists() or "Z" in Path(f"/proc/{first}/stat").read_text()
+    forking.stop_template()
+
+
+def test_fork_unavailable_off_linux(monkeypatch):
+    """Not Linux: no template is tried, and the reason names the platform."""
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert "Linux" in (forking.fork_available() or "")

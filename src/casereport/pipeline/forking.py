@@ -146,6 +146,7 @@ def template(interpreter: list[str]) -> Template:
         if _template is None:
             try:
                 _template = Template(interpreter)
+                _stop_at_exit()
             except (OSError, TemplateError) as exc:
                 _failed = str(exc)
                 raise TemplateError(_failed) from exc
@@ -182,9 +183,17 @@ def stop_template() -> None:
 
 
 atexit.register(stop_template)
-# Process-pool workers end through multiprocessing, which runs its finalizers but not
-# atexit: stop (and wait for) the template there too, so no template outlives its worker.
-multiprocessing.util.Finalize(None, stop_template, exitpriority=10)
+_finalizer_pid = 0
+
+
+def _stop_at_exit() -> None:
+    """Process-pool workers end through multiprocessing, which runs its finalizers but not
+    atexit (and drops the finalizers a forked worker inherited): register one in this
+    process, so its template is stopped and waited for (its CPU time is accounted)."""
+    global _finalizer_pid
+    if _finalizer_pid != os.getpid():
+        multiprocessing.util.Finalize(None, stop_template, exitpriority=10)
+        _finalizer_pid = os.getpid()
 
 
 def fork_available() -> str | None:
