@@ -80,7 +80,7 @@ def test_data_dictionary_covers_every_column():
     dd = codebook.data_dictionary()
     assert list(dd.columns) == ["file", "column", "type", "unit", "allowed", "description"]
     expected = sum(len(codebook.column_names(r)) for r in codebook.RESOURCES)
-    assert len(dd) == expected == 10 + 8 + 4 + 3
+    assert len(dd) == expected == 10 + 8 + 4 + 3 + 14 + 9  # columns per codebook resource
     assert (dd["description"].str.len() > 10).all() and (dd["unit"] != "").all()
     pct = dd[(dd["file"] == "enrich_sites.csv") & (dd["column"] == "pct_engaged")].iloc[0]
     assert pct["unit"] == "percent" and "0 to 100" in pct["allowed"]
