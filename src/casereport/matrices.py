@@ -1,4 +1,4 @@
-"""Display of the RETAKE exact permutation tests, the reason-to-programme-theory mapping
+"""Display of Table 1 of Craven 2021, the RETAKE exact permutation tests, the reason-to-programme-theory mapping
 (element x site matrix and the list with its supporting sentences) and the two cross-case
 matrices, as Markdown-ready DataFrames (numbers via :mod:`casereport.format`)."""
 
@@ -116,5 +116,26 @@ def enrich_matrix(em: pd.DataFrame, level: float) -> pd.DataFrame:
             ],
             "With data (%)": [_num(v, 0) for v in em["pct_with_data"]],
             "Case type": [CASE_LABELS.get(c, c) for c in em["case_type"]],
+        }
+    )
+
+
+def demographics(demo: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 of Craven 2021 as transcribed: group, characteristic, category and the value
+    as printed (n (%) or mean (range)), with its denominator."""
+
+    def value(r) -> str:
+        if r.statistic == "mean_range":
+            return f"{F.number(r.mean)} ({F.number(r.range_min)} to {F.number(r.range_max)})"
+        pct = f" ({r.pct_published}%)" if isinstance(r.pct_published, str) and r.pct_published else ""
+        return f"{int(r.n)}{pct}"
+
+    return pd.DataFrame(
+        {
+            "Group": demo["group"].astype(str).to_numpy(),
+            "Characteristic": demo["characteristic"].astype(str).to_numpy(),
+            "Category": [c if isinstance(c, str) else "" for c in demo["category"]],
+            "n (%) or mean (range)": [value(r) for r in demo.itertuples(index=False)],
+            "Of": demo["denominator"].astype(int).astype(str).to_numpy(),
         }
     )

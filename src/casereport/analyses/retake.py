@@ -79,7 +79,33 @@ def table3_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
         row(a, "minutes_per_month_max", df["mpm"].max(), n=len(df)),
         row(a, "minutes_per_month_median", df["mpm"].median(), n=len(df)),
     ]
+    out += turnover_rows(df)
     out.append(row(a, "n_ratio_mismatches", mismatches, n=2 * len(df)))
+    return out
+
+
+def turnover_rows(df: pd.DataFrame, recruited: int = 2) -> list[dict[str, Any]]:
+    """Turnover evidence in Table 3 itself: ``recruited`` OTs were recruited per site (001,
+    Methods), so ``n_sites_beyond_recruited`` sites have more and ``n_ots_beyond_recruited``
+    = sum of (OTs - recruited) over them (replaced leavers; an unreplaced one leaves no
+    trace)."""
+    extra = (df["ots"] - recruited).clip(lower=0)
+    return [
+        row("retake_table3", "n_sites_beyond_recruited", int((extra > 0).sum()), n=len(df)),
+        row("retake_table3", "n_ots_beyond_recruited", int(extra.sum()), n=len(df)),
+        row("retake_table3", "ots_recruited_per_site", recruited),
+    ]
+
+
+def demographics_rows(demo: pd.DataFrame) -> list[dict[str, Any]]:
+    """Table 1 of Craven 2021: each printed percentage recomputed (``pct_row_<r>`` =
+    n / denominator x 100) and the interviewed OTs and mentors."""
+    a, out = "retake_demographics", []
+    for r in demo.itertuples(index=False):
+        if isinstance(r.pct_published, str) and r.pct_published.strip():
+            out.append(row(a, f"pct_row_{r.row}", 100 * r.n / r.denominator, n=r.denominator))
+    for g, n in demo.groupby("group")["denominator"].max().items():
+        out.append(row(a, f"n_{str(g).lower()}", int(n)))
     return out
 
 
