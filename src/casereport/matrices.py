@@ -120,13 +120,19 @@ def enrich_matrix(em: pd.DataFrame, level: float) -> pd.DataFrame:
     )
 
 
+def _as_printed(x) -> str:
+    """Table 1's years as printed: whole numbers without decimals, others to one."""
+    return F.number(x, 0 if float(x).is_integer() else 1, DASH)
+
+
 def demographics(demo: pd.DataFrame) -> pd.DataFrame:
     """Table 1 of Craven 2021 as transcribed: group, characteristic, category and the value
     as printed (n (%) or mean (range)), with its denominator."""
 
     def value(r) -> str:
         if r.statistic == "mean_range":
-            return f"{F.number(r.mean)} ({F.number(r.range_min)} to {F.number(r.range_max)})"
+            lo, hi = _as_printed(r.range_min), _as_printed(r.range_max)
+            return f"{_as_printed(r.mean)} ({lo} to {hi})"
         pct = f" ({r.pct_published}%)" if isinstance(r.pct_published, str) and r.pct_published else ""
         return f"{int(r.n)}{pct}"
 
