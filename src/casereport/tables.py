@@ -99,7 +99,7 @@ def enrich_sites(df: pd.DataFrame) -> pd.DataFrame:
                 "Recomputed %": data_rec,
                 "Engaged, n (%)": eng_cell,
                 "Recomputed % ": eng_rec,
-                "Site fidelity score": f"{r.fidelity_score:.1f}",
+                "Site fidelity score": num(r.fidelity_score, 1),
                 "Peer worker employer": r.employer,
                 "Location": r.location,
             }
