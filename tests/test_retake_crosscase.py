@@ -183,7 +183,7 @@ def test_cross_case_matrices_one_row_per_site(df, groups):
     assert em.loc["6", "engagement_low"] == pytest.approx(100 * lo)
     assert em.loc["6", "engagement_high"] == pytest.approx(100 * hi)
     shown = matrices.retake_matrix(rm, FACTORS)
-    assert shown.iloc[1]["Group"] == "less than expected"
+    assert shown.iloc[1]["Group"] == "less"
 
 
 def test_demographics_percentages():

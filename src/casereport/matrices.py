@@ -11,7 +11,6 @@ from casereport.format import DASH
 from casereport.labels import (
     CASE_LABELS,
     FACTOR_SHORT,
-    GROUP_LABELS,
     MAPPING_BASIS,
     factor_label,
     sentence_case,
@@ -87,13 +86,13 @@ def retake_matrix(rm: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
         {
             "Site": [site_label(s) for s in rm["site"]],
             "Min per month": [_num(v, 0) for v in rm["mpm"]],
-            "Group": [GROUP_LABELS.get(g, g) for g in rm["group"]],
+            "Group": list(rm["group"]),  # less / close / more (the caption says against what)
         }
     )
     for f in factors:
         out[FACTOR_SHORT.get(f, f)] = ["yes" if v else "" for v in rm[f]]
     out["Reasons"] = rm["n_reasons"].astype(int).astype(str).to_numpy()
-    out["Mapped mechanisms (J: judgement only)"] = [
+    out["Mechanisms (J: judgement)"] = [
         "; ".join(f"{e}{' (J)' if b == 'judgement' else ''}" for e, b in mech) or DASH
         for mech in rm["mechanisms"]
     ]
