@@ -58,6 +58,7 @@ class Options:
     # Only these notebooks: their runs are executed into the cache, and build/ is left
     # alone (a partial build must not replace the last full report).
     notebooks: list[str] | None = None
+    fork: bool = True  # kernels forked from a warm template (pipeline.forking); False: --no-fork
 
 
 @dataclass
@@ -101,13 +102,17 @@ def _update_manifest(**fields: object) -> None:
 def _validate_and_audit(data_dir: Path) -> tuple[pd.DataFrame, dict[Path, pd.DataFrame]]:
     """Validate the folder once; the audit and the run plan take its typed tables.
     Returns the audit table and the tables by resolved file path."""
-    from casereport import audit, validate
+    from casereport import audit, data, validate
 
     checked = validate.validate_dir(data_dir)
     if checked.problems:
         validate.report(checked.problems, data_dir)  # file/row/column/value/expected
         raise BuildError(f"data in {rel(data_dir)} failed validation; no notebook was run")
     console.print(f"validate  ok   {rel(data_dir)}")
+    # Kernels skip re-validating these exact bytes (data.validated_before).
+    record = paths.CACHE_DIR / "validated.json"
+    data.record_validated(checked.files, record)
+    os.environ[data.VALIDATED_ENV] = str(record)
     table = audit.audit(data_dir, tables=checked.tables)
     n_disc = int((table["status"] == audit.DISCREPANCY).sum())
     n_nc = int((table["status"] == audit.NOT_COMPARABLE).sum())
@@ -187,20 +192,23 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
     store = cache.RunCache()
     todo = [p for p in planned if p.cached is None]
     failures: list[str] = []
+    fell_back = False
     for p in planned:
         if p.cached is not None:
             console.print(f"  cached   {0.0:6.1f}s  {p.run.run_id}")
     if not todo:
         return failures
     with (
-        executors.make_executor(opts.executor, opts.jobs, opts.scheduler) as ex,
+        executors.make_executor(opts.executor, opts.jobs, opts.scheduler, opts.fork) as ex,
         _progress(len(todo)) as bar,
     ):
         task_id = bar.add_task("runs", total=len(todo))
         futures = {
             ex.submit(
                 executors.execute,
-                executors.Task(p.run.run_id, rel(p.run.notebook_path), p.run.parameters),
+                executors.Task(
+                    p.run.run_id, rel(p.run.notebook_path), p.run.parameters, fork=opts.fork
+                ),
             ): p
             for p in todo
         }
@@ -211,6 +219,10 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
             except Exception as exc:  # the worker itself died
                 out = executors.Outcome(p.run.run_id, False, 0.0, error=repr(exc))
             bar.advance(task_id)
+            if out.fallback and not fell_back:
+                fell_back = True
+                console.print(f"[yellow]kernels   not forked[/yellow]: {escape(out.fallback)}; "
+                              "normal kernels are used")
             p.seconds = round(out.seconds, 2)
             if out.ok and out.deps is None:
                 out.ok, out.failed_cell = False, -1
