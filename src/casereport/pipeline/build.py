@@ -114,8 +114,12 @@ def _validate_and_audit(data_dir: Path) -> tuple[pd.DataFrame, dict[Path, pd.Dat
     data.record_validated(checked.files, record)
     os.environ[data.VALIDATED_ENV] = str(record)
     table = audit.audit(data_dir, tables=checked.tables)
-    n_disc = int((table["status"] != "reproduced").sum())
-    console.print(f"audit     ok   {len(table)} published numbers checked, {n_disc} discrepancies")
+    n_disc = int((table["status"] == audit.DISCREPANCY).sum())
+    n_nc = int((table["status"] == audit.NOT_COMPARABLE).sum())
+    console.print(
+        f"audit     ok   {len(table)} published numbers checked, {n_disc} discrepancies, "
+        f"{n_nc} not comparable"
+    )
     by_file = {checked.files[n].resolve(): df for n, df in checked.tables.items()}
     return table, by_file
 
