@@ -26,8 +26,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from casereport import atomic, paths
 from casereport.labels import CACHED, FAILED, RAN
-from casereport.pipeline import cache, executors
+from casereport.pipeline import cache, executors, sides
 from casereport.pipeline import plan as run_plan
+from casereport.pipeline.changes_fragment import baseline_fingerprint, write_changes
 from casereport.pipeline.state import (
     fingerprint,
     lock_path,
@@ -58,6 +59,9 @@ class Options:
     # Only these notebooks: their runs are executed into the cache, and build/ is left
     # alone (a partial build must not replace the last full report).
     notebooks: list[str] | None = None
+    # ``--compare-to REF``: the baseline's build (pipeline.sides.Side); the report gets an
+    # appendix "Changes since REF" (pipeline.changes_fragment)
+    baseline: object | None = None
 
 
 @dataclass
@@ -339,6 +343,8 @@ def build(opts: Options) -> int:
             recover_interrupted_swap()
             record_runs([])  # until this build has run something
             fp = fingerprint(data_dir)
+            if opts.baseline is not None:  # a report with the appendix is another report
+                fp = baseline_fingerprint(fp, opts.baseline)
             if not opts.force and opts.notebooks is None and _up_to_date(fp, opts):
                 console.print(
                     "build     up to date: no data, notebook, parameter set, package "
@@ -367,6 +373,8 @@ def build(opts: Options) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
             try:
                 results, manifest = _assemble(planned, tmp, fp, opts.render)
+                sides.record_inputs(tmp, data_dir)
+                write_changes(tmp, audit_table, opts.baseline)
                 _render(tmp, results, audit_table, manifest, opts)
                 swap_in(tmp)
             except BaseException:

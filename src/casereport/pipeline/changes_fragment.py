@@ -1,0 +1,37 @@
+"""``casereport build --compare-to REF``: the report's appendix "Changes since REF".
+
+The build writes ``build/fragments/changes.md`` always: the appendix (its heading, the
+summary and the conclusions table, :func:`casereport.report.changes.appendix_md`) when a
+baseline was given, else nothing, so a report built without a baseline has no appendix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from casereport import atomic
+from casereport.pipeline import compare, sides
+from casereport.report import changes
+
+FRAGMENT = "changes"
+
+
+def baseline_fingerprint(fp: str, baseline: sides.Side) -> str:
+    """The build's fingerprint combined with the baseline's: a report compared with a
+    baseline is not up to date for a plain build, nor for another baseline."""
+    other = str(baseline.manifest.get("fingerprint") or baseline.manifest.get("created"))
+    return hashlib.sha256(f"{fp}\0{baseline.label}\0{other}".encode()).hexdigest()
+
+
+def write_changes(build_dir: Path, audit: pd.DataFrame, baseline: sides.Side | None) -> None:
+    """``build_dir/fragments/changes.md``: the appendix against ``baseline``, or empty."""
+    text = ""
+    if baseline is not None:
+        audit.to_csv(build_dir / "audit.csv", index=False)
+        head = sides.load(build_dir, "this build")
+        d = compare.compare(baseline, head)
+        text = changes.appendix_md(d.records(), baseline.label, d.reran)
+    atomic.write_text(build_dir / "fragments" / f"{FRAGMENT}.md", text)
