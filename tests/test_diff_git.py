@@ -141,3 +141,17 @@ def test_missing_ref_exits_2(repo):
     out = casereport(repo, "diff", "no-such-branch", BASE)
     assert out.returncode == 2 and "'no-such-branch' is neither" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
+
+
+def test_build_compare_to_writes_the_appendix_and_a_plain_build_drops_it(repo):
+    """The working tree (base: site 4 low-low) built `--compare-to fidelity` (site 4
+    outlier there) gets the appendix, with that case type in its conclusions table; the
+    next build without a baseline is not "up to date" and leaves the fragment empty."""
+    out = casereport(repo, "build", "--no-render", "--jobs", "2", "--compare-to", "fidelity")
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = (repo / "build" / "fragments" / "changes.md").read_text(encoding="utf-8")
+    assert text.startswith("## Appendix: changes since fidelity {#sec-changes}")
+    assert "{#tbl-changes}" in text and "| outlier | low\\-low |" in text
+    out = casereport(repo, "build", "--no-render", "--jobs", "2")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (repo / "build" / "fragments" / "changes.md").read_text(encoding="utf-8") == ""
