@@ -21,13 +21,22 @@ from casereport.report import changes
 
 
 def _row(analysis, quantity, est, lo=None, hi=None, p=None, n=7, pset="primary"):
-    return dict(analysis=analysis, quantity=quantity, estimate=est, ci_low=lo, ci_high=hi,
-                p_value=p, n=n, parameter_set=pset)
+    return dict(
+        analysis=analysis,
+        quantity=quantity,
+        estimate=est,
+        ci_low=lo,
+        ci_high=hi,
+        p_value=p,
+        n=n,
+        parameter_set=pset,
+    )
 
 
 def _frame(*rows) -> pd.DataFrame:
-    return pd.DataFrame(list(rows)).astype({"estimate": float, "ci_low": float,
-                                            "ci_high": float, "p_value": float})
+    return pd.DataFrame(list(rows)).astype(
+        {"estimate": float, "ci_low": float, "ci_high": float, "p_value": float}
+    )
 
 
 def _one(base_row, head_row, tol=None) -> list[d.Change]:
@@ -43,7 +52,9 @@ def test_sign_change_is_a_conclusion():
 def test_ratio_null_is_one():
     """An odds ratio's interval 1.1–2.0 (excludes 1) becomes 0.9–2.0 (includes 1); its
     estimate stays above 1 and 0, so no sign change is flagged."""
-    out = _one(_row("a", "glm_odds_ratio", 1.5, 1.1, 2.0), _row("a", "glm_odds_ratio", 1.4, 0.9, 2.0))
+    out = _one(
+        _row("a", "glm_odds_ratio", 1.5, 1.1, 2.0), _row("a", "glm_odds_ratio", 1.4, 0.9, 2.0)
+    )
     assert [c.what for c in out if c.category == "conclusion"] == ["interval now includes 1"]
     assert d.null_of("rate_ratio_ot_turnover") == 1 and d.null_of("ols_slope") == 0
 
@@ -97,10 +108,14 @@ def _onehot(analysis, site, cls, classes):
 def test_case_type_change_is_one_conclusion_per_site():
     """Site 4 low-low -> outlier in two analyses gives one conclusion naming both."""
     classes = ["high_high", "low_low", "outlier", "other"]
-    base = _frame(*_onehot("enrich_cases", "4", "low_low", classes),
-                  *_onehot("synthesis_enrich", "4", "low_low", classes))
-    head = _frame(*_onehot("enrich_cases", "4", "outlier", classes),
-                  *_onehot("synthesis_enrich", "4", "outlier", classes))
+    base = _frame(
+        *_onehot("enrich_cases", "4", "low_low", classes),
+        *_onehot("synthesis_enrich", "4", "low_low", classes),
+    )
+    head = _frame(
+        *_onehot("enrich_cases", "4", "outlier", classes),
+        *_onehot("synthesis_enrich", "4", "outlier", classes),
+    )
     out = d.compare_classifications(base, head)
     assert [(c.category, c.what, c.old, c.new) for c in out] == [
         ("conclusion", "case type", "low-low", "outlier")
@@ -111,10 +126,16 @@ def test_case_type_change_is_one_conclusion_per_site():
 
 def test_mentoring_group_and_truth_table_outcome():
     classes = ["less", "close", "more"]
-    base = _frame(*_onehot("retake_groups", "9", "close", classes),
-                  _row("qca_retake", "out_row_2", 1.0), _row("qca_retake", "out_row_3", None))
-    head = _frame(*_onehot("retake_groups", "9", "more", classes),
-                  _row("qca_retake", "out_row_2", 0.0), _row("qca_retake", "out_row_3", None))
+    base = _frame(
+        *_onehot("retake_groups", "9", "close", classes),
+        _row("qca_retake", "out_row_2", 1.0),
+        _row("qca_retake", "out_row_3", None),
+    )
+    head = _frame(
+        *_onehot("retake_groups", "9", "more", classes),
+        _row("qca_retake", "out_row_2", 0.0),
+        _row("qca_retake", "out_row_3", None),
+    )
     out = d.compare_classifications(base, head) + d.compare_truth_tables(base, head)
     assert [(c.what, c.old, c.new) for c in out] == [
         ("mentoring group", "close", "more"),
@@ -126,13 +147,17 @@ def test_audit_verdicts_are_open_strings():
     """A new status ("not comparable") is compared like any other; a recomputed value whose
     rounded display is unchanged is below precision."""
     cols = ["id", "status", "recomputed", "recomputed_rounded"]
-    base = pd.DataFrame([["x", "discrepancy", "47.0588", "47"], ["y", "reproduced", "9.51", "10"]],
-                        columns=cols)
-    head = pd.DataFrame([["x", "not comparable", "41.1765", "41"], ["y", "reproduced", "9.52", "10"]],
-                        columns=cols)
+    base = pd.DataFrame(
+        [["x", "discrepancy", "47.0588", "47"], ["y", "reproduced", "9.51", "10"]], columns=cols
+    )
+    head = pd.DataFrame(
+        [["x", "not comparable", "41.1765", "41"], ["y", "reproduced", "9.52", "10"]], columns=cols
+    )
     out = d.compare_audit(base, head)
     assert [(c.category, c.what, c.where) for c in out] == [
-        ("conclusion", "verdict", "x"), ("moved", "recomputed", "x"), ("below", "recomputed", "y")
+        ("conclusion", "verdict", "x"),
+        ("moved", "recomputed", "x"),
+        ("below", "recomputed", "y"),
     ]
 
 
@@ -153,8 +178,16 @@ def test_data_cells_by_site_and_column(tmp_path):
 def test_markdown_empty_and_appendix():
     assert changes.diff_md([], "main", "HEAD").count("No change") == 1
     assert "No result changed" in changes.summary_line([], ["mentoring_time--primary"])
-    rows = [dict(category="conclusion", section="audit", what="verdict", where="x",
-                 old="discrepancy", new="reproduced")]
+    rows = [
+        dict(
+            category="conclusion",
+            section="audit",
+            what="verdict",
+            where="x",
+            old="discrepancy",
+            new="reproduced",
+        )
+    ]
     app = changes.appendix_md(rows, "main")
     assert app.startswith("## Appendix: changes since main {#sec-changes}")
     assert "{#tbl-changes}" in app and "| audit\\: verdict | x | discrepancy | reproduced |" in app
@@ -168,9 +201,10 @@ def _fake_build(folder: Path, trial: str = "T", results: pd.DataFrame | None = N
     (folder / "results").mkdir(parents=True)
     res = results if results is not None else _frame(_row("a", "r", 0.5))
     res.to_csv(folder / "results" / "all_results.csv", index=False)
-    pd.DataFrame([["x", "reproduced", "1", "1"]],
-                 columns=["id", "status", "recomputed", "recomputed_rounded"]).to_csv(
-        folder / "audit.csv", index=False)
+    pd.DataFrame(
+        [["x", "reproduced", "1", "1"]],
+        columns=["id", "status", "recomputed", "recomputed_rounded"],
+    ).to_csv(folder / "audit.csv", index=False)
     manifest = {"runs": [], "results_format": sides.RESULTS_FORMAT, "trial": trial}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
@@ -202,11 +236,19 @@ def test_changes_exit_1_and_fail_on_conclusions(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("make", "says"),
     [
-        (lambda t: [_fake_build(t / "a", "ENRICH and RETAKE"), _fake_build(t / "b", "Other")],
-         "different trials"),
-        (lambda t: [_fake_build(t / "a"), _fake_build(
-            t / "b", results=_frame(_row("a", "r", 0.5)).drop(columns="parameter_set"))],
-         "results format"),
+        (
+            lambda t: [_fake_build(t / "a", "ENRICH and RETAKE"), _fake_build(t / "b", "Other")],
+            "different trials",
+        ),
+        (
+            lambda t: [
+                _fake_build(t / "a"),
+                _fake_build(
+                    t / "b", results=_frame(_row("a", "r", 0.5)).drop(columns="parameter_set")
+                ),
+            ],
+            "results format",
+        ),
         (lambda t: [_fake_build(t / "a"), t / "not-a-build"], "is not a build folder"),
         (lambda t: [_fake_build(t / "a"), "no-such-ref-xyz"], "neither a build folder nor"),
     ],
@@ -221,9 +263,17 @@ def test_bad_sides_exit_2_with_a_message(make, says, tmp_path, capsys):
 
 def test_compare_is_whole_diff(tmp_path):
     """compare() puts conclusions first and counts below-precision changes last."""
-    a = sides.load(_fake_build(tmp_path / "a", results=_frame(
-        _row("a", "r", 0.8, p=0.04), _row("a", "s", 0.8162))), "a")
-    b = sides.load(_fake_build(tmp_path / "b", results=_frame(
-        _row("a", "r", 0.8, p=0.06), _row("a", "s", 0.8164))), "b")
+    a = sides.load(
+        _fake_build(
+            tmp_path / "a", results=_frame(_row("a", "r", 0.8, p=0.04), _row("a", "s", 0.8162))
+        ),
+        "a",
+    )
+    b = sides.load(
+        _fake_build(
+            tmp_path / "b", results=_frame(_row("a", "r", 0.8, p=0.06), _row("a", "s", 0.8164))
+        ),
+        "b",
+    )
     out = compare.compare(a, b)
     assert [c.category for c in out.changes] == ["conclusion", "moved", "below"]

@@ -28,7 +28,10 @@ BASE = "base"
 def _git(root: Path, *args: str) -> str:
     out = subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-        cwd=root, capture_output=True, text=True, check=True,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return out.stdout.strip()
 
@@ -38,7 +41,9 @@ def repo(built_project, tmp_path_factory) -> Path:
     """The project as a git repository on branch ``base``, its run cache seeded."""
     root = make_project(tmp_path_factory.mktemp("diffrepo") / "project")
     shutil.copy2(paths.ROOT / ".gitignore", root / ".gitignore")
-    shutil.copytree(built_project / ".casereport-cache" / "runs", root / ".casereport-cache" / "runs")
+    shutil.copytree(
+        built_project / ".casereport-cache" / "runs", root / ".casereport-cache" / "runs"
+    )
     _git(root, "init", "-q", "-b", BASE)
     _git(root, "add", "-A")
     _git(root, "commit", "-qm", "base")
@@ -80,8 +85,13 @@ def test_site4_engaged_8_to_7_turns_the_audit_verdict(repo):
     """engaged 8 -> 7 at site 4: 7/17 = 41.2% reproduces the published 41% (was 47.1%), so
     the one changed conclusion is that audit verdict. The ENRICH case types stay (41 and 47
     are both <= 60: low-low), and every p-value and interval stays on its side."""
-    _commit_edit(repo, "site4", lambda r: _replace(
-        r / "data" / "enrich_sites.csv", "\n4,71,33,17,52,8,41,", "\n4,71,33,17,52,7,41,"))
+    _commit_edit(
+        repo,
+        "site4",
+        lambda r: _replace(
+            r / "data" / "enrich_sites.csv", "\n4,71,33,17,52,8,41,", "\n4,71,33,17,52,7,41,"
+        ),
+    )
     out, d = _diff(repo, BASE, "site4", "--markdown", str(repo.parent / "site4.md"))
     assert out.returncode == 1
     conclusions = [c for c in d["changes"] if c["category"] == "conclusion"]
@@ -101,12 +111,20 @@ def test_site4_engaged_8_to_7_turns_the_audit_verdict(repo):
 
 def test_fidelity_change_moves_a_case_type(repo):
     """Site 4's fidelity 9.0 -> 11.0 with engagement 47%: low-low becomes outlier."""
-    _commit_edit(repo, "fidelity", lambda r: _replace(
-        r / "data" / "enrich_sites.csv", "\n4,71,33,17,52,8,41,9.0,", "\n4,71,33,17,52,8,41,11.0,"))
+    _commit_edit(
+        repo,
+        "fidelity",
+        lambda r: _replace(
+            r / "data" / "enrich_sites.csv",
+            "\n4,71,33,17,52,8,41,9.0,",
+            "\n4,71,33,17,52,8,41,11.0,",
+        ),
+    )
     out, d = _diff(repo, BASE, "fidelity", "--fail-on", "conclusions")
     assert out.returncode == 1
-    case_types = [c for c in d["changes"]
-                  if c["category"] == "conclusion" and c["what"] == "case type"]
+    case_types = [
+        c for c in d["changes"] if c["category"] == "conclusion" and c["what"] == "case type"
+    ]
     assert [(c["old"], c["new"]) for c in case_types] == [("low-low", "outlier")]
     assert case_types[0]["where"].startswith("ENRICH site 4 ")
 

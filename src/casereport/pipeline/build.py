@@ -26,9 +26,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from casereport import atomic, paths
 from casereport.labels import CACHED, FAILED, RAN
-from casereport.pipeline import cache, executors, sides
+from casereport.pipeline import cache, executors
 from casereport.pipeline import plan as run_plan
-from casereport.pipeline.changes_fragment import baseline_fingerprint, write_changes
 from casereport.pipeline.state import (
     fingerprint,
     lock_path,
@@ -344,6 +343,8 @@ def build(opts: Options) -> int:
             record_runs([])  # until this build has run something
             fp = fingerprint(data_dir)
             if opts.baseline is not None:  # a report with the appendix is another report
+                from casereport.pipeline.changes_fragment import baseline_fingerprint
+
                 fp = baseline_fingerprint(fp, opts.baseline)
             if not opts.force and opts.notebooks is None and _up_to_date(fp, opts):
                 console.print(
@@ -373,8 +374,9 @@ def build(opts: Options) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
             try:
                 results, manifest = _assemble(planned, tmp, fp, opts.render)
-                sides.record_inputs(tmp, data_dir)
-                write_changes(tmp, audit_table, opts.baseline)
+                from casereport.pipeline.changes_fragment import record_and_compare
+
+                record_and_compare(tmp, data_dir, audit_table, opts.baseline)
                 _render(tmp, results, audit_table, manifest, opts)
                 swap_in(tmp)
             except BaseException:

@@ -26,8 +26,12 @@ def baseline_fingerprint(fp: str, baseline: sides.Side) -> str:
     return hashlib.sha256(f"{fp}\0{baseline.label}\0{other}".encode()).hexdigest()
 
 
-def write_changes(build_dir: Path, audit: pd.DataFrame, baseline: sides.Side | None) -> None:
-    """``build_dir/fragments/changes.md``: the appendix against ``baseline``, or empty."""
+def record_and_compare(
+    build_dir: Path, data_dir: Path, audit: pd.DataFrame, baseline: sides.Side | None
+) -> None:
+    """Record the new build's inputs (:func:`sides.record_inputs`) and write
+    ``build_dir/fragments/changes.md``: the appendix against ``baseline``, or empty."""
+    sides.record_inputs(build_dir, data_dir)
     text = ""
     if baseline is not None:
         audit.to_csv(build_dir / "audit.csv", index=False)
