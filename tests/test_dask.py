@@ -43,7 +43,17 @@ def test_dask_cluster_build_equals_local_build(tmp_path, monkeypatch):
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         out = casereport(remote, "build", "--only", "engagement_fidelity",
                          "--executor", "dask", "--scheduler", cluster.scheduler_address)
+        # each worker that ran a notebook forked its kernels from a template of its own
+        from distributed import Client
+
+        from casereport.pipeline import forking
+
+        with Client(cluster) as client:
+            templates = client.run(forking.template_pid)
     assert out.returncode == 0, out.stdout + out.stderr
+    assert "not forked" not in out.stdout
+    used = [pid for pid in templates.values() if pid is not None]
+    assert used and len(set(used)) == len(used)
 
     a, b = cached_results(local), cached_results(remote)
     assert a and a.keys() == b.keys()

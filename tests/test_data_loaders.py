@@ -153,3 +153,29 @@ def test_validate_dir_returns_the_tables_the_loaders_would():
     for name, load in loaders.items():
         pd.testing.assert_frame_equal(checked.tables[name], load())
     assert validate.validate_dir(paths.ROOT / "no-such-folder").tables == {}
+
+
+def test_loader_skips_validation_only_for_the_bytes_the_build_validated(tmp_path, monkeypatch):
+    """The build records the validation keys of the files it validated; a kernel's loader
+    then skips the checks for exactly those bytes, and checks again after any edit or when
+    nothing was recorded (JupyterLab). Expected by construction of the keys (sha256 of the
+    file, the resource name and the codebook)."""
+    csv = tmp_path / "enrich_sites.csv"
+    csv.write_bytes(paths.ENRICH_CSV.read_bytes())
+    record = tmp_path / "validated.json"
+    data.record_validated({codebook.ENRICH: csv}, record)
+    calls = []
+    real = validate.check_file
+    monkeypatch.setattr(validate, "check_file", lambda *a, **k: calls.append(a) or real(*a, **k))
+
+    monkeypatch.delenv(data.VALIDATED_ENV, raising=False)
+    data.load_enrich(csv)
+    assert len(calls) == 1  # nothing recorded: validated
+
+    monkeypatch.setenv(data.VALIDATED_ENV, str(record))
+    assert len(data.load_enrich(csv)) == 7
+    assert len(calls) == 1  # same bytes: skipped
+
+    csv.write_bytes(csv.read_bytes().replace(b"\n", b"\r\n", 1))
+    data.load_enrich(csv)
+    assert len(calls) == 2  # edited bytes: validated again

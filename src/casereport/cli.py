@@ -110,6 +110,14 @@ def build(
         bool,
         typer.Option("--strict", help="Fail when Quarto warns (CI uses it)."),
     ] = False,
+    fork: Annotated[
+        bool,
+        typer.Option(
+            "--fork/--no-fork",
+            help="Fork each run's kernel from a warm template (Linux; falls back to normal "
+            "kernels). Also off when CASEREPORT_NO_FORK is set.",
+        ),
+    ] = True,
     only: Annotated[
         list[str] | None,
         typer.Option(
@@ -159,6 +167,7 @@ def build(
         render=render and not only,
         strict=strict,
         notebooks=only,
+        fork=fork,
         baseline=baseline,
     )
     try:

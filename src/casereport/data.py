@@ -8,12 +8,15 @@ Returned frames keep file order, ``site`` as ``str`` and dtypes from the codeboo
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from pathlib import Path
 
 import pandas as pd
 import yaml
 
-from casereport import codebook, paths, validate
+from casereport import atomic, codebook, paths, validate
 from casereport.claims import check_file as check_claims_file
 from casereport.codebook import DataError, Problem
 
@@ -38,10 +41,52 @@ def load_table(
     """Validate ``path`` against codebook resource ``resource_name`` and return it typed."""
     p = paths.resolve(path)
     package = codebook.load_package(datapackage)
-    problems, _ = validate.check_file(p, resource_name, package)
-    if problems:
-        raise DataError(problems)
+    if not validated_before(p, resource_name, datapackage):
+        problems, _ = validate.check_file(p, resource_name, package)
+        if problems:
+            raise DataError(problems)
     return codebook.read_valid(p, resource_name, package)
+
+
+# Set by ``casereport build`` for its kernels: a JSON list of validation keys of the files
+# the build has just validated (``record_validated``). A loader skips the checks (and the
+# frictionless import) only for a file whose bytes, resource and codebook bytes give one
+# of these keys; anywhere else (JupyterLab, tests) every load validates.
+VALIDATED_ENV = "CASEREPORT_VALIDATED"
+
+
+def validation_key(
+    path: str | os.PathLike[str], resource_name: str, datapackage: str | os.PathLike[str]
+) -> str:
+    """sha256 over the file's bytes, the resource name and the codebook's bytes."""
+    h = hashlib.sha256()
+    for part in (Path(path).read_bytes(), resource_name.encode(),
+                 paths.resolve(datapackage).read_bytes()):
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()
+
+
+def validated_before(
+    path: Path, resource_name: str, datapackage: str | os.PathLike[str] = paths.DATAPACKAGE
+) -> bool:
+    """True when the build validated exactly these bytes against this codebook."""
+    record = os.environ.get(VALIDATED_ENV)
+    if not record:
+        return False
+    try:
+        keys = set(json.loads(Path(record).read_text(encoding="utf-8")))
+        return validation_key(path, resource_name, datapackage) in keys
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def record_validated(
+    files: dict[str, Path], out: Path, datapackage: str | os.PathLike[str] = paths.DATAPACKAGE
+) -> None:
+    """Write the validation keys of ``files`` (resource name -> file) to ``out``."""
+    keys = sorted(validation_key(f, name, datapackage) for name, f in files.items())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(out, json.dumps(keys))
 
 
 def load_enrich(path: str | os.PathLike[str] = paths.ENRICH_CSV) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from casereport import atomic, paths
 from casereport.labels import CACHED, FAILED, RAN
-from casereport.pipeline import cache, executors
+from casereport.pipeline import cache, changes_fragment, executors
 from casereport.pipeline import plan as run_plan
 from casereport.pipeline.state import (
     fingerprint,
@@ -58,9 +58,8 @@ class Options:
     # Only these notebooks: their runs are executed into the cache, and build/ is left
     # alone (a partial build must not replace the last full report).
     notebooks: list[str] | None = None
-    # ``--compare-to REF``: the baseline's build (pipeline.sides.Side); the report gets an
-    # appendix "Changes since REF" (pipeline.changes_fragment)
-    baseline: object | None = None
+    fork: bool = True  # kernels forked from a warm template (pipeline.forking); False: --no-fork
+    baseline: object | None = None  # --compare-to: a sides.Side (pipeline.changes_fragment)
 
 
 @dataclass
@@ -104,13 +103,17 @@ def _update_manifest(**fields: object) -> None:
 def _validate_and_audit(data_dir: Path) -> tuple[pd.DataFrame, dict[Path, pd.DataFrame]]:
     """Validate the folder once; the audit and the run plan take its typed tables.
     Returns the audit table and the tables by resolved file path."""
-    from casereport import audit, validate
+    from casereport import audit, data, validate
 
     checked = validate.validate_dir(data_dir)
     if checked.problems:
         validate.report(checked.problems, data_dir)  # file/row/column/value/expected
         raise BuildError(f"data in {rel(data_dir)} failed validation; no notebook was run")
     console.print(f"validate  ok   {rel(data_dir)}")
+    # Kernels skip re-validating these exact bytes (data.validated_before).
+    record = paths.CACHE_DIR / "validated.json"
+    data.record_validated(checked.files, record)
+    os.environ[data.VALIDATED_ENV] = str(record)
     table = audit.audit(data_dir, tables=checked.tables)
     n_disc = int((table["status"] != "reproduced").sum())
     console.print(f"audit     ok   {len(table)} published numbers checked, {n_disc} discrepancies")
@@ -186,20 +189,23 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
     store = cache.RunCache()
     todo = [p for p in planned if p.cached is None]
     failures: list[str] = []
+    fell_back = False
     for p in planned:
         if p.cached is not None:
             console.print(f"  cached   {0.0:6.1f}s  {p.run.run_id}")
     if not todo:
         return failures
     with (
-        executors.make_executor(opts.executor, opts.jobs, opts.scheduler) as ex,
+        executors.make_executor(opts.executor, opts.jobs, opts.scheduler, opts.fork) as ex,
         _progress(len(todo)) as bar,
     ):
         task_id = bar.add_task("runs", total=len(todo))
         futures = {
             ex.submit(
                 executors.execute,
-                executors.Task(p.run.run_id, rel(p.run.notebook_path), p.run.parameters),
+                executors.Task(
+                    p.run.run_id, rel(p.run.notebook_path), p.run.parameters, fork=opts.fork
+                ),
             ): p
             for p in todo
         }
@@ -210,6 +216,10 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
             except Exception as exc:  # the worker itself died
                 out = executors.Outcome(p.run.run_id, False, 0.0, error=repr(exc))
             bar.advance(task_id)
+            if out.fallback and not fell_back:
+                fell_back = True
+                console.print(f"[yellow]kernels   not forked[/yellow]: {escape(out.fallback)}; "
+                              "normal kernels are used")
             p.seconds = round(out.seconds, 2)
             if out.ok and out.deps is None:
                 out.ok, out.failed_cell = False, -1
@@ -343,9 +353,7 @@ def build(opts: Options) -> int:
             record_runs([])  # until this build has run something
             fp = fingerprint(data_dir)
             if opts.baseline is not None:  # a report with the appendix is another report
-                from casereport.pipeline.changes_fragment import baseline_fingerprint
-
-                fp = baseline_fingerprint(fp, opts.baseline)
+                fp = changes_fragment.baseline_fingerprint(fp, opts.baseline)
             if not opts.force and opts.notebooks is None and _up_to_date(fp, opts):
                 console.print(
                     "build     up to date: no data, notebook, parameter set, package "
@@ -374,9 +382,7 @@ def build(opts: Options) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
             try:
                 results, manifest = _assemble(planned, tmp, fp, opts.render)
-                from casereport.pipeline.changes_fragment import record_and_compare
-
-                record_and_compare(tmp, data_dir, audit_table, opts.baseline)
+                changes_fragment.record_and_compare(tmp, data_dir, audit_table, opts.baseline)
                 _render(tmp, results, audit_table, manifest, opts)
                 swap_in(tmp)
             except BaseException:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from casereport import atomic
-from casereport.pipeline import compare, sides
-from casereport.report import changes
+
+if TYPE_CHECKING:  # imported when used: the no-op build loads neither pandas nor the diff
+    import pandas as pd
+
+    from casereport.pipeline import sides
 
 FRAGMENT = "changes"
 
@@ -31,6 +33,9 @@ def record_and_compare(
 ) -> None:
     """Record the new build's inputs (:func:`sides.record_inputs`) and write
     ``build_dir/fragments/changes.md``: the appendix against ``baseline``, or empty."""
+    from casereport.pipeline import compare, sides
+    from casereport.report import changes
+
     sides.record_inputs(build_dir, data_dir)
     text = ""
     if baseline is not None:

@@ -31,6 +31,7 @@ class Task:
     parameters: dict[str, Any]
     kernel_name: str = paths.KERNEL_NAME
     cwd: str = "notebooks"  # as JupyterLab runs it; root-relative
+    fork: bool = True  # fork the kernel from this worker's warm template (pipeline.forking)
 
 
 @dataclass
@@ -44,6 +45,8 @@ class Outcome:
     kernel_log: str = ""  # what the kernel process wrote to stderr
     failed_cell: int | None = None  # execution count of the failing cell
     failed_source: str = ""
+    # why the kernel was started normally although forking was asked for ("" otherwise)
+    fallback: str = ""
     # package modules the kernel had loaded (relative to the package folder), or None
     # when the run did not get far enough to report them
     deps: list[str] | None = None
@@ -89,6 +92,8 @@ def _stderr_to(path: Path) -> Iterator[None]:
 
 # Kernel start-up on a loaded 2-core machine can take well over papermill's 60 s default.
 KERNEL_START_TIMEOUT = 300
+# papermill's kernel manager for forked kernels (a class path: imported only when used).
+FORK_MANAGER = "casereport.pipeline.forking.ForkKernelManager"
 # A run whose kernel failed to start or died (not a cell raising) is tried once more.
 ATTEMPTS = 2
 
@@ -123,6 +128,7 @@ def _execute_once(task: Task) -> Outcome:
         params = {**task.parameters, "results_dir": str(results_dir)}
         outcome = Outcome(task.run_id, ok=True, seconds=0.0)
         log = Path(tmp) / "kernel.log"
+        manager = {"kernel_manager_class": FORK_MANAGER} if task.fork else {}
         try:
             with _stderr_to(log):
                 papermill.execute_notebook(
@@ -134,6 +140,7 @@ def _execute_once(task: Task) -> Outcome:
                     progress_bar=False,
                     log_output=False,
                     start_timeout=KERNEL_START_TIMEOUT,
+                    **manager,
                 )
         except PapermillExecutionError as exc:
             outcome.ok = False
@@ -143,6 +150,10 @@ def _execute_once(task: Task) -> Outcome:
         except Exception as exc:  # kernel died or never started, notebook unreadable, ...
             outcome.ok = False
             outcome.error = f"{type(exc).__name__}: {exc}"
+        if task.fork:
+            from casereport.pipeline import forking
+
+            outcome.fallback = forking.take_fallback() or ""
         if log.exists():
             outcome.kernel_log = log.read_text(encoding="utf-8", errors="replace")[-20_000:]
         if out_nb.exists():
@@ -166,17 +177,22 @@ def _execute_once(task: Task) -> Outcome:
 
 @contextlib.contextmanager
 def make_executor(kind: str = "local", jobs: int | None = None,
-                  scheduler: str | None = None) -> Iterator[Executor]:
+                  scheduler: str | None = None, fork: bool = False) -> Iterator[Executor]:
     """A ``concurrent.futures.Executor`` for notebook runs.
 
     ``local``: a process pool of ``jobs`` workers (each run also starts its own
     kernel process, so one worker per core is right). ``dask``: a
     ``distributed.Client`` connected to ``scheduler`` (e.g. ``tcp://10.0.0.5:8786``)
-    whose workers have this project checked out and installed.
+    whose workers have this project checked out and installed. ``fork``: each local
+    worker starts its kernel template when it starts (Dask workers start theirs on their
+    first run).
     """
     if kind == "local":
         workers = max(1, jobs or os.cpu_count() or 1)
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        warm = None
+        if fork:
+            from casereport.pipeline.forking import warm
+        with ProcessPoolExecutor(max_workers=workers, initializer=warm) as pool:
             yield pool
     elif kind == "dask":
         if not scheduler:

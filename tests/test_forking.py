@@ -1,0 +1,248 @@
+"""Kernels forked from a warm template (pipeline.forking): same runs, same results, no leaks.
+
+Every run here is real: papermill executes notebooks in kernels forked from the template
+of the process that runs them, compared with normally started kernels (``--no-fork``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from casereport.pipeline import executors, forking
+from tests.project import casereport, make_project
+
+pytestmark = pytest.mark.slow
+
+RUN_DIR = re.compile(r"/tmp/casereport-run-[A-Za-z0-9_]+")
+
+
+def _comparable(path: Path) -> dict:
+    """An executed notebook without what differs between any two runs of it: timing
+    metadata, the injected cell's random id and the run's temporary folder."""
+    nb = json.loads(RUN_DIR.sub("RUN", path.read_text(encoding="utf-8")))
+    nb["metadata"].pop("papermill", None)
+    for cell in nb["cells"]:
+        cell["metadata"].pop("papermill", None)
+        cell["metadata"].pop("execution", None)
+        if "injected-parameters" in cell["metadata"].get("tags", []):
+            cell.pop("id", None)
+    return nb
+
+
+def _processes_of(root: Path) -> list[int]:
+    """Pids whose environment points the package at ``root`` (builds, workers, templates,
+    kernels: a forked kernel keeps its template's initial environment block)."""
+    marker = f"CASEREPORT_ROOT={root}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            env = (entry / "environ").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker in env and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _gone(root: Path, seconds: float = 20) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while (left := _processes_of(root)) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    return left
+
+
+@pytest.fixture(scope="module")
+def two_builds(tmp_path_factory) -> tuple[Path, Path, str]:
+    """The same project built from an empty cache with forked and with normal kernels."""
+    forked = make_project(tmp_path_factory.mktemp("forked"))
+    normal = make_project(tmp_path_factory.mktemp("normal"))
+    out = casereport(forked, "build", "--no-render", "--jobs", "2")
+    assert out.returncode == 0, out.stdout + out.stderr
+    ref = casereport(normal, "build", "--no-render", "--jobs", "2", "--no-fork")
+    assert ref.returncode == 0, ref.stdout + ref.stderr
+    return forked, normal, out.stdout
+
+
+def test_real_notebooks_on_forked_kernels_equal_normal_kernels(two_builds):
+    """Oracle: the same build with normally started kernels (--no-fork). Results CSVs are
+    byte-identical; executed notebooks are identical apart from timing metadata."""
+    forked, normal, stdout = two_builds
+    assert "not forked" not in stdout
+    a = sorted(p.name for p in (forked / "build" / "results").glob("*.csv"))
+    assert a and a == sorted(p.name for p in (normal / "build" / "results").glob("*.csv"))
+    for name in a:
+        assert (forked / "build/results" / name).read_bytes() == (
+            normal / "build/results" / name).read_bytes(), name
+    runs = sorted((forked / "build" / "runs").glob("*.ipynb"))
+    assert len(runs) == len(list((normal / "build" / "runs").glob("*.ipynb")))
+    for nb in runs:
+        assert _comparable(nb) == _comparable(normal / "build" / "runs" / nb.name), nb.name
+
+
+def test_forked_runs_record_the_same_package_modules(two_builds):
+    """The cache key's module list comes from what the kernel loaded; the template loads no
+    package module into a kernel, so forked and normal runs list the same modules."""
+    forked, normal, _ = two_builds
+    def modules(root):
+        m = json.loads((root / "build" / "manifest.json").read_text())
+        return {r["run_id"]: r["package_modules"] for r in m["runs"]}
+    assert modules(forked) == modules(normal)
+
+
+def _notebook(path: Path, *sources: str) -> str:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('results_dir: str = "out"  # where results go')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *[nbformat.v4.new_code_cell(s) for s in sources]]
+    nb.metadata["kernelspec"] = {"name": "casereport", "display_name": "casereport",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+    return str(path)
+
+
+WRITE = ("import pathlib; p = pathlib.Path(results_dir); p.mkdir(parents=True, exist_ok=True); "
+         "(p / 'r.csv').write_text('analysis,quantity\\na,b\\n')")
+
+
+def test_kernel_is_a_child_of_a_single_threaded_template(tmp_path):
+    """The kernel's parent is this process's template, which had one native thread when it
+    forked; the kernel starts from a clean namespace and its own process group."""
+    nb = _notebook(tmp_path / "who.ipynb", WRITE, "import os\nprint(os.getppid(), os.getpgid(0) "
+                   "== os.getpid(), 'casereport' in dir())")
+    out = executors.execute(executors.Task("who", nb, {}, cwd=str(tmp_path)))
+    assert out.ok, out.error + out.kernel_log
+    assert out.fallback == ""
+    printed = nbformat.reads(out.notebook_json, 4).cells[-1].outputs[0]["text"].split()
+    assert int(printed[0]) == forking.template_pid()
+    assert printed[1:] == ["True", "False"]
+    assert forking.template(forking._template.interpreter).threads == 1
+
+
+def test_failing_cell_reported_as_with_a_normal_kernel(tmp_path):
+    """Oracle: the same notebook on a normally started kernel (fork=False)."""
+    nb = _notebook(tmp_path / "bad.ipynb", "x = 1", "raise KeyError('site 9')")
+    outs = [executors.execute(executors.Task("bad", nb, {}, cwd=str(tmp_path), fork=f))
+            for f in (True, False)]
+    for o in outs:
+        assert not o.ok and o.error == "KeyError: 'site 9'"
+    a, b = outs
+    assert (a.failed_cell, a.failed_source) == (b.failed_cell, b.failed_source)
+    def errors(o):
+        cells = nbformat.reads(o.notebook_json, 4).cells
+        return [x for c in cells for x in c.get("outputs", []) if x.output_type == "error"]
+    assert errors(a) and errors(a) == errors(b)
+    assert "site 9" in str(errors(a))
+
+
+def test_template_failure_falls_back_to_a_normal_kernel(tmp_path, monkeypatch):
+    """A template that cannot start: the run still succeeds on a normal kernel, and the
+    outcome says why (the build prints it once)."""
+    def broken(self, interpreter):
+        raise forking.TemplateError("template did not start: simulated")
+    forking.stop_template()
+    monkeypatch.setattr(forking.Template, "__init__", broken)
+    monkeypatch.setattr(forking, "_failed", None)
+    nb = _notebook(tmp_path / "ok.ipynb", WRITE)
+    out = executors.execute(executors.Task("ok", nb, {}, cwd=str(tmp_path)))
+    assert out.ok, out.error
+    assert "simulated" in out.fallback
+    assert out.results == {"r.csv": "analysis,quantity\na,b\n"}
+
+
+def test_no_fork_environment_falls_back_with_one_line(tmp_path):
+    """CASEREPORT_NO_FORK set: normal kernels, one line in the build output saying so."""
+    root = make_project(tmp_path / "p")
+    os.environ[forking.NO_FORK_ENV] = "1"
+    try:
+        out = casereport(root, "build", "--only", "mentoring_time")
+    finally:
+        del os.environ[forking.NO_FORK_ENV]
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = [line for line in out.stdout.splitlines() if "not forked" in line]
+    assert len(lines) == 1 and forking.NO_FORK_ENV in lines[0]
+
+
+def test_killed_build_leaves_no_template_or_kernel(tmp_path):
+    """SIGKILL to the build's process group while kernels run: within seconds no process of
+    this project copy (worker, template, forked kernel) is left in the process table."""
+    root = make_project(tmp_path / "p")
+    env = {**os.environ, "CASEREPORT_ROOT": str(root)}
+    proc = subprocess.Popen([sys.executable, "-m", "casereport", "build", "--no-render",
+                             "--jobs", "2"], cwd=root, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    templates: list[int] = []
+    kernels: list[int] = []
+    while time.monotonic() < deadline and not kernels:
+        pids = _processes_of(root)
+        # a forked kernel keeps its template's command line: tell them apart by parent
+        named = [p for p in pids if "casereport.pipeline.template" in _cmdline(p)]
+        kernels = [p for p in pids if _ppid(p) in named]
+        templates = [p for p in named if p not in kernels]
+        time.sleep(0.2)
+    assert templates and kernels, "no forked kernel appeared"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert _gone(root) == []
+
+
+def _ppid(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def test_two_builds_at_once_one_refused_and_nothing_left(tmp_path):
+    """Two builds of one project started together: the lock lets one run (exit 0) and
+    refuses the other (exit 75); afterwards no template or kernel is left."""
+    root = make_project(tmp_path / "p")
+    env = {**os.environ, "CASEREPORT_ROOT": str(root), "COLUMNS": "200"}
+    cmd = [sys.executable, "-m", "casereport", "build", "--only", "mentoring_time"]
+    procs = [subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 75], outs
+    assert any("another casereport build is running" in o for o in outs)
+    assert _gone(root) == []
+
+
+def test_template_restarts_when_package_source_or_lock_file_changes(monkeypatch):
+    """A changed source key (hash of src/ and requirements/lock.txt) replaces the template:
+    the next request gets a new process, and the old one is gone."""
+    forking.warm()
+    first = forking.template_pid()
+    assert first is not None
+    monkeypatch.setattr(forking, "source_key", lambda: "changed")
+    forking.warm()
+    second = forking.template_pid()
+    assert second is not None and second != first
+    assert not Path(f"/proc/{first}").exists() or "Z" in Path(f"/proc/{first}/stat").read_text()
+    forking.stop_template()
+
+
+def test_fork_unavailable_off_linux(monkeypatch):
+    """Not Linux: no template is tried, and the reason names the platform."""
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert "Linux" in (forking.fork_available() or "")
