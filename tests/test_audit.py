@@ -61,15 +61,16 @@ def test_python_round_would_have_been_wrong():
 
 
 def test_audit_columns_and_size(table):
-    """Columns from the contract; 46 derived cells (7 sites x 2 ENRICH percentages + 16 sites
-    x 2 RETAKE averages) and one row per claim in data/published_claims.yaml."""
+    """Columns from the contract; 49 derived cells (7 sites x 2 ENRICH percentages + 16 sites
+    x 2 RETAKE averages + the 3 printed percentages of Craven 2021 Table 1) and one row per
+    claim in data/published_claims.yaml."""
     import yaml
 
     n_claims = len(yaml.safe_load(paths.CLAIMS_YAML.read_text(encoding="utf-8"))["claims"])
     assert list(table.columns) == audit.COLUMNS
-    assert (table["kind"] == "derived").sum() == 7 * 2 + 16 * 2
+    assert (table["kind"] == "derived").sum() == 7 * 2 + 16 * 2 + 3
     assert (table["kind"] == "claim").sum() == n_claims
-    assert set(table["status"]) <= {"reproduced", "discrepancy"}
+    assert set(table["status"]) <= {"reproduced", "discrepancy", "not comparable"}
     assert table["id"].is_unique
 
 
@@ -124,27 +125,69 @@ def test_only_site_4_among_derived_cells(table):
 def test_claim_discrepancies(table):
     """The discrepancies in the papers' text, each hand-computed:
     - 88.6% lowest phone/Teams share (001/002/003): the table's lowest is 91.6 (site 3), +3.0;
-    - 62.5% overall engagement (004): 163/265 = 61.51% -> 61.5, -1.0;
     - 'eight main mechanisms' (000 Results): Table 1 lists 9, +1;
-    - 20 peer workers (004): 5+5+3+3+2 = 18, -2."""
+    - 20 peer workers (004): 5+5+3+3+2 = 18, -2;
+    - 'larger caseloads in sites 1 and 6' by participants per OT: the top two are 9 (22/2 =
+      11) and 3 (21/2 = 10.5), Table 3;
+    - Methods' denominator 'offered': 8/33 = 24% at site 4, not Table 2's 41%;
+    - 'five PWCs, one from each site': 7 sites, +2;
+    - OT education 2 + 16 + 4 = 22 against 16 OTs with data (Table 1, footnote b), +6.
+    And one not comparable: 62.5% overall engagement (004, from the trial report, at least two
+    contacts) against Table 2's definition: 163/265 = 61.51% -> 61.5, -1.0."""
     claims = table[table["kind"] == "claim"].set_index("id")
     disc = claims[claims["status"] == "discrepancy"]
     assert set(disc.index) == {
         "retake_phone_teams_min",
-        "enrich_overall_engagement",
         "theory_mechanisms_text",
         "enrich_peer_workers_analysed",
+        "retake_larger_caseload_per_ot",
+        "enrich_engagement_denominator_offered",
+        "enrich_pwcs_one_per_site",
+        "retake_t1_ot_education_sum",
     }
-    assert disc["difference"].round(6).to_dict() == {
+    assert disc["difference"].dropna().round(6).to_dict() == {
         "retake_phone_teams_min": 3.0,
-        "enrich_overall_engagement": -1.0,
         "theory_mechanisms_text": 1.0,
         "enrich_peer_workers_analysed": -2.0,
+        "enrich_pwcs_one_per_site": 2.0,
+        "retake_t1_ot_education_sum": 6.0,
     }
     assert disc.loc["retake_phone_teams_min", "recomputed_rounded"] == "91.6"
     assert "site 3" in disc.loc["retake_phone_teams_min", "explanation"]
+    assert disc.loc["retake_larger_caseload_per_ot", "recomputed"] == "3; 9"
+    nc = claims[claims["status"] == "not comparable"]
+    assert list(nc.index) == ["enrich_overall_engagement"]
+    assert nc.loc["enrich_overall_engagement", "difference"] == -1.0
+    expl = nc.loc["enrich_overall_engagement", "explanation"]
+    assert expl.startswith("not comparable: ") and "two contacts" in expl
     # the other reading of 'participants offered peer support': 163 / 291 = 56.0%
-    assert "56.0" in disc.loc["enrich_overall_engagement", "explanation"]
+    assert "56.0" in expl
+
+
+def test_turnover_claims_are_checked_against_table3(table):
+    """Turnover from Table 3, not from the flags transcribed from the same sentence: two OTs
+    recruited per site (001 Methods), so sites with > 2 OTs are 1 (3), 4 (4), 5 (3), 6 (3),
+    8 (3), 11 (3), 15 (4): 7 sites, sum of (OTs - 2) = 1+2+1+1+1+1+2 = 9 (hand count from
+    Table 3); site 2 has 2 OTs, consistent with its leaver never being replaced."""
+    claims = table[table["kind"] == "claim"].set_index("id")
+    assert claims.loc["retake_turnover_sites", "table"] == "retake_sites"
+    assert claims.loc["retake_turnover_sites", "recomputed"] == "1; 4; 5; 6; 8; 11; 15"
+    assert claims.loc["retake_leaver_sites", "recomputed_rounded"] == "7"
+    assert claims.loc["retake_leavers_table3", "recomputed_rounded"] == "9"
+    assert claims.loc["retake_site2_not_replaced", "recomputed"] == "True"
+    for cid in ("retake_turnover_sites", "retake_leaver_sites", "retake_leavers_table3"):
+        assert claims.loc[cid, "status"] == "reproduced"
+
+
+def test_table1_percentages_audited(table):
+    """Craven 2021 Table 1: 1/19 = 5.26 -> 5.3, 18/19 = 94.74 -> 94.7, 6/6 = 100 (hand
+    division); Band 6 + Band 7 = 12 + 7 = 19; OT employment 14 + 3 + 1 + 1 = 19."""
+    t1 = table[table["table"] == "retake_demographics"].set_index("id")
+    derived = t1[t1["kind"] == "derived"]
+    assert sorted(derived["recomputed_rounded"]) == ["100", "5.3", "94.7"]
+    assert (derived["status"] == "reproduced").all()
+    for cid in ("retake_t1_ot_band_sum", "retake_t1_ot_gender_sum", "retake_t1_ot_employment_sum"):
+        assert t1.loc[cid, "recomputed_rounded"] == "19" and t1.loc[cid, "status"] == "reproduced"
 
 
 def test_claims_that_reproduce(table):
@@ -203,11 +246,11 @@ def test_truncation_is_named(tmp_path):
 
 
 def test_audit_without_claims_file(tmp_path):
-    """A user's trial without published_claims.yaml still gets the 46 derived rows."""
+    """A user's trial without published_claims.yaml still gets the 49 derived rows."""
     folder = _copy_data(tmp_path)
     (folder / "published_claims.yaml").unlink()
     table = audit.audit(folder)
-    assert len(table) == 46 and set(table["kind"]) == {"derived"}
+    assert len(table) == 49 and set(table["kind"]) == {"derived"}
 
 
 # ------------------------------------------------------------------------ run / CLI
@@ -221,7 +264,9 @@ def test_cli_audit_writes_csv_and_exits_0(tmp_path):
     assert "| id | kind |" in result.output and "discrepancies" in result.output
     written = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert list(written.columns) == audit.COLUMNS
-    assert (written["status"] == "discrepancy").sum() == 5
+    assert (written["status"] == "discrepancy").sum() == 8
+    assert (written["status"] == "not comparable").sum() == 1
+    assert "1 not comparable" in result.output
     assert not list(out.parent.glob(".*.tmp"))  # atomic write leaves no temp file
 
 

@@ -105,7 +105,12 @@ def _analysis_side() -> list[str]:
         for m in MODULES
         if m.startswith(("casereport.stats", "casereport.analyses"))
         or m in PRIMITIVES
-        or m in ("casereport.tables", "casereport.figures", "casereport.notebook_setup")
+        or m in (
+            "casereport.tables",
+            "casereport.matrices",
+            "casereport.figures",
+            "casereport.notebook_setup",
+        )
     ]
 
 
@@ -126,7 +131,7 @@ def test_stats_is_independent_of_the_trials(module):
 )
 def test_analyses_do_not_import_display(module):
     """Analyses compute; tables and figures display (and may import analyses)."""
-    assert not GRAPH[module] & {"casereport.tables", "casereport.figures"}
+    assert not GRAPH[module] & {"casereport.tables", "casereport.matrices", "casereport.figures"}
 
 
 def _notebook_imports() -> dict[str, set[str]]:

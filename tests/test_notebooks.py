@@ -26,8 +26,11 @@ LABELS = {  # docs/architecture.md, "Notebook contract"
     "engagement_fidelity": ["tbl-enrich-sites", "fig-enrich-scatter", "tbl-enrich-models",
                             "tbl-enrich-loo", "tbl-enrich-cases"],
     "mentoring_time": ["tbl-retake-sites", "fig-retake-minutes", "fig-retake-caseload",
-                       "tbl-retake-rates", "tbl-retake-correlations"],
-    "cross_case": ["tbl-qca-enrich", "tbl-qca-retake", "tbl-programme-theory", "tbl-synthesis"],
+                       "tbl-retake-rates", "tbl-retake-permutation", "tbl-retake-correlations",
+                       "tbl-retake-demographics"],
+    "cross_case": ["tbl-qca-enrich", "tbl-qca-retake", "tbl-programme-theory", "tbl-synthesis",
+                   "tbl-theory-map", "tbl-theory-map-list", "tbl-matrix-retake",
+                   "tbl-matrix-enrich"],
     "case_profile": ["profile-summary", "profile-figure"],
 }  # fmt: skip
 SYN = paths.TESTS_DIR / "fixtures" / "synthetic_trial"

@@ -344,12 +344,15 @@ def test_write_variables_audit_counts(tmp_path):
     """audit.* counts equal those of the audit table passed in (data/ here), and are read
     from an audit.csv beside the target when no table is passed."""
     table = audit.audit(paths.DATA_DIR)
-    n_bad = int((table["status"] != "reproduced").sum())
+    n_disc = int((table["status"] == "discrepancy").sum())
+    n_nc = int((table["status"] == "not comparable").sum())
     got = variables.write_variables(_results(), tmp_path / "v.yml", audit=table)
+    assert n_nc == 1  # the 62.5% overall engagement (another definition, 004 Background)
     assert got["audit"] == {
         "checked": str(len(table)),
-        "reproduced": str(len(table) - n_bad),
-        "discrepancies": str(n_bad),
+        "reproduced": str(len(table) - n_disc - n_nc),
+        "discrepancies": str(n_disc),
+        "not_comparable": str(n_nc),
     }
     table.to_csv(tmp_path / "audit.csv", index=False)
     assert variables.write_variables(_results(), tmp_path / "w.yml")["audit"] == got["audit"]

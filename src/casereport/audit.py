@@ -47,6 +47,10 @@ COLUMNS = [
     "explanation",
 ]
 REPRODUCED, DISCREPANCY = "reproduced", "discrepancy"
+#: a claim whose published number uses another definition than the data (the claim's
+#: ``not_comparable`` key gives the reason); counted apart from discrepancies
+NOT_COMPARABLE = "not comparable"
+STATUSES = (REPRODUCED, DISCREPANCY, NOT_COMPARABLE)
 
 
 # --------------------------------------------------------------------------- rounding
@@ -228,8 +232,50 @@ def _claim_row(claim: pd.Series, tables: dict[str, pd.DataFrame]) -> dict:
         }
     if not same and note:
         why += f". Note: {note}"
-    row |= {"status": REPRODUCED if same else DISCREPANCY, "explanation": why}
+    status = REPRODUCED if same else DISCREPANCY
+    reason = claim.get("not_comparable")
+    if isinstance(reason, str) and reason.strip():
+        status, why = NOT_COMPARABLE, f"not comparable: {reason.strip()}" + (
+            f" (as computed here: {why})" if why else ""
+        )
+    row |= {"status": status, "explanation": why}
     return row
+
+
+def _demographics_rows(df: pd.DataFrame, res: dict) -> list[dict]:
+    """Each printed percentage of Table 1 (``pct_published``, as printed) against
+    ``n / denominator × 100`` rounded half up to the printed number of decimals."""
+    rows = []
+    source = f"{res.get('x-citation', res['name'])}, {res.get('x-table', 'Table 1')}"
+    for _, r in df.iterrows():
+        printed = r["pct_published"]
+        if not isinstance(printed, str) or not printed.strip():
+            continue
+        pub = _to_decimal(printed.strip().rstrip("%"))
+        decimals = max(-pub.as_tuple().exponent, 0)
+        num, den = int(r["n"]), int(r["denominator"])
+        exact = Decimal(num) * 100 / Decimal(den)
+        rounded = _quantize_half_up(exact, decimals)
+        same = rounded == pub
+        what = f"{r['group']}, {r['characteristic']}: {r['category']}"
+        rows.append(
+            {
+                "id": f"{res['name']}.pct.row_{r['row']}",
+                "kind": "derived",
+                "source": source,
+                "table": res["name"],
+                "site": "",
+                "quantity": f"% {what} = n / denominator × 100",
+                "inputs": f"{num} / {den} × 100",
+                "published": _show(pub),
+                "recomputed": _num(exact),
+                "recomputed_rounded": _show(rounded),
+                "status": REPRODUCED if same else DISCREPANCY,
+                "difference": float(rounded - pub),
+                "explanation": "" if same else f"{num} / {den} × 100 = {exact:.2f}",
+            }
+        )
+    return rows
 
 
 # --------------------------------------------------------------------------- entry points
@@ -254,6 +300,8 @@ def audit(
     rows = []
     for name in codebook.RESOURCES:
         rows += _derived_rows(name, tables[name], codebook.resource(name, package))
+    demo = codebook.DEMOGRAPHICS
+    rows += _demographics_rows(tables[demo], codebook.resource(demo, package))
     claims_path = data_dir / claims.CLAIMS_FILE
     if claims_path.exists():
         for _, claim in data.load_claims(claims_path).iterrows():
@@ -302,8 +350,10 @@ def run(
     else:
         print(to_markdown(table))
     n_disc = int((table["status"] == DISCREPANCY).sum())
-    summary = f"{len(table)} published numbers checked: {len(table) - n_disc} reproduced, "
-    summary += f"{n_disc} discrepancies"
+    n_nc = int((table["status"] == NOT_COMPARABLE).sum())
+    n_ok = int((table["status"] == REPRODUCED).sum())
+    summary = f"{len(table)} published numbers checked: {n_ok} reproduced, "
+    summary += f"{n_disc} discrepancies, {n_nc} not comparable"
     if out_csv is not None:
         summary += f"; written to {write_csv_atomic(table, paths.resolve(out_csv))}"
     # with --format csv, stdout is the CSV alone; the summary goes to stderr

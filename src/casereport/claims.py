@@ -42,7 +42,8 @@ def site_list(sites) -> str:
 
 def _values(df: pd.DataFrame, compute: dict) -> pd.Series:
     values = df.eval(compute["expr"], engine="python").astype(float)
-    return pd.Series(values.to_numpy(), index=df["site"].to_numpy())
+    key = "site" if "site" in df.columns else "row"  # Table 1 rows have no site
+    return pd.Series(values.to_numpy(), index=df[key].to_numpy())
 
 
 def _count(df: pd.DataFrame, compute: dict) -> tuple[Any, str]:
@@ -66,6 +67,11 @@ def _all(df: pd.DataFrame, compute: dict) -> tuple[Any, str]:
     holds = df.eval(compute["expr"], engine="python").astype(bool)
     failing = site_list(df.loc[~holds.to_numpy(), "site"])
     return bool(holds.all()), (f"fails at site(s) {failing}" if failing else "")
+
+
+def _majority(df: pd.DataFrame, compute: dict) -> tuple[Any, str]:
+    holds = df.eval(compute["expr"], engine="python").astype(bool)
+    return bool(holds.sum() * 2 > len(holds)), f"{int(holds.sum())} of {len(holds)} rows"
 
 
 def _aggregate(agg: str) -> Callable[[pd.DataFrame, dict], tuple[Any, str]]:
@@ -114,6 +120,7 @@ RECIPES: dict[str, Callable[[pd.DataFrame, dict], tuple[Any, str]]] = {
     "top_sites": _ranked_sites(top=True),
     "bottom_sites": _ranked_sites(top=False),
     "all": _all,
+    "majority": _majority,
 }
 
 

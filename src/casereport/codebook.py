@@ -24,7 +24,9 @@ ENRICH = "enrich_sites"
 RETAKE = "retake_sites"
 FACTORS = "retake_site_factors"
 THEORY = "programme_theory"
-RESOURCES = (ENRICH, RETAKE, FACTORS, THEORY)
+DEMOGRAPHICS = "retake_demographics"
+REASON_MAP = "reason_theory_map"
+RESOURCES = (ENRICH, RETAKE, FACTORS, THEORY, DEMOGRAPHICS, REASON_MAP)
 
 # Table Schema type -> pandas dtype. Nullable Int64 so a loader never silently turns a
 # blank integer into a float (validation rejects blanks in required columns anyway).

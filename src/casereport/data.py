@@ -135,6 +135,16 @@ def load_claims(path: str | os.PathLike[str] = paths.CLAIMS_YAML) -> pd.DataFram
         raise DataError(problems)
     claims = yaml.safe_load(p.read_text(encoding="utf-8-sig"))["claims"]
     cols = ["id", "source", "doi", "location", "quote", "site", "quantity", "unit", "published"]
-    cols += ["decimals", "compute", "also_compute", "note"]
+    cols += ["decimals", "compute", "also_compute", "note", "not_comparable"]
     rows = [{c: claim.get(c) for c in cols} for claim in claims]
     return pd.DataFrame(rows, columns=cols)
+
+
+def load_demographics(path: str | os.PathLike[str] = paths.DEMOGRAPHICS_CSV) -> pd.DataFrame:
+    """Mentor and OT demographics (Table 1 of Craven et al. 2021), long format."""
+    return load_table(path, codebook.DEMOGRAPHICS)
+
+
+def load_reason_map(path: str | os.PathLike[str] = paths.REASON_MAP_CSV) -> pd.DataFrame:
+    """RETAKE site reasons mapped to programme-theory elements (basis: paper or judgement)."""
+    return load_table(path, codebook.REASON_MAP)

@@ -48,10 +48,25 @@ FACTOR_LABELS = {
     "site_specific_issues": "site-specific issues",
 }
 
+#: Short column labels of the RETAKE reasons in the cross-case matrix.
+FACTOR_SHORT = {
+    "ot_turnover": "Turnover",
+    "low_competency": "Low comp.",
+    "less_confident": "Less conf.",
+    "larger_caseload": "Caseload",
+    "site_specific_issues": "Site issues",
+}
+
+#: Basis of a reason-to-theory mapping: the paper links them, or it is the report's reading.
+MAPPING_BASIS = {"paper": "P", "judgement": "J"}
+
 #: Rank correlates of RETAKE minutes per month: column -> (quantity suffix, label).
 CORRELATES = {
     "ppo": ("participants_per_ot", "participants per OT (caseload)"),
+    "participants": ("participants", "participants per site (caseload)"),
+    "participants_per_month": ("participants_per_month", "participants per site-month (caseload)"),
     "ots": ("n_ots", "number of OTs"),
+    "pct_phone_teams": ("pct_phone_teams", "% of minutes by phone or Teams"),
 }
 
 #: QCA conditions and outcomes (column -> label).

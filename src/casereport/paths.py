@@ -36,6 +36,8 @@ ENRICH_CSV = DATA_DIR / "enrich_sites.csv"
 RETAKE_CSV = DATA_DIR / "retake_sites.csv"
 FACTORS_CSV = DATA_DIR / "retake_site_factors.csv"
 THEORY_CSV = DATA_DIR / "programme_theory.csv"
+DEMOGRAPHICS_CSV = DATA_DIR / "retake_demographics.csv"
+REASON_MAP_CSV = DATA_DIR / "reason_theory_map.csv"
 CLAIMS_YAML = DATA_DIR / "published_claims.yaml"
 DATAPACKAGE = DATA_DIR / "datapackage.json"
 

@@ -194,7 +194,12 @@ def make_trial(
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["site", "factor", "present", "source_sentence"])
         w.writerows(factor_rows)
-    for name in ("programme_theory.csv", "datapackage.json"):
+    for name in (
+        "programme_theory.csv",
+        "retake_demographics.csv",
+        "reason_theory_map.csv",
+        "datapackage.json",
+    ):
         shutil.copyfile(paths.DATA_DIR / name, out / name)
     (out / "published_claims.yaml").write_text(CLAIMS_TEXT, encoding="utf-8")
     return SyntheticTrial(out, int(n_enrich_sites), int(n_retake_sites), int(seed))

@@ -99,7 +99,7 @@ def enrich_sites(df: pd.DataFrame) -> pd.DataFrame:
                 "Recomputed %": data_rec,
                 "Engaged, n (%)": eng_cell,
                 "Recomputed % ": eng_rec,
-                "Site fidelity score": f"{r.fidelity_score:.1f}",
+                "Site fidelity score": num(r.fidelity_score, 1),
                 "Peer worker employer": r.employer,
                 "Location": r.location,
             }
@@ -230,16 +230,16 @@ def retake_sites(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
         {
             "Site": "Total",
             "Months": integer(t["total_site_months"]),
-            "Minutes": integer(t["total_minutes"]),
+            "Minutes": integer(t["site_recorded_minutes"]),
             "Phone/Teams (%)": DASH,
             "Participants": integer(t["total_participants"]),
             "OTs": integer(t["total_ots"]),
             "Minutes per month": DASH,
-            "Recomputed": num(t["overall_minutes_per_month"], 0),
+            "Recomputed": num(t["site_recorded_minutes_per_site_month"], 0),
             "Participants per OT": DASH,
             "Recomputed ": num(t["overall_participants_per_ot"], 0),
-            "Min per participant": num(t["overall_minutes_per_participant"], 0),
-            "Min per OT": num(t["overall_minutes_per_ot"], 0),
+            "Min per participant": DASH,
+            "Min per OT": DASH,
             "Group": "",
         }
     )

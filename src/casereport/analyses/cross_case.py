@@ -1,9 +1,12 @@
 """Cross-case comparison: crisp-set QCA truth tables for both trials, the realist
-programme theory and the per-case synthesis (the cross_case notebook calls these)."""
+programme theory, the per-case synthesis, the RETAKE reasons mapped to the programme theory
+(site x theory-element matrix) and one cross-case matrix per trial (the cross_case notebook
+calls these)."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -168,3 +171,127 @@ def cross_case(
         "synthesis": pd.concat([e_syn, r_syn], ignore_index=True),
         "rows": rows,
     }
+
+
+# --------------------------------------------------------------------------- theory mapping
+
+
+def reason_sites(retake: pd.DataFrame, reason_map: pd.DataFrame) -> dict[str, list[str]]:
+    """reason -> sites that have it: a site factor from the 0/1 columns of ``retake``
+    (:func:`casereport.analyses.retake.prepare` with factors); a site-specific reason named
+    ``site<N>_...`` (site 2's reasons for less mentoring) -> that site."""
+    out: dict[str, list[str]] = {}
+    known = {str(s) for s in retake["site"]}
+    for reason in dict.fromkeys(reason_map["reason"].astype(str)):
+        named = re.match(r"site(\w+?)_", reason)
+        if reason in retake.columns:
+            out[reason] = [str(s) for s, v in zip(retake["site"], retake[reason]) if v == 1]
+        elif named:
+            out[reason] = [named.group(1)] if named.group(1) in known else []
+        else:
+            raise ValueError(f"reason {reason!r} is neither a site factor nor site-named")
+    return out
+
+
+def element_name(domain: str, theme: str) -> str:
+    """A programme-theory element as ``Theme (C|M|O)``."""
+    return f"{theme} ({str(domain)[:1]})"
+
+
+def theory_matrix(retake: pd.DataFrame, reason_map: pd.DataFrame) -> pd.DataFrame:
+    """Programme-theory element x site: one row per element the mapping touches (in the
+    map's order), one column per RETAKE site; a cell is ``paper`` if a reason present at
+    the site maps to the element on the paper's words, ``judgement`` if only on ours, ``""``
+    if no reason of the site touches it."""
+    sites = [str(s) for s in retake["site"]]
+    by_reason = reason_sites(retake, reason_map)
+    pairs = zip(reason_map["domain"], reason_map["theme"], strict=True)
+    elements = list(dict.fromkeys(element_name(d, t) for d, t in pairs))
+    m = pd.DataFrame("", index=elements, columns=sites)
+    for r in reason_map.itertuples(index=False):
+        e = element_name(r.domain, r.theme)
+        for s in by_reason[str(r.reason)]:
+            if m.at[e, s] != "paper":
+                m.at[e, s] = str(r.basis)
+    m.index.name = "element"
+    return m
+
+
+def mapping_rows(reason_map: pd.DataFrame, matrix: pd.DataFrame) -> list[dict[str, Any]]:
+    """``n_mappings``, ``n_paper``, ``n_judgement``, ``n_elements`` and per site
+    ``n_elements_site_<s>`` (elements its reasons touch)."""
+    a = "theory_mapping"
+    basis = reason_map["basis"].astype(str)
+    out = [
+        row(a, "n_mappings", len(reason_map)),
+        row(a, "n_paper", int((basis == "paper").sum()), n=len(reason_map)),
+        row(a, "n_judgement", int((basis == "judgement").sum()), n=len(reason_map)),
+        row(a, "n_elements", len(matrix)),
+        row(a, "n_sites_mapped", int((matrix != "").any(axis=0).sum()), n=matrix.shape[1]),
+    ]
+    out += [row(a, site_quantity("n_elements", s), int((matrix[s] != "").sum()))
+            for s in matrix.columns]
+    return out
+
+
+# --------------------------------------------------------------------------- matrices
+
+
+def retake_matrix(
+    retake: pd.DataFrame, groups: list[str], factors: list[str], matrix: pd.DataFrame
+) -> pd.DataFrame:
+    """RETAKE cross-case matrix, one row per site: ``site, mpm, group``, each listed
+    reason (0/1), ``n_reasons`` and ``mechanisms`` (the mechanism elements its reasons
+    touch, from :func:`theory_matrix`, judgement-only ones marked)."""
+    out = retake[["site", "mpm"]].copy()
+    out["group"] = groups
+    for f in factors:
+        out[f] = retake[f].astype(int).to_numpy()
+    out["n_reasons"] = out[factors].sum(axis=1)
+    mech = [e for e in matrix.index if e.endswith("(M)")]
+    out["mechanisms"] = [
+        [(e[:-4], matrix.at[e, str(s)]) for e in mech if matrix.at[e, str(s)]]
+        for s in out["site"]
+    ]
+    out["n_mechanisms"] = [len(m) for m in out["mechanisms"]]
+    return out
+
+
+def enrich_matrix(enrich: pd.DataFrame, cls: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """ENRICH cross-case matrix, one row per site: employer, location, fidelity, engagement
+    % with its exact (Clopper-Pearson) interval, % offered with engagement data, case type.
+    ``enrich`` from :func:`casereport.analyses.enrich.prepare`, ``cls`` from its ``cases``."""
+    lo, hi = stats.clopper_pearson(enrich["engaged"], enrich["with_engagement_data"], level)
+    return pd.DataFrame(
+        {
+            "site": enrich["site"].astype(str).to_numpy(),
+            "employer": enrich["employer"].astype(str).to_numpy(),
+            "location": enrich["location"].astype(str).to_numpy(),
+            "fidelity": enrich["fidelity_score"].to_numpy(),
+            "engagement_pct": enrich["engagement_pct"].to_numpy(),
+            "engagement_low": 100 * lo,
+            "engagement_high": 100 * hi,
+            "pct_with_data": (
+                100 * enrich["with_engagement_data"] / enrich["offered_peer_support"]
+            ).to_numpy(),
+            "case_type": cls["case_type"].astype(str).to_numpy(),
+        }
+    )
+
+
+def matrix_rows(rm: pd.DataFrame, em: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per RETAKE site ``n_reasons``/``n_mechanisms``; per ENRICH site the engagement with
+    its interval and the share with data."""
+    out = []
+    for r in rm.itertuples(index=False):
+        out += [
+            row("matrix_retake", site_quantity("n_reasons", r.site), r.n_reasons),
+            row("matrix_retake", site_quantity("n_mechanisms", r.site), r.n_mechanisms),
+        ]
+    for r in em.itertuples(index=False):
+        q = site_quantity("engagement_pct", r.site)
+        out += [
+            row("matrix_enrich", q, r.engagement_pct, r.engagement_low, r.engagement_high),
+            row("matrix_enrich", site_quantity("pct_with_data", r.site), r.pct_with_data),
+        ]
+    return out

@@ -1,5 +1,6 @@
 """RETAKE mentoring time: the analysis table with recomputed ratios, Table 3 reproduced
-with its totals, the groups against the expected minutes, rate models per site factor
+with totals that do not double-count, the groups against the expected minutes, rate models
+and exact permutation tests per site factor (all sites and the above-expected sites alone)
 and rank correlations.
 
 The mentoring_time notebook calls these; each ``*_rows`` function turns a result into
@@ -30,6 +31,7 @@ def prepare(retake: pd.DataFrame, factors: pd.DataFrame | None = None) -> pd.Dat
         df["ppo"] = df["participants"] / df["ots"].replace(0, np.nan)
         df["minutes_per_participant"] = minutes / df["participants"].replace(0, np.nan)
         df["minutes_per_ot"] = minutes / df["ots"].replace(0, np.nan)
+        df["participants_per_month"] = df["participants"] / df["months_in_study"].replace(0, np.nan)
     if factors is not None:
         wide = data.factors_wide(factors) if "factor" in factors.columns else factors
         wide = wide.assign(site=wide["site"].astype(str))
@@ -63,31 +65,66 @@ def table3_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
                 n=r.participants,
             ),
             row(a, site_quantity("minutes_per_ot", s), r.minutes_per_ot, n=r.ots),
+            row(
+                a,
+                site_quantity("participants_per_month", s),
+                r.participants_per_month,
+                n=r.months_in_study,
+            ),
         ]
     tot = totals(df)
     out += [row(a, k, v, n=len(df)) for k, v in tot.items()]
     out += [
         row(a, "minutes_per_month_min", df["mpm"].min(), n=len(df)),
         row(a, "minutes_per_month_max", df["mpm"].max(), n=len(df)),
+        row(a, "minutes_per_month_median", df["mpm"].median(), n=len(df)),
     ]
+    out += turnover_rows(df)
     out.append(row(a, "n_ratio_mismatches", mismatches, n=2 * len(df)))
     return out
 
 
+def turnover_rows(df: pd.DataFrame, recruited: int = 2) -> list[dict[str, Any]]:
+    """Turnover evidence in Table 3 itself: ``recruited`` OTs were recruited per site (001,
+    Methods), so ``n_sites_beyond_recruited`` sites have more and ``n_ots_beyond_recruited``
+    = sum of (OTs - recruited) over them (replaced leavers; an unreplaced one leaves no
+    trace)."""
+    extra = (df["ots"] - recruited).clip(lower=0)
+    return [
+        row("retake_table3", "n_sites_beyond_recruited", int((extra > 0).sum()), n=len(df)),
+        row("retake_table3", "n_ots_beyond_recruited", int(extra.sum()), n=len(df)),
+        row("retake_table3", "ots_recruited_per_site", recruited),
+    ]
+
+
+def demographics_rows(demo: pd.DataFrame) -> list[dict[str, Any]]:
+    """Table 1 of Craven 2021: each printed percentage recomputed (``pct_row_<r>`` =
+    n / denominator x 100) and the interviewed OTs and mentors."""
+    a, out = "retake_demographics", []
+    for r in demo.itertuples(index=False):
+        if isinstance(r.pct_published, str) and r.pct_published.strip():
+            out.append(row(a, f"pct_row_{r.row}", 100 * r.n / r.denominator, n=r.denominator))
+    for g, n in demo.groupby("group")["denominator"].max().items():
+        out.append(row(a, f"n_{str(g).lower()}", int(n)))
+    return out
+
+
 def totals(df: pd.DataFrame) -> dict[str, float]:
-    """Table 3 totals: sums, and ratios of sums for the per-month/per-OT columns."""
+    """Table 3 totals that do not double-count people: sums of months, participants and
+    OTs, and the site-recorded minutes (a group session shared by two sites counts at each
+    site, so this sum overstates the time mentors gave and is never divided by people).
+    ``site_recorded_minutes_per_site_month`` is that sum over the summed months, on the
+    same site-recorded basis."""
     months, minutes = df["months_in_study"].sum(), df["mentoring_minutes"].sum()
     parts, ots = df["participants"].sum(), df["ots"].sum()
     return {
         "n_sites": float(len(df)),
         "total_site_months": float(months),
-        "total_minutes": float(minutes),
+        "site_recorded_minutes": float(minutes),
         "total_participants": float(parts),
         "total_ots": float(ots),
-        "overall_minutes_per_month": minutes / months if months else math.nan,
+        "site_recorded_minutes_per_site_month": minutes / months if months else math.nan,
         "overall_participants_per_ot": parts / ots if ots else math.nan,
-        "overall_minutes_per_participant": minutes / parts if parts else math.nan,
-        "overall_minutes_per_ot": minutes / ots if ots else math.nan,
     }
 
 
@@ -137,3 +174,57 @@ def correlations_rows(cors: dict) -> list[dict[str, Any]]:
         row("retake_correlations", f"spearman_rho_{name}", r.statistic, p_value=r.p_value, n=r.n)
         for name, r in cors.items()
     ]
+
+
+# --------------------------------------------------------------------------- permutation
+
+
+def permutation_tests(df: pd.DataFrame, factors: list[str], level: float = 0.95) -> pd.DataFrame:
+    """Exact permutation test per factor of minutes per month (ratio of mean site rates),
+    all C(n, m) assignments of the factor to the m sites that have it, with Holm-adjusted p
+    across the factors (:func:`casereport.stats.factor_permutation_tests`). The rows carry
+    ``factor`` for display."""
+    out = stats.factor_permutation_tests(
+        df, "mentoring_minutes", "months_in_study", factors, "log_ratio", level
+    )
+    out.insert(0, "factor", list(factors))
+    return out
+
+
+def within_more(
+    df: pd.DataFrame, groups: list[str], factors: list[str], level: float = 0.95
+) -> pd.DataFrame:
+    """:func:`permutation_tests` among the sites that received more than expected only,
+    the sites for which the paper gives reasons (a factor every such site has, or none
+    has, gives NaN)."""
+    more = df[[g == "more" for g in groups]]
+    return permutation_tests(more, factors, level)
+
+
+def permutation_rows(perm: pd.DataFrame, analysis: str) -> list[dict[str, Any]]:
+    """Per factor: ``ratio_<f>`` (with interval, p and n), ``p_holm_<f>``,
+    ``n_present_<f>``, ``n_assignments_<f>``."""
+    out = []
+    for r in perm.itertuples(index=False):
+        f, n = r.factor, r.n
+        out += [
+            row(analysis, f"ratio_{f}", r.estimate, r.ci_low, r.ci_high, r.p_value, n),
+            row(analysis, f"p_holm_{f}", r.p_holm, n=n),
+            row(analysis, f"n_present_{f}", r.n_present, n=n),
+            row(analysis, f"n_assignments_{f}", getattr(r, "n_assignments", math.nan), n=n),
+        ]
+    return out
+
+
+def reasons_rows(df: pd.DataFrame, groups: list[str], factors: list[str]) -> list[dict[str, Any]]:
+    """How the paper's reasons fall across the groups (true by construction: reasons are
+    given only for sites that received more): sites with at least one reason per group."""
+    a, out = "retake_reasons", []
+    n_reasons = df[factors].sum(axis=1)
+    for g in labels.MENTORING_GROUPS:
+        sel = np.array([x == g for x in groups])
+        out += [
+            row(a, f"n_sites_{g}", int(sel.sum())),
+            row(a, f"n_with_reason_{g}", int((n_reasons[sel] > 0).sum()), n=int(sel.sum())),
+        ]
+    return out

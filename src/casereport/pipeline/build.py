@@ -55,8 +55,7 @@ class Options:
     scheduler: str | None = None
     render: bool = True  # False for Quarto's pre-render: pipeline only
     strict: bool = False  # a Quarto warning fails the build (CI)
-    # Only these notebooks: their runs are executed into the cache, and build/ is left
-    # alone (a partial build must not replace the last full report).
+    # Only these notebooks, into the cache; build/ (the last full report) is left alone.
     notebooks: list[str] | None = None
     fork: bool = True  # kernels forked from a warm template (pipeline.forking); False: --no-fork
     baseline: object | None = None  # --compare-to: a sides.Side (pipeline.changes_fragment)
@@ -115,8 +114,12 @@ def _validate_and_audit(data_dir: Path) -> tuple[pd.DataFrame, dict[Path, pd.Dat
     data.record_validated(checked.files, record)
     os.environ[data.VALIDATED_ENV] = str(record)
     table = audit.audit(data_dir, tables=checked.tables)
-    n_disc = int((table["status"] != "reproduced").sum())
-    console.print(f"audit     ok   {len(table)} published numbers checked, {n_disc} discrepancies")
+    n_disc = int((table["status"] == audit.DISCREPANCY).sum())
+    n_nc = int((table["status"] == audit.NOT_COMPARABLE).sum())
+    console.print(
+        f"audit     ok   {len(table)} published numbers checked, {n_disc} discrepancies, "
+        f"{n_nc} not comparable"
+    )
     by_file = {checked.files[n].resolve(): df for n, df in checked.tables.items()}
     return table, by_file
 
@@ -293,7 +296,7 @@ def _render(
 ) -> dict:
     from casereport.report import fragments, preview, variables
 
-    audit_table.to_csv(tmp / "audit.csv", index=False)
+    changes_fragment.record_and_compare(tmp, opts.data_dir, audit_table, opts.baseline)
     fragments.write_fragments(tmp, results, audit_table, manifest)
     values = variables.write_variables(results, tmp / "variables.yml", audit=audit_table)
     if opts.render:
@@ -351,9 +354,7 @@ def build(opts: Options) -> int:
         with FileLock(lock_path(), timeout=0):
             recover_interrupted_swap()
             record_runs([])  # until this build has run something
-            fp = fingerprint(data_dir)
-            if opts.baseline is not None:  # a report with the appendix is another report
-                fp = changes_fragment.baseline_fingerprint(fp, opts.baseline)
+            fp = changes_fragment.baseline_fingerprint(fingerprint(data_dir), opts.baseline)
             if not opts.force and opts.notebooks is None and _up_to_date(fp, opts):
                 console.print(
                     "build     up to date: no data, notebook, parameter set, package "
@@ -382,7 +383,6 @@ def build(opts: Options) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
             try:
                 results, manifest = _assemble(planned, tmp, fp, opts.render)
-                changes_fragment.record_and_compare(tmp, data_dir, audit_table, opts.baseline)
                 _render(tmp, results, audit_table, manifest, opts)
                 swap_in(tmp)
             except BaseException:

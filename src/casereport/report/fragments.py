@@ -173,18 +173,22 @@ def audit_md(audit: pd.DataFrame | None) -> str:
     status = audit["status"].astype(str)
     bad = audit[status != "reproduced"]
     n, n_bad = len(audit), len(bad)
+    n_disc = int((status == "discrepancy").sum())
+    n_nc = int((status == "not comparable").sum())
     lead = (
         f"The audit recomputed {n} published numbers from the numbers they are derived from "
         f"(published table cells and claims in the text); {n - n_bad} reproduce exactly after "
-        f"rounding half up to the published precision and {n_bad} "
-        f"{'does' if n_bad == 1 else 'do'} not. Published values are kept as published; the "
-        "differences are findings about the papers"
+        f"rounding half up to the published precision, {n_disc} "
+        f"{'does' if n_disc == 1 else 'do'} not (discrepancies) and {n_nc} "
+        f"{'is' if n_nc == 1 else 'are'} not comparable (the published number uses another "
+        "definition than the data; the reason is shown). Published values are kept as "
+        "published; the differences are findings about the papers"
         + (", listed in @tbl-audit-discrepancies" if n_bad else "")
         + ". Every check is listed in @tbl-audit-all (@sec-audit-all).\n\n"
     )
     if not n_bad:
         return lead
-    shown = _audit_view(bad, ("explanation",))
+    shown = _audit_view(bad, ("explanation",))  # a not-comparable reason opens with it
     if {"published", "recomputed"} <= set(shown.columns):  # one narrow column, not two
         pair = [f"{_cell(a)} → {_cell(b)}" for a, b in zip(shown["published"],
                                                           shown["recomputed"], strict=True)]
@@ -193,9 +197,10 @@ def audit_md(audit: pd.DataFrame | None) -> str:
     return (
         lead
         + frame_md(shown)
-        + "\n: Published numbers that their own inputs do not reproduce: the published value, "
-        "the value recomputed from its inputs (rounded half up to the published precision) "
-        "and the explanation. {#tbl-audit-discrepancies}\n"
+        + "\n: Published numbers that their own inputs do not reproduce (discrepancy) or that "
+        "use another definition than the data (not comparable): the published value, "
+        "the value recomputed from its inputs (rounded half up to the published precision), "
+        "the status and the explanation or reason. {#tbl-audit-discrepancies}\n"
     )
 
 

@@ -23,6 +23,12 @@ ANALYSES = {
     "qca_enrich": "QCA, ENRICH",
     "qca_retake": "QCA, RETAKE",
     "programme_theory": "Programme theory",
+    "retake_reasons": "RETAKE reasons by group",
+    "retake_permutation": "RETAKE exact permutation tests",
+    "retake_permutation_more": "RETAKE exact permutation tests, above-expected sites",
+    "theory_mapping": "Reasons mapped to the programme theory",
+    "matrix_retake": "RETAKE cross-case matrix",
+    "matrix_enrich": "ENRICH cross-case matrix",
 }
 
 QUANTITIES = {
@@ -50,6 +56,12 @@ QUANTITIES = {
     "n_high_high": "High–high cases (n)",
     "n_low_low": "Low–low cases (n)",
     "n_outlier": "Outlier cases (n)",
+    "site_recorded_minutes": "Site-recorded minutes (a shared session counts at each site)",
+    "site_recorded_minutes_per_site_month": "Site-recorded minutes per site-month",
+    "participants_per_month": "Participants per site-month",
+    "n_reasons": "Listed reasons (n)",
+    "n_mechanisms": "Mapped mechanisms (n)",
+    "n_elements": "Programme-theory elements touched (n)",
 }
 
 #: The estimates the article's text discusses under each parameter set: the sensitivity

@@ -14,7 +14,7 @@ results; see docs/architecture.md, "Results quantities"):
 
 - ``sets.<parameter_set>.analysis.quantity`` (same suffixes): the sensitivity parameter
   sets, i.e. non-primary sets that re-run an analysis of the primary set
-- ``audit.checked`` / ``reproduced`` / ``discrepancies``: counts from the audit table
+- ``audit.checked`` / ``reproduced`` / ``discrepancies`` / ``not_comparable``: counts from the audit table
 
 Numbers are formatted by :mod:`casereport.format`, the style the notebooks' tables use
 too (half-up rounding, U+2212 minus, "<0.001"); trailing zeros are dropped from an
@@ -81,14 +81,16 @@ def alternative_sets(results: pd.DataFrame | None) -> list[str]:
 
 
 def audit_variables(audit: pd.DataFrame | None) -> dict[str, str]:
-    """``audit.checked``, ``audit.reproduced``, ``audit.discrepancies`` from the audit table."""
+    """``audit.checked``, ``audit.reproduced``, ``audit.discrepancies``,
+    ``audit.not_comparable`` from the audit table."""
     if audit is None or "status" not in getattr(audit, "columns", []):
         return {}
     status = audit["status"].astype(str)
     return {
         "checked": str(len(audit)),
         "reproduced": str(int((status == "reproduced").sum())),
-        "discrepancies": str(int((status != "reproduced").sum())),
+        "discrepancies": str(int((status == "discrepancy").sum())),
+        "not_comparable": str(int((status == "not comparable").sum())),
     }
 
 

@@ -1,0 +1,266 @@
+"""RETAKE and cross-case analyses of issue 12, each against an independent calculation:
+totals that do not double-count, caseload measures, the exact permutation tests (brute-force
+enumeration written here), the reason-to-theory matrix, the two cross-case matrices, Table 1
+and the one rounding rule in every displayed number."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from casereport import data, matrices, paths, tables
+from casereport.analyses import cross_case, enrich, retake
+
+FACTORS = ["ot_turnover", "low_competency", "less_confident", "larger_caseload",
+           "site_specific_issues"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def df() -> pd.DataFrame:
+    return retake.prepare(data.load_retake(), data.load_factors())
+
+
+@pytest.fixture(scope="module")
+def groups(df) -> list[str]:
+    return retake.groups(df, 60.0, 10.0)
+
+
+def _brute_force(rate: np.ndarray, present: np.ndarray) -> tuple[float, float]:
+    """Ratio of mean rates and its two-sided exact p, enumerating every set of m sites of n
+    with itertools.combinations (independent of stats.all_assignments)."""
+    n, m = len(rate), int(present.sum())
+    obs = abs(math.log(rate[present].mean() / rate[~present].mean()))
+    hits = total = 0
+    for combo in itertools.combinations(range(n), m):
+        mask = np.zeros(n, dtype=bool)
+        mask[list(combo)] = True
+        t = abs(math.log(rate[mask].mean() / rate[~mask].mean()))
+        hits += t >= obs - 1e-9
+        total += 1
+    return rate[present].mean() / rate[~present].mean(), hits / total
+
+
+# ------------------------------------------------------------------ totals and caseload
+
+
+def test_totals_never_divide_summed_minutes_by_people(df):
+    """Correction 1: the minutes total is site-recorded (sum of Table 3's minutes, 29,120 by
+    hand from the published column) and no total divides it by OTs or participants."""
+    t = retake.totals(df)
+    assert t["site_recorded_minutes"] == df["mentoring_minutes"].sum() == 29120
+    assert not {k for k in t if "per_ot" in k and "minutes" in k}
+    assert not {k for k in t if "per_participant" in k}
+    assert "total_minutes" not in t
+    rows = pd.DataFrame(retake.table3_rows(df))
+    assert not rows["quantity"].isin(
+        ["overall_minutes_per_participant", "overall_minutes_per_ot", "total_minutes"]
+    ).any()
+
+
+def test_caseload_measures_and_turnover_evidence(df):
+    """Correction 8: participants per site-month (site 6: 30/24 = 1.25, site 1: 26/25 =
+    1.04, Table 3 by hand) are the top two, as are participants per site (30, 26); per OT
+    the top two are 9 (22/2) and 3 (21/2). Correction 5: sites with > 2 OTs are 7, with
+    9 OTs beyond two (hand count of Table 3's OTs column)."""
+    ppm = df.set_index("site")["participants_per_month"]
+    assert ppm.nlargest(2).index.tolist() == ["6", "1"]
+    assert ppm["6"] == pytest.approx(30 / 24) and ppm["1"] == pytest.approx(26 / 25)
+    assert df.set_index("site")["participants"].nlargest(2).index.tolist() == ["6", "1"]
+    assert set(df.set_index("site")["ppo"].nlargest(2).index) == {"9", "3"}
+    rows = {r["quantity"]: r["estimate"] for r in retake.turnover_rows(df)}
+    assert rows["n_sites_beyond_recruited"] == 7 and rows["n_ots_beyond_recruited"] == 9
+
+
+def test_phone_share_correlation_is_scipy_spearman(df):
+    """The rank correlation of minutes per month with the phone/Teams share equals
+    scipy.stats.spearmanr on the same columns (a textbook formula), and is strong."""
+    cors = retake.correlations(df, seed=1, n_resamples=2000)
+    rho = sps.spearmanr(df["pct_phone_teams"], df["mpm"]).statistic
+    assert cors["pct_phone_teams"].statistic == pytest.approx(rho)
+    assert rho < -0.6
+    assert cors["participants_per_month"].statistic == pytest.approx(
+        sps.spearmanr(df["participants_per_month"], df["mpm"]).statistic
+    )
+
+
+# ------------------------------------------------------------------ permutation tests
+
+
+@pytest.mark.parametrize("factor", FACTORS)
+def test_permutation_test_matches_brute_force(df, factor):
+    """Ratio and exact p equal a brute-force enumeration of all C(16, m) assignments."""
+    perm = retake.permutation_tests(df, FACTORS).set_index("factor")
+    rate = (df["mentoring_minutes"] / df["months_in_study"]).to_numpy()
+    ratio, p = _brute_force(rate, df[factor].to_numpy() == 1)
+    assert perm.loc[factor, "estimate"] == pytest.approx(ratio)
+    assert perm.loc[factor, "p_value"] == pytest.approx(p)
+    assert perm.loc[factor, "n_assignments"] == math.comb(16, int(df[factor].sum()))
+
+
+def test_holm_across_the_five_factors(df):
+    """Holm by hand: sort the five p, multiply the i-th smallest by (5 - i + 1), running
+    maximum, cap at 1."""
+    perm = retake.permutation_tests(df, FACTORS)
+    p = perm["p_value"].to_numpy()
+    order = np.argsort(p)
+    adj = np.empty(5)
+    running = 0.0
+    for i, k in enumerate(order):
+        running = max(running, min(1.0, p[k] * (5 - i)))
+        adj[k] = running
+    assert perm["p_holm"].to_numpy() == pytest.approx(adj)
+
+
+def test_within_above_expected_sites_only(df, groups):
+    """The comparison among the 12 sites that received more (brute force on those rows):
+    every one of them has a listed reason, the close and less sites none (by construction)."""
+    more = retake.within_more(df, groups, FACTORS).set_index("factor")
+    sel = np.array([g == "more" for g in groups])
+    assert sel.sum() == 12 and (df.loc[sel, FACTORS].sum(axis=1) > 0).all()
+    assert (df.loc[~sel, FACTORS].sum(axis=1) == 0).all()
+    sub = df[sel]
+    rate = (sub["mentoring_minutes"] / sub["months_in_study"]).to_numpy()
+    for f in FACTORS:
+        ratio, p = _brute_force(rate, sub[f].to_numpy() == 1)
+        assert more.loc[f, "estimate"] == pytest.approx(ratio)
+        assert more.loc[f, "p_value"] == pytest.approx(p)
+    reasons = {r["quantity"]: r["estimate"] for r in retake.reasons_rows(df, groups, FACTORS)}
+    assert reasons["n_with_reason_more"] == reasons["n_sites_more"] == 12
+    assert reasons["n_with_reason_close"] == reasons["n_with_reason_less"] == 0
+
+
+def test_negbin_parameter_set_exists():
+    """A negbin set beside quasi-Poisson (params/mentoring_time/negbin.yaml)."""
+    import yaml
+
+    doc = yaml.safe_load((paths.PARAMS_DIR / "mentoring_time" / "negbin.yaml").read_text())
+    assert doc == {"rate_family": "negbin"}
+
+
+# ------------------------------------------------------------------ theory mapping, matrices
+
+
+def test_theory_matrix_by_hand(df):
+    """From reason_theory_map.csv: site 3 has only 'less confident' -> Positive reinforcement
+    (paper) and Increased mentee confidence (judgement); site 2 (no factor) gets its own
+    reasons: Managing research and clinical duties (paper), Timely support (judgement);
+    sites 9, 10, 13 (close to expected) touch nothing."""
+    m = cross_case.theory_matrix(df, data.load_reason_map())
+    col3 = {e: v for e, v in m["3"].items() if v}
+    assert col3 == {"Positive reinforcement (M)": "paper",
+                    "Increased mentee confidence (O)": "judgement"}  # fmt: skip
+    col2 = {e: v for e, v in m["2"].items() if v}
+    assert col2 == {"Managing research and clinical duties (M)": "paper",
+                    "Timely support (M)": "judgement"}  # fmt: skip
+    for s in ("9", "10", "13"):
+        assert (m[s] == "").all()
+    rows = {r["quantity"]: r["estimate"] for r in
+            cross_case.mapping_rows(data.load_reason_map(), m)}  # fmt: skip
+    assert (rows["n_mappings"], rows["n_paper"], rows["n_judgement"]) == (14, 6, 8)
+    shown = matrices.theory_matrix(m)
+    assert set(shown.drop(columns="Programme-theory element").to_numpy().ravel()) <= {"P", "J", ""}
+
+
+def test_cross_case_matrices_one_row_per_site(df, groups):
+    """RETAKE: 16 rows, reasons summed per site (site 1: turnover, low competency, larger
+    caseload = 3, from retake_site_factors.csv); ENRICH: 7 rows, site 6 engaged 6/20 = 30%
+    with its Clopper-Pearson interval from scipy's beta quantiles."""
+    m = cross_case.theory_matrix(df, data.load_reason_map())
+    rm = cross_case.retake_matrix(df, groups, FACTORS, m)
+    assert len(rm) == 16 and rm.set_index("site").loc["1", "n_reasons"] == 3
+    e = enrich.prepare(data.load_enrich())
+    from casereport.stats import ENRICH_CUTOFFS
+
+    em = cross_case.enrich_matrix(e, enrich.cases(e, ENRICH_CUTOFFS)).set_index("site")
+    assert len(em) == 7 and em.loc["6", "engagement_pct"] == pytest.approx(30.0)
+    lo, hi = sps.beta.ppf(0.025, 6, 15), sps.beta.ppf(0.975, 7, 14)
+    assert em.loc["6", "engagement_low"] == pytest.approx(100 * lo)
+    assert em.loc["6", "engagement_high"] == pytest.approx(100 * hi)
+    shown = matrices.retake_matrix(rm, FACTORS)
+    assert shown.iloc[1]["Group"] == "less"
+
+
+def test_demographics_percentages():
+    """Table 1: 1/19 = 5.263%, 18/19 = 94.737%, 6/6 = 100% (hand division)."""
+    rows = {r["quantity"]: r["estimate"] for r in
+            retake.demographics_rows(data.load_demographics())}  # fmt: skip
+    assert sorted(round(v, 3) for k, v in rows.items() if k.startswith("pct_")) == [
+        5.263, 94.737, 100.0]  # fmt: skip
+    assert rows["n_ots"] == 19 and rows["n_mentors"] == 6
+
+
+# ------------------------------------------------------------------ rounding in display
+
+
+def test_site_13_minutes_per_ot_rounds_half_up(df, groups):
+    """Correction 7: 1053 / 2 = 526.5 shows as 527 (half up), not 526 (half even)."""
+    t = tables.retake_sites(df, groups).set_index("Site")
+    assert t.loc["Site 13", "Min per OT"] == "527"
+
+
+def test_no_half_even_formatting_in_display_code():
+    """Every displayed number goes through casereport.format (half up): no f-string or
+    str.format precision (`:.1f`, `:,.0f`), no built-in round() and no '%.1f' in the modules
+    that make tables, figures, fragments or variables (Python's float formatting and round()
+    are half-even on the binary value)."""
+    display = [
+        "tables.py", "matrices.py", "figures.py", "report/fragments.py",
+        "report/variables.py", "report/preview.py", "analyses/profile.py",
+    ]  # fmt: skip
+    bad = []
+    for rel in display:
+        text = (paths.ROOT / "src" / "casereport" / rel).read_text(encoding="utf-8")
+        for i, line in enumerate(text.splitlines(), 1):
+            if re.search(r"\{[^{}]*:[^{}]*\.\d+[fge%]\}|%\.\d+f|(?<![\w.])round\(", line):
+                bad.append(f"{rel}:{i}: {line.strip()}")
+    assert bad == []
+
+
+# ------------------------------------------------------------------ the article's text
+
+
+def _article() -> str:
+    return (paths.ROOT / "index.qmd").read_text(encoding="utf-8")
+
+
+def test_article_has_no_summed_minutes_divided_by_people():
+    """Correction 1: the old total, minutes per participant/OT overall, never quoted."""
+    text = _article()
+    for key in ("total_minutes", "overall_minutes_per_participant", "overall_minutes_per_ot",
+                "overall_minutes_per_month"):  # fmt: skip
+        assert f"retake_table3.{key} " not in text
+    assert "site-recorded" in text
+
+
+def test_article_does_not_present_the_circular_rate_ratio_as_a_finding():
+    """Correction 2: the summary has no rate ratio, the RETAKE section says the comparison
+    is by construction, and no sentence around a rate ratio says 'finding' or 'went with'."""
+    text = _article()
+    summary = text[text.index("## Summary"):text.index("## Data and methods")]
+    assert "retake_rates." not in summary and "retake_permutation" not in summary
+    retake_sec = text[text.index("## RETAKE"):text.index("## Cross-case")]
+    flat = re.sub(r"\s+", " ", retake_sec)
+    assert "by construction" in flat and "not an association the data reveal" in flat
+    for para in re.split(r"\n\s*\n", retake_sec):
+        if "rate_ratio" in para or "retake_permutation." in para:
+            assert not re.search(r"\bfinding|went with|associated with", para), para
+
+
+def test_article_uses_programme_theory_only_with_the_mapping():
+    """Corrections 3 and 4: the cross-case section shows the mapping table when it speaks of
+    the programme theory, does not say the synthesis uses it, and does not speak of
+    fidelity in both trials."""
+    text = _article()
+    cc = text[text.index("## Cross-case"):text.index("## Limitations")]
+    assert "#tbl-theory-map >}}" in cc and "#tbl-matrix-retake >}}" in cc
+    assert "#tbl-matrix-enrich >}}" in cc
+    flat = re.sub(r"\s+", " ", cc)
+    assert "site-level findings against it" not in flat
+    assert "does not use the programme theory" in flat
+    assert "RETAKE has no fidelity measure" in flat
