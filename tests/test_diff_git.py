@@ -130,7 +130,7 @@ def test_fidelity_change_moves_a_case_type(repo):
 
 
 def test_notebook_prose_edit_changes_no_result(repo):
-    """A Markdown cell of mentoring_time edited: that run re-executes, no result changes,
+    """A Markdown cell of mentoring_time edited: its runs re-execute, no result changes,
     and the diff says so (exit 0)."""
 
     def edit(root: Path) -> None:
@@ -144,7 +144,8 @@ def test_notebook_prose_edit_changes_no_result(repo):
     _commit_edit(repo, "prose", edit)
     out, d = _diff(repo, BASE, "prose")
     assert out.returncode == 0 and d["changes"] == []
-    assert d["rerun"] == ["mentoring_time--primary"]
+    assert "mentoring_time--primary" in d["rerun"]  # and its other parameter sets, only
+    assert all(r.startswith("mentoring_time--") for r in d["rerun"]), d["rerun"]
     assert "No result changed" in out.stdout
     assert d["runs"]["head"]["mentoring_time--primary"] == "ran"
 
