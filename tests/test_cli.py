@@ -23,6 +23,14 @@ from casereport import cli, paths
         (["build", "--bogus"], "--bogus"),
         (["audit", "--format", "xml"], "--format"),
         (["frobnicate"], "frobnicate"),
+        (["diff"], "give BASE and HEAD"),
+        (["diff", "main"], "give BASE and HEAD"),
+        (["diff", "a", "b", "--base", "main"], "at most one HEAD"),
+        (["diff", "a", "b", "--tolerance", "pearson_r"], "PATTERN=TOLERANCE"),
+        (["diff", "a", "b", "--tolerance", "*r=-1"], "PATTERN=TOLERANCE"),
+        (["diff", "a", "b", "--fail-on", "sometimes"], "--fail-on"),
+        (["diff", "a", "b", "--tolerances", "/no/such.yaml"], "--tolerances"),
+        (["build", "--compare-to", "main", "--only", "mentoring_time"], "--compare-to"),
     ],
 )
 def test_bad_invocations_exit_2_with_one_line(args, says, capsys, monkeypatch):

@@ -132,3 +132,22 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and re.search(r"^make test$", ci, re.M)
+
+
+def test_workflow_diffs_pull_requests_with_least_permissions():
+    """Issue 13: on a pull request a `diff` job runs `casereport diff` against the base,
+    writes the job summary, keeps one sticky comment, uploads the rows; only that job may
+    write to pull requests, and the workflow default stays read-only."""
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "report.yml").read_text())
+    assert wf["permissions"] == {"contents": "read"}
+    job = wf["jobs"]["diff"]
+    assert "pull_request" in job["if"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert all("permissions" not in j for name, j in wf["jobs"].items()
+               if name not in ("diff", "deploy"))
+    runs = "\n".join(s.get("run", "") for s in job["steps"])
+    assert "casereport diff" in runs and "GITHUB_STEP_SUMMARY" in runs
+    assert "--fail-on conclusions" in runs
+    uses = [s.get("uses", "") for s in job["steps"]]
+    assert "marocchino/sticky-pull-request-comment@v2" in uses
+    assert "actions/upload-artifact@v4" in uses

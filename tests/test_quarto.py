@@ -392,3 +392,15 @@ def test_quarto_inspect_reads_the_project():
     )
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["config"]["project"]["type"] == "manuscript"
+
+
+@pytest.mark.quarto
+@pytest.mark.slow
+def test_no_changes_appendix_without_a_baseline(manuscript):
+    """The session build had no `--compare-to`: build/fragments/changes.md is empty and the
+    filter leaves no appendix "Changes since" (issue 13)."""
+    page = (manuscript / "index.html").read_text(encoding="utf-8")
+    assert 'id="sec-changes"' not in page and "Changes since" not in _html_text(
+        manuscript / "index.html"
+    )
+    assert (manuscript.parent / "build" / "fragments" / "changes.md").read_text() == ""

@@ -1,4 +1,4 @@
-"""Command line: ``casereport validate | audit | build | prerender``.
+"""Command line: ``casereport validate | audit | build | diff | prerender``.
 
 Each command is a thin wrapper: the work happens in the module it names, so the same
 functions serve the CLI, the notebooks and the tests. Every option is checked before any
@@ -33,6 +33,11 @@ DataDir = Annotated[
 class Executor(StrEnum):
     local = "local"
     dask = "dask"
+
+
+class FailOn(StrEnum):
+    changes = "changes"
+    conclusions = "conclusions"
 
 
 class AuditFormat(StrEnum):
@@ -121,6 +126,13 @@ def build(
             help="Run only this notebook (repeatable) into the cache; build/ is not replaced.",
         ),
     ] = None,
+    compare_to: Annotated[
+        str | None,
+        typer.Option(
+            "--compare-to",
+            help="Add an appendix 'Changes since REF' (a git ref or a build folder).",
+        ),
+    ] = None,
 ) -> None:
     """Validate, audit, execute every notebook run (cached by content) and render the report."""
     if executor is Executor.dask and not scheduler:
@@ -132,8 +144,20 @@ def build(
         raise typer.BadParameter(
             "--scheduler applies only to --executor dask", param_hint="'--scheduler'"
         )
+    if compare_to is not None and only:
+        raise typer.BadParameter("--compare-to needs a full build, not --only",
+                                 param_hint="'--compare-to'")
     from casereport import pipeline
 
+    baseline = None
+    if compare_to is not None:
+        from casereport.pipeline import sides
+
+        try:
+            baseline = sides.resolve(compare_to, jobs)
+        except sides.SideError as exc:
+            print(f"casereport: error: {exc}", file=sys.stderr)
+            raise typer.Exit(2) from None
     opts = pipeline.Options(
         jobs=jobs,
         force=force,
@@ -144,8 +168,98 @@ def build(
         strict=strict,
         notebooks=only,
         fork=fork,
+        baseline=baseline,
     )
-    raise typer.Exit(pipeline.build(opts))
+    try:
+        code = pipeline.build(opts)
+    finally:
+        if baseline is not None:
+            sides.release(baseline)
+    raise typer.Exit(code)
+
+
+def _tolerance_rules(rules: list[str] | None) -> list[str] | None:
+    """``--tolerance PATTERN=VALUE``: VALUE a non-negative number."""
+    for rule in rules or []:
+        pattern, _, value = rule.partition("=")
+        try:
+            ok = bool(pattern) and float(value) >= 0
+        except ValueError:
+            ok = False
+        if not ok:
+            raise typer.BadParameter(f"{rule!r} is not PATTERN=TOLERANCE (e.g. '*pearson_r=0.01')")
+    return rules
+
+
+@app.command()
+def diff(
+    sides: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="BASE HEAD: each a build folder, a git ref, or '.' for the working tree.",
+            show_default=False,
+        ),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option("--base", help="Compare the working tree (or the one HEAD given) with this."),
+    ] = None,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", dir_okay=False, help="Write the Markdown summary.")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", dir_okay=False, help="Write every row as JSON.")
+    ] = None,
+    csv_out: Annotated[
+        Path | None, typer.Option("--csv", dir_okay=False, help="Write every row as CSV.")
+    ] = None,
+    tolerances: Annotated[
+        Path | None,
+        typer.Option(
+            "--tolerances", exists=True, dir_okay=False,
+            help="YAML 'pattern: tolerance' per quantity (default: displayed precision).",
+        ),
+    ] = None,
+    tolerance: Annotated[
+        list[str] | None,
+        typer.Option("--tolerance", callback=_tolerance_rules,
+                     help="PATTERN=TOLERANCE for matching quantities (repeatable)."),
+    ] = None,
+    fail_on: Annotated[
+        FailOn,
+        typer.Option("--fail-on", help="Exit 1 on any change, or only when a conclusion changed."),
+    ] = FailOn.changes,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Parallel runs per build.")
+    ] = None,
+) -> None:
+    """What changed in the findings between two builds (exit 0 none, 1 changes, 2 error)."""
+    given = list(sides or [])
+    if base is not None:
+        if len(given) > 1:
+            raise typer.BadParameter("with --base give at most one HEAD", param_hint="'SIDES'")
+        given = [base, *(given or ["."])]
+    if len(given) != 2:
+        raise typer.BadParameter("give BASE and HEAD, or --base REF", param_hint="'SIDES'")
+    import yaml
+
+    from casereport.pipeline import compare
+    from casereport.pipeline.diff import Tolerances
+
+    rules: dict[str, float] = {}
+    if tolerances is not None:
+        try:
+            rules.update(Tolerances.from_yaml(tolerances).rules)
+        except (ValueError, OSError, yaml.YAMLError) as exc:
+            raise typer.BadParameter(str(exc), param_hint="'--tolerances'") from None
+    for rule in tolerance or []:
+        pattern, _, value = rule.partition("=")
+        rules[pattern] = float(value)
+    raise typer.Exit(
+        compare.run(given[0], given[1], jobs=jobs, tolerances=Tolerances(rules),
+                    markdown=markdown, json_out=json_out, csv_out=csv_out,
+                    fail_on=fail_on.value)
+    )
 
 
 @app.command()

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 #: Parameter set every notebook has; others are sensitivity analyses.
 PRIMARY = "primary"
+#: The report's significance level: `casereport diff` lists a p-value crossing it as a
+#: changed conclusion.
+ALPHA = 0.05
 #: The notebook run once per site of each trial.
 CASE_PROFILE = "case_profile"
 #: A run's status in build/manifest.json (and .casereport-cache/last-build.json): executed

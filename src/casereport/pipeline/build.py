@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from casereport import atomic, paths
 from casereport.labels import CACHED, FAILED, RAN
-from casereport.pipeline import cache, executors
+from casereport.pipeline import cache, changes_fragment, executors
 from casereport.pipeline import plan as run_plan
 from casereport.pipeline.state import (
     fingerprint,
@@ -55,10 +55,10 @@ class Options:
     scheduler: str | None = None
     render: bool = True  # False for Quarto's pre-render: pipeline only
     strict: bool = False  # a Quarto warning fails the build (CI)
-    # Only these notebooks: their runs are executed into the cache, and build/ is left
-    # alone (a partial build must not replace the last full report).
+    # Only these notebooks, into the cache; build/ (the last full report) is left alone.
     notebooks: list[str] | None = None
     fork: bool = True  # kernels forked from a warm template (pipeline.forking); False: --no-fork
+    baseline: object | None = None  # --compare-to: a sides.Side (pipeline.changes_fragment)
 
 
 @dataclass
@@ -296,7 +296,7 @@ def _render(
 ) -> dict:
     from casereport.report import fragments, preview, variables
 
-    audit_table.to_csv(tmp / "audit.csv", index=False)
+    changes_fragment.record_and_compare(tmp, opts.data_dir, audit_table, opts.baseline)
     fragments.write_fragments(tmp, results, audit_table, manifest)
     values = variables.write_variables(results, tmp / "variables.yml", audit=audit_table)
     if opts.render:
@@ -354,7 +354,7 @@ def build(opts: Options) -> int:
         with FileLock(lock_path(), timeout=0):
             recover_interrupted_swap()
             record_runs([])  # until this build has run something
-            fp = fingerprint(data_dir)
+            fp = changes_fragment.baseline_fingerprint(fingerprint(data_dir), opts.baseline)
             if not opts.force and opts.notebooks is None and _up_to_date(fp, opts):
                 console.print(
                     "build     up to date: no data, notebook, parameter set, package "
