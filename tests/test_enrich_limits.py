@@ -14,7 +14,8 @@ import pytest
 from scipy import stats as sps
 
 from casereport import data, paths, results
-from casereport.analyses import enrich, enrich_limits as L
+from casereport.analyses import enrich
+from casereport.analyses import enrich_limits as L
 
 ENRICH = enrich.prepare(data.load_enrich(paths.DATA_DIR / "enrich_sites.csv"))
 
@@ -104,7 +105,7 @@ def test_binomial_and_quasi_binomial_columns_match_a_second_implementation():
     qse = se * math.sqrt(disp)
     assert mods.loc["quasi_binomial", "ci_high"] == pytest.approx(math.exp(b + t * qse), rel=1e-6)
     rows = L.odds_ratio_rows(mods.reset_index())
-    excl = sum((lo > 1) or (hi < 1) for lo, hi in zip(mods["ci_low"], mods["ci_high"]))
+    excl = sum((lo > 1) or (hi < 1) for lo, hi in zip(mods["ci_low"], mods["ci_high"], strict=False))
     assert _q(rows, "n_models_ci_excluding_1") == excl and _q(rows, "n_models") == 5
 
 

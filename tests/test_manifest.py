@@ -4,7 +4,7 @@ labels.RAN or labels.CACHED, and the report reads exactly those."""
 from __future__ import annotations
 
 from casereport.labels import CACHED, CASE_PROFILE, RAN
-from casereport.report import fragments
+from casereport.report import case_appendix
 
 
 def _run(site: str, status: str | None) -> dict:
@@ -15,5 +15,5 @@ def _run(site: str, status: str | None) -> dict:
 
 def test_case_appendix_takes_ran_and_cached_runs_only():
     manifest = {"runs": [_run("1", RAN), _run("2", CACHED), _run("3", "ok"), _run("4", "failed")]}
-    ids = [r["run_id"] for r in fragments.case_profile_runs(manifest)]
+    ids = [r["run_id"] for r in case_appendix.case_profile_runs(manifest)]
     assert ids == [f"{CASE_PROFILE}--enrich-1", f"{CASE_PROFILE}--enrich-2"]

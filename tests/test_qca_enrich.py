@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from casereport import data, paths, results, stats
-from casereport.analyses import enrich, qca_enrich as Q
+from casereport.analyses import enrich
+from casereport.analyses import qca_enrich as Q
 
 ENRICH = enrich.prepare(data.load_enrich(paths.DATA_DIR / "enrich_sites.csv"))
 SETS = stats.enrich_crisp_sets(ENRICH)

@@ -16,7 +16,7 @@ import yaml
 from casereport import audit, codebook, paths
 from casereport import format as number_format
 from casereport import markdown as md
-from casereport.report import fragments, variables
+from casereport.report import case_appendix, colophon, fragments, variables
 
 SCRIPT = "<script>window.__pwned=1</script>"
 
@@ -204,7 +204,7 @@ def test_case_appendix_follows_the_manifest():
     _manifest, sites in natural order 1, 3, 10; each value with its rank in brackets, the
     classification and (RETAKE) the reasons, from _profile_results; no embed (Quarto would
     not resolve one inside a fragment)."""
-    text = fragments.case_appendix_md(_manifest(), _profile_results())
+    text = case_appendix.case_appendix_md(_manifest(), _profile_results())
     rows = [ln.split(" | ") for ln in text.splitlines() if ln.startswith("| ")]
     enrich = [r for r in rows if r[0] in ("| 1", "| 3", "| 10")]
     assert [r[0] for r in enrich] == ["| 1", "| 3", "| 10"]
@@ -231,7 +231,7 @@ def test_case_appendix_escapes_site_names():
     }
     res = pd.DataFrame([("case_profile_enrich", "n_sites", 1.0)],
                        columns=["analysis", "quantity", "estimate"])  # fmt: skip
-    html = _html(fragments.case_appendix_md(man, res))
+    html = _html(case_appendix.case_appendix_md(man, res))
     assert "<script" not in html and "&lt;script&gt;" in html
 
 
@@ -240,18 +240,18 @@ def test_colophon_hashes_versions_parameters_commit():
     parameters; the git commit (this checkout is a git repository)."""
     import importlib.metadata as im
 
-    text = fragments.colophon_md(_manifest())
+    text = colophon.colophon_md(_manifest())
     assert "`" + "ab" * 32 + "`" in text
     assert f"| pandas | {md.escape(im.version('pandas'))} |" in text
     assert "`case_profile--enrich-10`" in text and '`"enrich"`' not in text
-    commit = fragments.git_commit()
+    commit = colophon.git_commit()
     assert commit != "not a git checkout" and commit.split()[0] in text
 
 
 def test_colophon_hashes_data_dir_without_manifest_inputs(tmp_path):
     """No inputs in the manifest: every file in the data folder, hashed with hashlib."""
     (tmp_path / "a.csv").write_text("x\n1\n")
-    text = fragments.colophon_md({"runs": []}, tmp_path)
+    text = colophon.colophon_md({"runs": []}, tmp_path)
     assert hashlib.sha256(b"x\n1\n").hexdigest() in text
 
 
@@ -261,7 +261,7 @@ def test_git_commit_outside_a_checkout(tmp_path):
     os.environ.clear()
     os.environ.update({**env, "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)})
     try:
-        assert fragments.git_commit(tmp_path) == "not a git checkout"
+        assert colophon.git_commit(tmp_path) == "not a git checkout"
     finally:
         os.environ.clear()
         os.environ.update(env)

@@ -1,37 +1,34 @@
 """Markdown fragments under ``build/fragments/`` that ``index.qmd`` pulls in with
-``{{< fragment <name> >}}`` (``_quarto/fragment.lua``).
+``::: {.casereport-fragment name="<name>"}`` divs (filled by ``_quarto/fragments.lua``),
+and the data dictionary, audit and sensitivity tables among them.
 
 Everything here is generated from the build's inputs and outputs (codebook, audit table,
 results, run manifest), so the article never hard-codes a table, a run list or the number
 of case profiles. Data-derived strings go through :func:`casereport.markdown.escape`.
 
-The manifest is the pipeline's ``build/manifest.json``. This module reads, leniently:
-``runs`` (a list of run records or a mapping ``run_id -> record``; each record may hold
-``run_id``, ``notebook``, ``parameter_set``, ``parameters``, ``status``, ``seconds``,
-``cached``) and optionally ``data_dir`` and ``data_files`` (``{name: sha256}``).
+The case-profile appendix is :mod:`casereport.report.case_appendix`, the colophon
+:mod:`casereport.report.colophon`; both read the manifest's runs through
+:mod:`casereport.report.manifest_runs`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
-import json
-import platform
-import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from casereport import atomic, paths
+from casereport import atomic
 from casereport import markdown as md
 from casereport.format import estimate as fmt_estimate
 from casereport.format import number as fmt_number
 from casereport.format import p_relation
-from casereport.labels import CACHED, CASE_PROFILE, PRIMARY, RAN, TRIAL_NAMES
+from casereport.labels import PRIMARY
 from casereport.report import quantities
+from casereport.report.case_appendix import case_appendix_md
+from casereport.report.colophon import colophon_md
+from casereport.report.manifest_runs import natural_key
 
 FRAGMENTS = (
     "data_dictionary",
@@ -42,22 +39,6 @@ FRAGMENTS = (
     "case_appendix",
     "colophon",
 )
-KEY_PACKAGES = (
-    "casereport",
-    "pandas",
-    "numpy",
-    "scipy",
-    "statsmodels",
-    "matplotlib",
-    "seaborn",
-    "papermill",
-    "nbformat",
-    "nbclient",
-    "ipykernel",
-    "frictionless",
-    "pypandoc-binary",
-)
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -66,38 +47,6 @@ def _write(path: Path, text: str) -> None:
     """Atomic write: a reader (or Quarto) never sees half a fragment."""
     atomic.write_text(path, text if text.endswith("\n") else text + "\n")
 
-
-def runs_from_manifest(manifest: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """The manifest's run records as dicts with at least run_id, notebook, parameter_set."""
-    if not manifest:
-        return []
-    raw = manifest.get("runs", [])
-    items: Iterable[tuple[str | None, Any]]
-    if isinstance(raw, Mapping):
-        items = raw.items()
-    else:
-        items = ((None, r) for r in raw)
-    out = []
-    for key, rec in items:
-        rec = dict(rec) if isinstance(rec, Mapping) else {}
-        run_id = str(rec.get("run_id") or rec.get("id") or key or "")
-        nb = rec.get("notebook") or (run_id.split("--", 1)[0] if "--" in run_id else "")
-        nb = Path(str(nb)).stem
-        ps = rec.get("parameter_set") or (run_id.split("--", 1)[1] if "--" in run_id else "")
-        if not run_id and nb:
-            run_id = f"{nb}--{ps}"
-        rec.update(run_id=run_id, notebook=nb, parameter_set=str(ps))
-        out.append(rec)
-    return out
-
-
-def _run_ok(rec: Mapping[str, Any]) -> bool:
-    status = rec.get("status")
-    return status is None or status in (RAN, CACHED)
-
-
-def _natural(text: str) -> list[Any]:
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(text))]
 
 
 # --------------------------------------------------------------------------- data dictionary
@@ -244,7 +193,7 @@ def _sensitivity_rows(results: pd.DataFrame | None) -> tuple[list[str], list[lis
     keys = set(zip(primary["analysis"], primary["quantity"], strict=True))
     others = df[df["parameter_set"] != PRIMARY]
     others = others[[k in keys for k in zip(others["analysis"], others["quantity"], strict=True)]]
-    sets = sorted(others["parameter_set"].unique(), key=_natural)
+    sets = sorted(others["parameter_set"].unique(), key=natural_key)
     cells: dict[tuple[str, str], dict[str, str]] = {}
     for rec in df[df["parameter_set"].isin([PRIMARY, *sets])].to_dict("records"):
         key = (rec["analysis"], rec["quantity"])
@@ -322,246 +271,6 @@ def sensitivity_all_md(results: pd.DataFrame | None) -> str:
 
 
 # --------------------------------------------------------------------------- case appendix
-
-
-def case_profile_runs(manifest: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """Successful case-profile runs in the manifest, ENRICH then RETAKE, sites in order."""
-    runs = [r for r in runs_from_manifest(manifest) if r["notebook"] == CASE_PROFILE and _run_ok(r)]
-
-    def key(r: Mapping[str, Any]) -> tuple[Any, ...]:
-        trial, site = _trial_site(r)
-        trials = list(TRIAL_NAMES)
-        return (trials.index(trial) if trial in trials else len(trials), trial, _natural(site))
-
-    return sorted(runs, key=key)
-
-
-def _trial_site(rec: Mapping[str, Any]) -> tuple[str, str]:
-    params = rec.get("parameters") or {}
-    trial = params.get("trial")
-    site = params.get("site")
-    if trial is None or site is None:
-        t, _, s = str(rec["parameter_set"]).partition("-")
-        trial, site = trial or t, site if site is not None else s
-    return str(trial), str(site)
-
-
-#: Compact appendix columns per trial: profiled measure -> (short header, decimals).
-#: The headers are short so the tables fit a printed page; the caption gives the units.
-APPENDIX_COLUMNS: dict[str, dict[str, tuple[str, int]]] = {
-    "enrich": {
-        "engagement_pct": ("Engaged %", 1),
-        "fidelity_score": ("Fidelity", 1),
-        "with_engagement_data": ("With data", 0),
-        "pct_with_data": ("With data %", 1),
-        "total_participants": ("Participants", 0),
-    },
-    "retake": {
-        "mpm": ("Min/month", 1),
-        "mentoring_minutes": ("Minutes", 0),
-        "months_in_study": ("Months", 0),
-        "ppo": ("Part./OT", 1),
-        "ots": ("OTs", 0),
-        "pct_phone_teams": ("Phone/Teams %", 1),
-    },
-}
-APPENDIX_CAPTIONS = {
-    "enrich": (
-        "ENRICH case profiles: each site's value and, in brackets, its rank in the trial "
-        "(1 = highest). Engaged %: participants engaged of those with engagement data; "
-        "Fidelity: site fidelity score (3–12); With data: participants with engagement "
-        "data (n, and % of those offered peer support); Case type: the case selection "
-        "reproduced in the ENRICH section."
-    ),
-    "retake": (
-        "RETAKE case profiles: each site's value and, in brackets, its rank in the trial "
-        "(1 = highest). Min/month: recorded mentoring minutes per month in the study; "
-        "Minutes: recorded minutes (sessions shared by two sites count at both); "
-        "Part./OT: participants per OT who held the post; Phone/Teams %: share of "
-        "mentoring by phone or Teams; Group: against the expected minutes per month; "
-        "Reasons: the factors the paper lists for the site."
-    ),
-}
-
-
-def case_appendix_md(manifest: Mapping[str, Any] | None, results: pd.DataFrame | None) -> str:
-    """One compact table per trial, a row per site, from the case-profile runs' results:
-    each profiled measure with the site's rank, its classification and (RETAKE) reasons."""
-    from casereport import format as F
-    from casereport import labels as L
-    from casereport import results as R
-
-    runs = case_profile_runs(manifest)
-    if not runs or results is None or len(results) == 0:
-        return "No case profiles were built.\n"
-    labels = {**L.CASE_LABELS, **L.GROUP_LABELS}
-    classes = {"enrich": list(L.CASE_LABELS), "retake": list(L.GROUP_LABELS)}
-    parts = [
-        f"The {len(runs)} case-profile runs of the build, one per site, summarised one trial "
-        "to a table. Each site's full profile, with its figure against the rest of its "
-        "trial, is the executed notebook `build/runs/case_profile--<trial>-<site>.ipynb`.\n"
-    ]
-    for trial in TRIAL_NAMES:
-        trial_runs = [r for r in runs if _trial_site(r)[0] == trial]
-        if not trial_runs:
-            continue
-        res = results[results["analysis"] == f"case_profile_{trial}"]
-        value = dict(zip(res["quantity"], res["estimate"], strict=True))
-        cols = APPENDIX_COLUMNS[trial]
-        klass = "Case type" if trial == "enrich" else "Group"
-        headers = ["Site", *(h for h, _ in cols.values()), klass]
-        if trial == "retake":
-            headers.append("Reasons")
-        rows = []
-        for rec in trial_runs:
-            site = _trial_site(rec)[1]
-
-            def q(name: str, site: str = site, value: dict = value) -> Any:
-                return value.get(f"{name}_site_{R.slug(site)}")
-
-            row = [site]
-            for c, (_, dec) in cols.items():
-                rank = q(f"rank_{c}")
-                rank_txt = "" if rank is None else f" [{int(rank)}]"
-                row.append(F.number(q(c), dec, F.DASH) + rank_txt)
-            cls = [c for c in classes[trial] if q(R.slug(c)) == 1]
-            row.append(labels.get(cls[0], cls[0]) if cls else "")
-            if trial == "retake":
-                present = [L.factor_label(f) for f in L.FACTOR_LABELS if q(f) == 1]
-                row.append(", ".join(present) or "none listed")
-            rows.append(row)
-        align = "l" + "r" * len(cols) + "l" * (len(headers) - len(cols) - 1)
-        parts.append(
-            f"{md.table(headers, rows, align)}\n"
-            f": {APPENDIX_CAPTIONS[trial]} {{#tbl-profiles-{trial}}}\n"
-        )
-    return "\n".join(parts)
-
-
-# --------------------------------------------------------------------------- colophon
-
-
-def package_versions(names: Iterable[str] = KEY_PACKAGES) -> list[tuple[str, str]]:
-    out = [("python", platform.python_version())]
-    for name in names:
-        try:
-            out.append((name, importlib.metadata.version(name)))
-        except importlib.metadata.PackageNotFoundError:
-            out.append((name, "not installed"))
-    try:
-        import pypandoc
-
-        out.append(("pandoc (pypandoc-binary)", pypandoc.get_pandoc_version()))
-    except (ImportError, OSError):
-        pass
-    return out
-
-
-def data_hashes(data_dir: Path) -> list[tuple[str, str]]:
-    out = []
-    for p in sorted(Path(data_dir).iterdir()):
-        if p.is_file() and not p.name.startswith("."):
-            out.append((p.name, hashlib.sha256(p.read_bytes()).hexdigest()))
-    return out
-
-
-def git_commit(root: Path = paths.ROOT) -> str:
-    try:
-        res = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "not a git checkout"
-    if res.returncode != 0:
-        return "not a git checkout"
-    commit = res.stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=10,
-    )
-    if dirty.returncode == 0 and dirty.stdout.strip():
-        commit += " (with uncommitted changes)"
-    return commit
-
-
-def _value_md(value: Any) -> str:
-    if value is None:
-        return ""
-    return md.code(value if isinstance(value, str) else json.dumps(value, default=str))
-
-
-def _runs_md(runs: list[dict[str, Any]]) -> str:
-    """Per notebook: the parameters shared by all its runs, then a table of those that vary."""
-    parts = []
-    by_nb: dict[str, list[dict[str, Any]]] = {}
-    for r in runs:
-        by_nb.setdefault(r["notebook"], []).append(r)
-    for nb, recs in by_nb.items():
-        params = [dict(r.get("parameters") or {}) for r in recs]
-        names: list[str] = []
-        for p in params:
-            names += [k for k in p if k not in names]
-        missing = object()
-        common = [
-            k
-            for k in names
-            if len({json.dumps(p.get(k, missing), default=str) for p in params}) == 1
-        ]
-        varying = [k for k in names if k not in common]
-        text = f"#### {md.code(nb)} {{.unnumbered}}\n\n"
-        if common:
-            shared = "; ".join(f"{md.code(k)} = {_value_md(params[0].get(k))}" for k in common)
-            label = "All runs" if len(recs) > 1 else "Parameters"
-            text += f"{label}: {shared}.\n\n"
-        if len(recs) > 1 or varying:
-            rows = [
-                [md.code(r["run_id"])] + [_value_md(p.get(k)) for k in varying]
-                for r, p in zip(recs, params, strict=True)
-            ]
-            text += md.table(["run", *varying], rows, raw=[True] * (1 + len(varying)))
-        parts.append(text)
-    return "\n".join(parts)
-
-
-def _input_hashes(manifest: Mapping[str, Any] | None, data_dir: Path) -> list[tuple[str, str]]:
-    """Data files the runs read (manifest ``inputs``), else every file in ``data_dir``."""
-    found: dict[str, str] = {}
-    for r in runs_from_manifest(manifest):
-        inputs = r.get("inputs") or {}
-        if isinstance(inputs, Mapping):
-            found.update({str(k): str(v) for k, v in inputs.items()})
-    found.update({str(k): str(v) for k, v in ((manifest or {}).get("data_files") or {}).items()})
-    if found:
-        return sorted(found.items())
-    return data_hashes(data_dir) if data_dir.is_dir() else []
-
-
-def colophon_md(manifest: Mapping[str, Any] | None, data_dir: Path | None = None) -> str:
-    """Package versions, data-file hashes, every run's parameters and the git commit."""
-    data_dir = Path((manifest or {}).get("data_dir") or data_dir or paths.DATA_DIR)
-    runs = runs_from_manifest(manifest)
-    hashes = _input_hashes(manifest, data_dir)
-    parts = [
-        "### Software {.unnumbered}\n",
-        md.table(["package", "version"], package_versions()),
-        "\n### Data {.unnumbered}\n",
-        "SHA-256 of every data file the notebook runs read.\n",
-        md.table(
-            ["file", "SHA-256"], [(md.code(n), md.code(h)) for n, h in hashes], raw=[True, True]
-        ),
-        "\n### Runs and parameters {.unnumbered}\n",
-        f"{len(runs)} notebook runs, each with the parameters it ran with.\n",
-        _runs_md(runs) if runs else "_(no runs)_\n",
-        "\n### Source {.unnumbered}\n",
-        f"Git commit: {md.code(git_commit())}.",
-    ]
-    created = (manifest or {}).get("created")
-    if created:
-        parts.append(f" Built {md.escape(created)}.")
-    return "\n".join(parts) + "\n"
 
 
 # --------------------------------------------------------------------------- entry point

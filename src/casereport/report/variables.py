@@ -14,7 +14,8 @@ results; see docs/architecture.md, "Results quantities"):
 
 - ``sets.<parameter_set>.analysis.quantity`` (same suffixes): the sensitivity parameter
   sets, i.e. non-primary sets that re-run an analysis of the primary set
-- ``audit.checked`` / ``reproduced`` / ``discrepancies`` / ``not_comparable``: counts from the audit table
+- ``audit.checked`` / ``reproduced`` / ``discrepancies`` / ``not_comparable``: counts from
+  the audit table
 
 Numbers are formatted by :mod:`casereport.format`, the style the notebooks' tables use
 too (half-up rounding, U+2212 minus, "<0.001"); trailing zeros are dropped from an
