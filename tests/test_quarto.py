@@ -34,8 +34,9 @@ from tests.test_report_support import SCRIPT_LOCATION, inspect_page, serve
 
 HAVE_QUARTO = quarto.find_quarto() is not None
 IN_CI = os.environ.get("CI", "").lower() == "true"
-#: The page count the report is expected to stay within (24 pages when last looked at).
-PDF_PAGES = (12, 40)
+#: The page count the report is expected to stay within (44 pages when last looked at: 27
+#: tables and figures in the text, and appendices listing every audit check and estimate).
+PDF_PAGES = (12, 50)
 
 
 def require_quarto() -> str:
