@@ -6,6 +6,8 @@ embed check against the real build runs once build/runs exists."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
@@ -201,6 +203,11 @@ def test_quarto_project_config():
     assert set(cfg["format"]) == {"html", "typst"}
     assert cfg["bibliography"] == "references.bib"
     listed = [n["notebook"] for n in cfg["manuscript"]["notebooks"]]
+    titles = [n.get("title", "") for n in cfg["manuscript"]["notebooks"]]
+    assert all(titles) and len(set(titles)) == len(titles), titles  # the list tells them apart
+    for nb, title in zip(listed, titles, strict=True):  # an exclusion set names its site
+        m = re.search(r"without_site_(\w+)\.ipynb$", nb)
+        assert m is None or title.endswith(f"without site {m.group(1)}"), (nb, title)
     from casereport.pipeline import plan as runs
 
     planned = {f"build/runs/{r.run_id}.ipynb" for r in runs.plan() if r.notebook != "case_profile"}
