@@ -19,6 +19,7 @@ import nbformat
 import pytest
 
 from casereport.pipeline import executors, forking
+from tests import test_executors
 from tests.project import casereport, make_project
 
 pytestmark = pytest.mark.slow
@@ -109,19 +110,9 @@ def test_forked_runs_record_the_same_package_modules(two_builds):
     assert modules(forked) == modules(normal)
 
 
-def _notebook(path: Path, *sources: str) -> str:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell('results_dir: str = "out"  # where results go')
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, *[nbformat.v4.new_code_cell(s) for s in sources]]
-    nb.metadata["kernelspec"] = {"name": "casereport", "display_name": "casereport",
-                                 "language": "python"}
-    nbformat.write(nb, path)
-    return str(path)
-
-
-WRITE = ("import pathlib; p = pathlib.Path(results_dir); p.mkdir(parents=True, exist_ok=True); "
-         "(p / 'r.csv').write_text('analysis,quantity\\na,b\\n')")
+# The tiny notebook and results-writing cell of the executor tests, run here on forked kernels.
+_notebook = test_executors._notebook
+WRITE = test_executors.WRITE
 
 
 def test_kernel_is_a_child_of_a_single_threaded_template(tmp_path):
