@@ -162,3 +162,17 @@ def test_unknown_parameter_in_a_set_file_is_a_clear_error(tmp_path, monkeypatch)
     monkeypatch.setattr(paths, "PARAMS_DIR", tmp_path / "params")
     with pytest.raises(runs.PlanError, match="typo.yaml: unknown parameter.*minutes_per_mnth"):
         runs.plan(notebooks=["mentoring_time"])
+
+
+def test_forced_rerun_replaces_the_entry_and_a_concurrent_store_keeps_it(tmp_path):
+    """``build --force`` stores the run it just executed (``replace=True``): the entry then
+    holds the new notebook, and no staging or set-aside folder is left. Without
+    ``replace`` (another build stored the same run meanwhile) the first entry is kept."""
+    store = cache.RunCache(tmp_path, src=tmp_path)
+    first = store.put("k", '{"run": 1}', {"r.csv": "a\n1\n"}, {}, {})
+    kept = store.put("k", '{"run": 2}', {"r.csv": "a\n1\n"}, {}, {})
+    assert kept == first and (first / "notebook.ipynb").read_text() == '{"run": 1}'
+    forced = store.put("k", '{"run": 3}', {"r.csv": "a\n1\n"}, {}, {}, replace=True)
+    assert store.get("k") == forced
+    assert (forced / "notebook.ipynb").read_text() == '{"run": 3}'
+    assert not [p for p in (tmp_path / "runs").rglob(".*")]

@@ -6,18 +6,23 @@ of the process that runs them, compared with normally started kernels (``--no-fo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 import pytest
+import zmq
 
+from casereport import paths
 from casereport.pipeline import executors, forking
 from tests import test_executors
 from tests.project import casereport, make_project
@@ -237,3 +242,63 @@ def test_fork_unavailable_off_linux(monkeypatch):
     """Not Linux: no template is tried, and the reason names the platform."""
     monkeypatch.setattr(sys, "platform", "darwin")
     assert "Linux" in (forking.fork_available() or "")
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "normal"])
+def test_client_is_ready_with_nothing_left_on_its_channels(tmp_path, monkeypatch, fork):
+    """``ForkKernelClient.wait_for_ready`` reads IOPub up to its marker request's idle status
+    instead of waiting for 0.2 s of silence. Oracle: the state jupyter_client's own flush
+    leaves, i.e. no message waiting on IOPub or shell (a 0.5 s read finds none), and the
+    first execution gets its own output and reply. Same for a normally started kernel
+    (``CASEREPORT_NO_FORK``), which the same manager serves."""
+    if not fork:
+        monkeypatch.setenv(forking.NO_FORK_ENV, "1")
+
+    async def main() -> tuple[list[str], dict]:
+        km = forking.ForkKernelManager(kernel_name=paths.KERNEL_NAME)
+        await km.start_kernel(cwd=str(tmp_path))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=120)
+            for channel in (kc.iopub_channel, kc.shell_channel):
+                with pytest.raises(Empty):
+                    await channel.get_msg(timeout=0.5)
+            assert kc.shell_channel.socket.getsockopt(zmq.RECONNECT_IVL) == forking.RECONNECT_MS
+            printed: list[str] = []
+            def hook(msg: dict) -> None:
+                if msg["msg_type"] == "stream":
+                    printed.append(msg["content"]["text"])
+            reply = await kc.execute_interactive("print(6 * 7)", output_hook=hook, timeout=60)
+            return printed, reply
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel()
+
+    printed, reply = asyncio.run(main())
+    assert reply["content"]["status"] == "ok" and printed == ["42\n"]
+    assert forking.take_fallback() == (None if fork else forking.fork_available())
+
+
+def test_template_reports_a_kernel_exit_as_it_happens(tmp_path):
+    """The template's loop sleeps up to its poll interval between checks; a kernel's exit
+    wakes it at once (SIGCHLD). With the interval set to 120 s, a killed kernel's exit code
+    (-SIGKILL, as ``subprocess`` reports it) reaches its client well within 60 s; without
+    the wake-up it would arrive only at the next poll, 120 s after the template started."""
+    from jupyter_client.connect import write_connection_file
+
+    tpl = forking.Template([sys.executable], poll_seconds=120)
+    try:
+        conn_file, _ = write_connection_file(str(tmp_path / "kernel.json"), ip="127.0.0.1")
+        pid, conn = tpl.fork(["-f", conn_file], dict(os.environ), str(tmp_path))
+        kernel = forking.ForkedProcess(pid, conn)
+        assert kernel.poll() is None
+        os.kill(pid, signal.SIGKILL)
+        codes: list[int] = []
+        waiter = threading.Thread(target=lambda: codes.append(kernel.wait()), daemon=True)
+        waiter.start()
+        waiter.join(60)
+        assert codes == [-signal.SIGKILL]
+    finally:
+        tpl.stop()
+    assert not tpl.alive()

@@ -236,8 +236,8 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
                     "inputs": p.key.inputs,
                     "seconds": round(out.seconds, 2),
                 }
-                deps = cache.dependency_hashes(out.deps or [])
-                p.cached = store.put(p.key.key, out.notebook_json, out.results, meta, deps)
+                deps, nb = cache.dependency_hashes(out.deps or []), out.notebook_json
+                p.cached = store.put(p.key.key, nb, out.results, meta, deps, opts.force)
                 p.status = RAN
                 console.print(f"  ran      {out.seconds:6.1f}s  {p.run.run_id}")
             else:

@@ -138,9 +138,13 @@ class RunCache:
 
     def put(
         self, key: str, notebook_json: str, results: dict[str, str], meta: dict,
-        deps: dict[str, str],
+        deps: dict[str, str], replace: bool = False,
     ) -> Path:
-        """Store a run with its dependency hashes (``dependency_hashes``), all or nothing."""
+        """Store a run with its dependency hashes (``dependency_hashes``), all or nothing.
+
+        An existing complete entry for the same key and dependencies is kept (another
+        build stored the same run meanwhile) unless ``replace`` (``build --force``: the
+        run just executed is the one to keep)."""
         tag = hashlib.sha256(json.dumps(deps, sort_keys=True).encode()).hexdigest()[:16]
         parent = self._dir(key)
         parent.mkdir(parents=True, exist_ok=True)
@@ -155,11 +159,12 @@ class RunCache:
             (staging / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
             final = parent / tag
             if final.exists():
-                if _readable(final / "meta.json"):  # another build stored it meanwhile
+                if not replace and _readable(final / "meta.json"):  # stored meanwhile
                     shutil.rmtree(staging)
                     return final
-                # an unreadable entry (disk damage): set it aside, then rename ours in
-                trash = parent / f".damaged-{tag}-{os.getpid()}"
+                # an entry replaced, or unreadable (disk damage): set it aside, then
+                # rename ours in (a reader in between sees a miss, never a mixture)
+                trash = parent / f".old-{tag}-{os.getpid()}"
                 os.replace(final, trash)
                 shutil.rmtree(trash, ignore_errors=True)
             os.replace(staging, final)

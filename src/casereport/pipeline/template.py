@@ -1,13 +1,14 @@
 """The warm kernel template: a process that imports the analysis stack once and forks kernels.
 
-Run as ``python -m casereport.pipeline.template SOCKET`` by ``pipeline.forking`` (one per
-build worker or Dask worker). It imports the third-party libraries the notebooks use
-(never the package itself, so each run's kernel still imports, and reports, exactly the
-``casereport`` modules it uses), then listens on a Unix socket. Each request carries the
-kernel's command line, environment, working folder and its stdin/stdout/stderr (passed as
-file descriptors); the template forks, and the child becomes an ordinary ipykernel bound
-to the connection file of the request. The request's connection receives the child's pid,
-then its exit code.
+Run as ``python -m casereport.pipeline.template SOCKET [POLL_SECONDS]`` by
+``pipeline.forking`` (one per build worker or Dask worker). It imports the third-party
+libraries the notebooks use and what ipykernel's start-up imports (never the package
+itself, so each run's kernel still imports, and reports, exactly the ``casereport``
+modules it uses), then listens on a Unix socket. Each request carries the kernel's
+command line, environment, working folder and its stdin/stdout/stderr (passed as file
+descriptors); the template forks, and the child becomes an ordinary ipykernel bound to
+the connection file of the request. The request's connection receives the child's pid,
+then its exit code as soon as the child exits (SIGCHLD wakes the loop).
 
 What would make the fork unsafe is kept out of the template: native thread pools (BLAS,
 OpenMP) are limited to one thread before numpy is imported and the thread count is checked
@@ -58,8 +59,22 @@ PRELOAD = [
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
     "matplotlib_inline.backend_inline",
+    # what ipykernel's start-up imports (its debugger pulls in debugpy and pydevd, about
+    # 0.05 s): listed by comparing sys.modules in a forked kernel with the template's
+    "ipykernel.debugger",
+    "IPython.core.completerlib",
+    "IPython.core.magics",
+    "IPython.extensions.storemagic",
+    "psutil",
+    "sqlite3",
+    "tornado.platform.asyncio",
+    "tornado.queues",
+    "xmlrpc.server",
+    "encodings.idna",
 ]
 PR_SET_PDEATHSIG = 1
+# How often the loop wakes with nothing to do, to notice a parent that died without
+# closing stdin. Kernel exits wake it at once (SIGCHLD), whatever this is.
 POLL_SECONDS = 0.2
 
 
@@ -140,7 +155,9 @@ def _become_kernel(req: dict, fds: list[int], template_pid: int) -> int:
     return 0
 
 
-def serve(sock_path: str) -> None:
+def serve(sock_path: str, poll_seconds: float = POLL_SECONDS) -> None:
+    """Fork a kernel per request on ``sock_path`` until stdin closes or the parent changes;
+    ``poll_seconds`` bounds how long a dead parent goes unnoticed."""
     parent = os.getppid()
     started_in = os.getcwd()
     preload()
@@ -151,14 +168,23 @@ def serve(sock_path: str) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(sock_path)
     listener.listen(64)
+    # A kernel's exit wakes the loop at once (not at the next poll), so its client learns
+    # the exit code without waiting: SIGCHLD writes a byte to this pipe.
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     print(json.dumps({"ready": True, "pid": os.getpid(), "threads": threads}), flush=True)
     children: dict[int, socket.socket] = {}
     me = os.getpid()
     stdin_open = True
     try:
         while stdin_open and os.getppid() == parent:
-            watched = [listener.fileno(), *[c.fileno() for c in children.values()], 0]
-            ready, _, _ = select.select(watched, [], [], POLL_SECONDS)
+            watched = [listener.fileno(), wake_r, *[c.fileno() for c in children.values()], 0]
+            ready, _, _ = select.select(watched, [], [], poll_seconds)
+            if wake_r in ready:
+                _drain(wake_r)
             if 0 in ready and not os.read(0, 4096):
                 stdin_open = False
             for pid, conn in list(children.items()):
@@ -177,6 +203,9 @@ def serve(sock_path: str) -> None:
                 if pid == 0:
                     code = 1
                     try:
+                        signal.set_wakeup_fd(-1)
+                        os.close(wake_r)
+                        os.close(wake_w)
                         listener.close()
                         for c in children.values():
                             c.close()
@@ -192,6 +221,14 @@ def serve(sock_path: str) -> None:
         for pid in children:
             _kill(pid)
         listener.close()
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
 
 
 def _kill(pid: int) -> None:
@@ -223,4 +260,4 @@ def _reap(children: dict[int, socket.socket]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(sys.argv[1], *(float(a) for a in sys.argv[2:3]))
