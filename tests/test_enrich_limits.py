@@ -105,7 +105,8 @@ def test_binomial_and_quasi_binomial_columns_match_a_second_implementation():
     qse = se * math.sqrt(disp)
     assert mods.loc["quasi_binomial", "ci_high"] == pytest.approx(math.exp(b + t * qse), rel=1e-6)
     rows = L.odds_ratio_rows(mods.reset_index())
-    excl = sum((lo > 1) or (hi < 1) for lo, hi in zip(mods["ci_low"], mods["ci_high"], strict=False))
+    bounds = zip(mods["ci_low"], mods["ci_high"], strict=False)
+    excl = sum((lo > 1) or (hi < 1) for lo, hi in bounds)
     assert _q(rows, "n_models_ci_excluding_1") == excl and _q(rows, "n_models") == 5
 
 
@@ -117,8 +118,8 @@ def test_leave_one_out_odds_ratio_uses_one_method_in_every_row():
     t = sps.t.ppf(0.975, len(ENRICH) - 3)
     for i, s in enumerate(ENRICH["site"]):
         d = ENRICH.drop(index=i)
-        b, se, disp = _logistic(*(d[c].to_numpy(float) for c in
-                                  ("engaged", "with_engagement_data", "fidelity_score")))  # fmt: skip
+        cols = ("engaged", "with_engagement_data", "fidelity_score")
+        b, se, disp = _logistic(*(d[c].to_numpy(float) for c in cols))
         assert loo.loc[s, "glm_ci_low"] == pytest.approx(
             math.exp(b - t * se * math.sqrt(disp)), rel=1e-5
         ), s

@@ -201,3 +201,17 @@ def test_notebook_defaults_are_the_constants_in_stats(notebook):
         assert defaults["tolerance_minutes"] == stats.MENTORING_TOLERANCE
     if "trial" in defaults:
         assert defaults["trial"] in labels.TRIALS
+
+
+def test_sources_pass_the_projects_lint_rules():
+    """``ruff check`` with the rules in pyproject.toml ([tool.ruff]: line length 100, pyflakes,
+    pycodestyle, import order, bugbear, pyupgrade) over the package, the tests and the
+    benchmarks: the same check the pre-commit hook runs, so a clone that skipped the hook
+    still fails here."""
+    import subprocess
+    import sys
+
+    ruff = Path(sys.executable).parent / "ruff"
+    out = subprocess.run([str(ruff), "check", "--output-format", "concise", "src", "tests",
+                          "benchmarks"], cwd=paths.ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -165,7 +165,8 @@ def test_sensitivity_headline_and_appendix():
     assert "without site 4" not in text and "enrich\\-3" not in text
     assert text.rstrip().endswith("{#tbl-sensitivity}")
     full = fragments.sensitivity_all_md(_results())
-    assert md.escape("OLS slope (points of engagement % per fidelity point), without site 4") in full
+    label = "OLS slope (points of engagement % per fidelity point), without site 4"
+    assert md.escape(label) in full
     assert full.rstrip().endswith("{#tbl-sensitivity-all}")
 
 

@@ -1,6 +1,8 @@
-"""Display of Table 1 of Craven 2021, the RETAKE exact permutation tests, the reason-to-programme-theory mapping
-(element x site matrix and the list with its supporting sentences) and the two cross-case
-matrices, as Markdown-ready DataFrames (numbers via :mod:`casereport.format`)."""
+"""Display tables: Craven 2021 Table 1, RETAKE permutation tests, theory map, cross-case.
+
+Table 1 of Craven 2021, the RETAKE exact permutation tests, the reason-to-programme-theory
+mapping (element x site matrix and the list with its supporting sentences) and the two
+cross-case matrices, as Markdown-ready DataFrames (numbers via :mod:`casereport.format`)."""
 
 from __future__ import annotations
 
@@ -132,7 +134,8 @@ def demographics(demo: pd.DataFrame) -> pd.DataFrame:
         if r.statistic == "mean_range":
             lo, hi = _as_printed(r.range_min), _as_printed(r.range_max)
             return f"{_as_printed(r.mean)} ({lo} to {hi})"
-        pct = f" ({r.pct_published}%)" if isinstance(r.pct_published, str) and r.pct_published else ""
+        published = isinstance(r.pct_published, str) and r.pct_published
+        pct = f" ({r.pct_published}%)" if published else ""
         return f"{int(r.n)}{pct}"
 
     return pd.DataFrame(

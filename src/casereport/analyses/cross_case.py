@@ -185,7 +185,8 @@ def reason_sites(retake: pd.DataFrame, reason_map: pd.DataFrame) -> dict[str, li
     for reason in dict.fromkeys(reason_map["reason"].astype(str)):
         named = re.match(r"site(\w+?)_", reason)
         if reason in retake.columns:
-            out[reason] = [str(s) for s, v in zip(retake["site"], retake[reason], strict=False) if v == 1]
+            pairs = zip(retake["site"], retake[reason], strict=False)
+            out[reason] = [str(s) for s, v in pairs if v == 1]
         elif named:
             out[reason] = [named.group(1)] if named.group(1) in known else []
         else:

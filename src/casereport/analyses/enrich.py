@@ -88,7 +88,8 @@ def table2_rows(df: pd.DataFrame, level: float = 0.95) -> list[dict[str, Any]]:
         ]
     out += [row(a, "n_sites", len(df)), row(a, "n_pct_mismatches", mismatches, n=2 * len(df))]
     # the first site plotted at a recomputed engagement % that differs from the printed one
-    diff = df[[round_half_up(v) != p for v, p in zip(df["engagement_pct"], df["pct_engaged"], strict=False)]]
+    pairs = zip(df["engagement_pct"], df["pct_engaged"], strict=False)
+    diff = df[[round_half_up(v) != p for v, p in pairs]]
     out.append(row(a, "n_engaged_pct_plotted_recomputed", len(diff), n=len(df)))
     if len(diff):
         r = diff.iloc[0]

@@ -93,7 +93,9 @@ OR_MODELS: dict[str, tuple[str, Any]] = {
     ),
     "beta_binomial": (
         "Beta-binomial (ML, profile likelihood)",
-        lambda d, level: stats.beta_binomial_regression(d, K, M, X, level=level, interval="profile"),
+        lambda d, level: stats.beta_binomial_regression(
+            d, K, M, X, level=level, interval="profile"
+        ),
     ),
     "random_intercept": (
         "Random-intercept logistic (ML, adaptive Gauss–Hermite, profile likelihood)",
@@ -339,7 +341,8 @@ def cutoff_sweep_rows(sweep: pd.DataFrame) -> list[dict[str, Any]]:
     table's order), and how many shifted settings keep the unshifted selection."""
     a, out = "enrich_cutoff_sweep", []
     for i, r in enumerate(sweep.to_dict("records"), start=1):
-        for case, key in (("high-high", "high_high"), ("low-low", "low_low"), ("outlier", "outlier")):
+        cases = (("high-high", "high_high"), ("low-low", "low_low"), ("outlier", "outlier"))
+        for case, key in cases:
             k = len([s for s in r[case].split(", ") if s])
             out.append(row(a, f"n_{key}_shift_{i}", k))
     moved = sweep[sweep["step"] != 0]
