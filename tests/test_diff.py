@@ -193,6 +193,28 @@ def test_markdown_empty_and_appendix():
     assert "{#tbl-changes}" in app and "| audit\\: verdict | x | discrepancy | reproduced |" in app
 
 
+def test_comment_cut_to_githubs_limit_keeps_conclusions_first():
+    """GitHub refuses a pull-request comment over 65,536 characters (its REST API's limit on
+    an issue comment body). 2,000 moved estimates make a summary far over it: the comment
+    version keeps whole lines up to the limit, starts as the full summary does (heading,
+    count line, conclusions), and says how many lines it shows. A summary under the limit is
+    returned unchanged."""
+    row = dict(category="conclusion", section="audit", what="verdict", where="x",
+               old="discrepancy", new="reproduced")
+    moved = [dict(category="moved", section="enrich", what=f"estimate {i}", where="ols",
+                  old=f"{i}.0", new=f"{i}.5") for i in range(2000)]
+    full = changes.diff_md([row, *moved], "main", "HEAD")
+    assert len(full) > 65_536
+    cut = changes.fit(full)
+    assert len(cut) <= changes.COMMENT_LIMIT < 65_536
+    kept = cut.split("\n\n*Cut to fit")[0]
+    assert full.startswith(kept) and "Conclusions that changed (1)" in kept
+    shown = len(kept.splitlines())
+    assert f"{shown} of {len(full.splitlines())} lines shown" in cut
+    assert changes.fit(changes.diff_md([row], "main", "HEAD")) == changes.diff_md(
+        [row], "main", "HEAD")
+
+
 # ------------------------------------------------------------------ CLI and bad input
 
 

@@ -151,3 +151,6 @@ def test_workflow_diffs_pull_requests_with_least_permissions():
     uses = [s.get("uses", "") for s in job["steps"]]
     assert "marocchino/sticky-pull-request-comment@v2" in uses
     assert "actions/upload-artifact@v4" in uses
+    # the comment is the summary cut to GitHub's limit (the job summary keeps it whole)
+    sticky = next(s for s in job["steps"] if "sticky-pull-request-comment" in s.get("uses", ""))
+    assert "--comment comment.md" in runs and sticky["with"]["path"] == "comment.md"

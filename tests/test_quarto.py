@@ -277,6 +277,19 @@ def _float_labels() -> list[str]:
 
 @pytest.mark.quarto
 @pytest.mark.slow
+def test_other_formats_offers_the_pdf_by_name(manuscript):
+    """The HTML's "Other Formats" block has one link, called "PDF" (not the engine's name,
+    "Typst"), to the PDF that exists beside the page."""
+    page = (manuscript / "index.html").read_text(encoding="utf-8")
+    block = re.search(r'<div class="quarto-alternate-formats">(.*?)</div></div>', page, re.S)
+    assert block, "no Other Formats block"
+    links = re.findall(r'<a href="([^"]+)"[^>]*>(?:<i[^>]*></i>)?([^<]*)</a>', block.group(1))
+    assert links == [("index.pdf", "PDF")]
+    assert (manuscript / "index.pdf").is_file()
+
+
+@pytest.mark.quarto
+@pytest.mark.slow
 def test_every_embedded_float_is_numbered_and_captioned(manuscript):
     """Each embed of a fig-/tbl- label in index.qmd is an element with that id whose
     caption reads "Figure N: <text>" or "Table N: <text>", in the HTML; the PDF has as many

@@ -207,6 +207,11 @@ def diff(
     markdown: Annotated[
         Path | None, typer.Option("--markdown", dir_okay=False, help="Write the Markdown summary.")
     ] = None,
+    comment: Annotated[
+        Path | None,
+        typer.Option("--comment", dir_okay=False,
+                     help="Write the Markdown summary cut to fit a pull-request comment."),
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", dir_okay=False, help="Write every row as JSON.")
     ] = None,
@@ -258,7 +263,7 @@ def diff(
     raise typer.Exit(
         compare.run(given[0], given[1], jobs=jobs, tolerances=Tolerances(rules),
                     markdown=markdown, json_out=json_out, csv_out=csv_out,
-                    fail_on=fail_on.value)
+                    fail_on=fail_on.value, comment=comment)
     )
 
 

@@ -60,11 +60,14 @@ def write_outputs(
     json_out: Path | None,
     csv_out: Path | None,
     runs: dict | None = None,
+    comment: Path | None = None,
 ) -> str:
     rows = d.records()
     text = changes.diff_md(rows, d.base, d.head, d.reran)
     if markdown:
         atomic.write_text(markdown, text)
+    if comment:
+        atomic.write_text(comment, changes.fit(text))
     if json_out:
         payload = {
             "base": d.base,
@@ -99,6 +102,7 @@ def run(
     json_out: Path | None = None,
     csv_out: Path | None = None,
     fail_on: str = "changes",
+    comment: Path | None = None,
 ) -> int:
     """``casereport diff BASE HEAD``; returns the exit code."""
     got: list[sides.Side] = []
@@ -118,6 +122,6 @@ def run(
         return 2
     finally:
         sides.release(*got)
-    text = write_outputs(d, markdown, json_out, csv_out, runs)
+    text = write_outputs(d, markdown, json_out, csv_out, runs, comment)
     console.print(Markdown(text))
     return exit_code(d, fail_on)

@@ -14,6 +14,9 @@ from collections.abc import Mapping, Sequence
 from casereport import markdown
 
 HEADERS = ["Change", "Where", "Before", "After"]
+# GitHub refuses a pull-request comment over 65,536 characters; leave room for the marker
+# the sticky-comment action adds.
+COMMENT_LIMIT = 65_000
 SECTIONS = [
     ("conclusion", "Conclusions that changed"),
     ("moved", "Estimates that moved by more than their displayed precision"),
@@ -77,6 +80,22 @@ def diff_md(rows: Sequence[Mapping], base: str, head: str, reran: Sequence[str] 
         if chosen:
             lines += [f"### {title} ({len(chosen)})", "", table_md(chosen)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def fit(text: str, limit: int = COMMENT_LIMIT) -> str:
+    """``text`` cut at a line boundary to at most ``limit`` characters, with a closing line
+    saying how much was left out (conclusions come first, so they are kept)."""
+    if len(text) <= limit:
+        return text
+    lines = text.splitlines()
+    note = (f"\n\n*Cut to fit a pull-request comment: {{kept}} of {len(lines)} lines shown. "
+            "The full diff is in the job summary and the `casereport-diff` artifact.*\n")
+    budget = limit - len(note.format(kept=len(lines)))
+    kept, size = 0, 0
+    while kept < len(lines) and size + len(lines[kept]) + 1 <= budget:
+        size += len(lines[kept]) + 1
+        kept += 1
+    return "\n".join(lines[:kept]).rstrip() + note.format(kept=kept)
 
 
 def appendix_md(rows: Sequence[Mapping], ref: str, reran: Sequence[str] = ()) -> str:
