@@ -23,7 +23,7 @@ import pytest
 import zmq
 
 from casereport import paths
-from casereport.pipeline import executors, forking
+from casereport.pipeline import executors, forking, kernel_client
 from tests import test_executors
 from tests.project import casereport, make_project
 
@@ -264,7 +264,8 @@ def test_client_is_ready_with_nothing_left_on_its_channels(tmp_path, monkeypatch
             for channel in (kc.iopub_channel, kc.shell_channel):
                 with pytest.raises(Empty):
                     await channel.get_msg(timeout=0.5)
-            assert kc.shell_channel.socket.getsockopt(zmq.RECONNECT_IVL) == forking.RECONNECT_MS
+            retry_ms = kc.shell_channel.socket.getsockopt(zmq.RECONNECT_IVL)
+            assert retry_ms == kernel_client.RECONNECT_MS
             printed: list[str] = []
             def hook(msg: dict) -> None:
                 if msg["msg_type"] == "stream":

@@ -1,4 +1,4 @@
-"""Kernels forked from a warm template: a ``jupyter_client`` provisioner and its manager.
+"""Kernels forked from a warm template: a ``jupyter_client`` provisioner, manager and client.
 
 ``ForkProvisioner`` is a ``LocalProvisioner`` whose ``launch_kernel`` asks this process's
 template (``pipeline.template``, started on first use, restarted when the package source
@@ -6,9 +6,12 @@ or the lock file changes) to fork a kernel instead of starting a new interpreter
 connection file, ports, environment and working folder are the ones ``LocalProvisioner``
 prepared, so papermill and nbclient drive the kernel exactly like a normally started one.
 ``ForkKernelManager`` is the ``AsyncKernelManager`` that uses it; papermill takes it as
-``kernel_manager_class``. When forking is unavailable (not Linux, another interpreter
-than this one in the kernelspec, or the template failed) the provisioner starts the
-normal kernel and records why in ``fallback_reason()``.
+``kernel_manager_class``. It and its ``ForkKernelClient`` wait for the kernel's own
+replies and exit instead of jupyter_client's fixed intervals (0.2 s of IOPub silence at
+start, 0.1 s polls at shutdown), which were most of a forked run's overhead. When forking
+is unavailable (not Linux, another interpreter than this one in the kernelspec, or the
+template failed) the provisioner starts the normal kernel and records why
+(``take_fallback()``).
 """
 
 from __future__ import annotations
@@ -25,20 +28,17 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import uuid
 from pathlib import Path
-from queue import Empty
 from typing import Any
 
-import zmq
 import zmq.asyncio
-from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import DottedObjectName, Type, default
 
 from casereport import paths
+from casereport.pipeline.kernel_client import fast_reconnect_context
 
 # An environment variable turning forking off (the build's --no-fork sets the option).
 NO_FORK_ENV = "CASEREPORT_NO_FORK"
@@ -46,12 +46,6 @@ READY_TIMEOUT = 300  # importing the stack on a loaded 2-core machine
 # How often shutdown checks whether the kernel has exited (jupyter_client: every 0.1 s; the
 # template reports a forked kernel's exit as it happens, so a short interval costs nothing).
 EXIT_POLL_SECONDS = 0.005
-# The client connects before a forked kernel has bound its ports (about 0.05 s later);
-# ZeroMQ retries after RECONNECT_IVL, 100 ms by default: retry sooner.
-RECONNECT_MS = 5
-# How long a new client waits for the marker's idle status before falling back to
-# jupyter_client's flush (0.2 s of IOPub silence).
-MARKER_TIMEOUT = 10.0
 
 
 class TemplateError(RuntimeError):
@@ -315,89 +309,22 @@ def _unforkable(cmd: list[str]) -> str | None:
     return None
 
 
-class ForkKernelClient(AsyncKernelClient):  # type: ignore[misc]
-    """``AsyncKernelClient`` whose readiness check ends when the kernel is ready.
-
-    Its sockets retry a refused connection every ``RECONNECT_MS`` (the kernel binds its
-    ports a few hundredths of a second after the fork).
-    jupyter_client's ``wait_for_ready`` ends by waiting for 0.2 s of silence on IOPub, a
-    fixed cost on every run. Here, once a ``kernel_info`` reply has arrived and IOPub
-    carries messages (so the subscription is in place), one more ``kernel_info`` request is
-    sent as a marker: the kernel publishes its ``idle`` status after everything it
-    published before, so reading IOPub up to that status leaves it as empty as the fixed
-    wait would, without waiting.
-    """
-
-    @default("context")
-    def _context_default(self) -> zmq.asyncio.Context:
-        self._created_context = True
-        ctx = zmq.asyncio.Context()
-        ctx.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
-        return ctx
-
-    async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
-        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
-        while True:  # as jupyter_client: a reply on shell, then any message on IOPub
-            self.kernel_info()
-            try:
-                reply = await self.shell_channel.get_msg(timeout=1)
-            except Empty:
-                reply = None
-            if reply is not None and reply["msg_type"] == "kernel_info_reply":
-                try:
-                    await self.iopub_channel.get_msg(timeout=0.2)
-                except Empty:
-                    pass
-                else:
-                    self._handle_kernel_info_reply(reply)
-                    break
-            if not await self._async_is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
-        marker = self.kernel_info()
-        if not await self._drain_to_idle(marker, time.monotonic() + MARKER_TIMEOUT):
-            while True:  # jupyter_client's flush
-                try:
-                    await self.iopub_channel.get_msg(timeout=0.2)
-                except Empty:
-                    break
-
-    async def _drain_to_idle(self, marker: str, until: float) -> bool:
-        """Read shell up to the marker's reply and IOPub up to its idle status."""
-        for channel, done in (
-            (self.shell_channel, lambda m: True),
-            (self.iopub_channel, lambda m: m["msg_type"] == "status"
-             and m["content"].get("execution_state") == "idle"),
-        ):
-            while True:
-                try:
-                    msg = await channel.get_msg(timeout=max(0.0, until - time.monotonic()))
-                except Empty:
-                    return False
-                if msg.get("parent_header", {}).get("msg_id") == marker and done(msg):
-                    break
-        return True
-
-
 class ForkKernelManager(AsyncKernelManager):  # type: ignore[misc]
     """The kernel manager papermill uses for forked kernels (``kernel_manager_class``).
 
     Its client is ``ForkKernelClient``, its control socket also retries every
-    ``RECONNECT_MS``, and shutdown checks for the kernel's exit every
+    ``kernel_client.RECONNECT_MS``, and shutdown checks for the kernel's exit every
     ``EXIT_POLL_SECONDS`` rather than every 0.1 s; both serve normally started kernels
     (the fallback) just as well.
     """
 
-    client_class = DottedObjectName("casereport.pipeline.forking.ForkKernelClient")
-    client_factory = Type(klass="casereport.pipeline.forking.ForkKernelClient")
+    client_class = DottedObjectName("casereport.pipeline.kernel_client.ForkKernelClient")
+    client_factory = Type(klass="casereport.pipeline.kernel_client.ForkKernelClient")
 
     @default("context")
     def _context_default(self) -> zmq.asyncio.Context:  # the control socket, as the client's
         self._created_context = True
-        ctx = zmq.asyncio.Context()
-        ctx.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
-        return ctx
+        return fast_reconnect_context()
 
     async def _async_wait(self, pollinterval: float = 0.1) -> None:
         await super()._async_wait(pollinterval=min(pollinterval, EXIT_POLL_SECONDS))
