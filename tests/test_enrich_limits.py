@@ -48,12 +48,12 @@ def test_influence_sites_come_from_brute_force_refits_and_the_data():
     without = {s: _slope(np.delete(x, i), np.delete(y, i)) for i, s in enumerate(df["site"])}
     rows = L.influence_rows(L.influence(df))
     up, down = max(without, key=without.get), min(without, key=without.get)
-    assert _q(rows, "removal_strengthens_site") == float(up)
-    assert _q(rows, "removal_weakens_site") == float(down)
+    assert _q(rows, "removal_strengthens_site", "label") == str(up)
+    assert _q(rows, "removal_weakens_site", "label") == str(down)
     assert _q(rows, "removal_strengthens_slope") == pytest.approx(without[up])
     dx = x - x.mean()
     h = 1 / len(x) + dx**2 / (dx @ dx)
-    assert _q(rows, "leverage_max_site") == float(df["site"].iloc[int(h.argmax())])
+    assert _q(rows, "leverage_max_site", "label") == str(df["site"].iloc[int(h.argmax())])
     for i, s in enumerate(df["site"]):
         assert _q(rows, f"leverage_site_{s}") == pytest.approx(h[i])
         assert _q(rows, f"dfbeta_slope_site_{s}") == pytest.approx(without[s] - _slope(x, y))
@@ -196,7 +196,7 @@ def test_missing_bounds_closed_form_and_slope_bounds_by_enumeration():
     assert _q(rows, "slope_bounds", "ci_high") == pytest.approx(max(slopes))
     assert _q(rows, "slope_lower") == pytest.approx(_slope(x, lo))
     share = (big - m) / big
-    assert _q(rows, "max_missing_site") == float(df["site"].iloc[int(share.argmax())])
+    assert _q(rows, "max_missing_site", "label") == str(df["site"].iloc[int(share.argmax())])
 
 
 def test_offered_denominator_odds_ratio_matches_a_second_implementation():

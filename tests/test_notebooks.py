@@ -191,9 +191,9 @@ def test_real_engagement_fidelity(real):
     # issue 11: removing site 2 raises the slope (it weakens the association); removing the
     # highest-leverage site 6 moves it most toward zero (Table 2 of the paper, brute-force
     # refits in tests/test_enrich_limits.py)
-    assert results.lookup(df, "enrich_influence", "removal_strengthens_site") == 2
-    assert results.lookup(df, "enrich_influence", "removal_weakens_site") == 6
-    assert results.lookup(df, "enrich_influence", "leverage_max_site") == 6
+    assert results.lookup(df, "enrich_influence", "removal_strengthens_site", "label") == "2"
+    assert results.lookup(df, "enrich_influence", "removal_weakens_site", "label") == "6"
+    assert results.lookup(df, "enrich_influence", "leverage_max_site", "label") == "6"
     assert results.lookup(df, "enrich_table2", "pct_engaged_published_site_4") == 41
     assert results.lookup(df, "enrich_table2", "n_pct_mismatches") == 1  # site 4 only
     assert results.lookup(df, "enrich_association", "pearson_r") > 0
@@ -250,7 +250,7 @@ def test_synthetic_trial_nothing_hard_coded(synthetic):
     assert _n_sites(ef, "enrich_influence", "leverage") == n_enrich
     assert _n_sites(ef, "enrich_missing", "engaged_lower") == n_enrich
     share = 1 - syn["with_engagement_data"] / syn["offered_peer_support"]
-    assert results.lookup(ef, "enrich_missing", "max_missing_site") == float(
+    assert results.lookup(ef, "enrich_missing", "max_missing_site", "label") == str(
         syn["site"].iloc[int(share.to_numpy().argmax())]
     )  # the first site with the largest share without data, from the synthetic file
     nhs = syn["employer"] == "NHS"

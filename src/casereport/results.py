@@ -3,7 +3,10 @@
 Every estimate a notebook displays is one row, written as CSV.
 
 Columns (docs/architecture.md, "Results quantities"):
-``analysis, quantity, estimate, ci_low, ci_high, p_value, n, parameter_set``.
+``analysis, quantity, estimate, ci_low, ci_high, p_value, n, label, parameter_set``.
+``label`` is text: a quantity that names something (the site whose removal raises the
+slope most) carries the name here, as the data spell it ("3", "A", "Camden"), and no
+``estimate``; ids are never forced into the numeric column.
 
 Notebooks collect rows with :class:`Results` (or plain dicts / DataFrames) and end
 with :func:`write_results`, which writes ``<results_dir>/<name>.csv`` atomically
@@ -32,6 +35,7 @@ COLUMNS: list[str] = [
     "ci_high",
     "p_value",
     "n",
+    "label",
     "parameter_set",
 ]
 _FLOAT_COLUMNS = ["estimate", "ci_low", "ci_high", "p_value"]
@@ -68,8 +72,11 @@ def row(
     ci_high: Any = None,
     p_value: Any = None,
     n: Any = None,
+    label: Any = None,
 ) -> dict[str, Any]:
-    """One tidy result row (without ``parameter_set``, which :func:`write_results` adds)."""
+    """One tidy result row (without ``parameter_set``, which :func:`write_results` adds).
+
+    ``label``: the text a naming quantity carries (a site id); see the module docstring."""
     n_val = None if n is None or n is pd.NA or (isinstance(n, float) and math.isnan(n)) else int(n)
     return {
         "analysis": analysis,
@@ -79,7 +86,20 @@ def row(
         "ci_high": _num(ci_high),
         "p_value": _num(p_value),
         "n": n_val,
+        "label": _text(label),
     }
+
+
+def _text(value: Any) -> str:
+    """A label as text ('' for none); a float that is a whole number loses its '.0'."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def label_row(analysis: str, quantity: str, label: Any, n: Any = None) -> dict[str, Any]:
+    """A row that names something (a site): the name in ``label``, no estimate."""
+    return row(analysis, quantity, None, n=n, label=label)
 
 
 class Results:
@@ -123,6 +143,7 @@ def to_frame(rows: Any, parameter_set: str = "", unique: bool = True) -> pd.Data
     for col in _FLOAT_COLUMNS:
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     df["n"] = pd.to_numeric(df["n"], errors="coerce").round().astype("Int64")
+    df["label"] = df["label"].map(_text).astype(str)
     df["analysis"] = df["analysis"].astype(str)
     df["quantity"] = df["quantity"].astype(str)
     ps = df["parameter_set"]
@@ -162,7 +183,12 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     files = sorted(p.glob("*.csv")) if p.is_dir() else [p]
     files = [f for f in files if f.name != "all_results.csv"] if p.is_dir() else files
     frames = [
-        pd.read_csv(f, dtype={"analysis": str, "quantity": str, "parameter_set": str})
+        pd.read_csv(
+            f,
+            dtype={"analysis": str, "quantity": str, "label": str, "parameter_set": str},
+            keep_default_na=False,
+            na_values={c: ["", "NaN", "nan"] for c in (*_FLOAT_COLUMNS, "n")},
+        )
         for f in files
     ]
     if not frames:

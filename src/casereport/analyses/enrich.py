@@ -15,7 +15,7 @@ import pandas as pd
 
 from casereport import labels, stats
 from casereport.analyses.inputs import site_list
-from casereport.results import class_rows, row, site_quantity
+from casereport.results import class_rows, label_row, row, site_quantity
 from casereport.rounding import round_half_up
 
 
@@ -93,12 +93,8 @@ def table2_rows(df: pd.DataFrame, level: float = 0.95) -> list[dict[str, Any]]:
     out.append(row(a, "n_engaged_pct_plotted_recomputed", len(diff), n=len(df)))
     if len(diff):
         r = diff.iloc[0]
-        try:
-            site_no = float(r["site"])
-        except ValueError:
-            site_no = float("nan")
         out += [
-            row(a, "plotted_recomputed_site", site_no),
+            label_row(a, "plotted_recomputed_site", r["site"]),
             row(a, "plotted_recomputed_pct", r["engagement_pct"]),
             row(a, "plotted_recomputed_published_pct", r["pct_engaged"]),
         ]

@@ -17,19 +17,10 @@ import pandas as pd
 from scipy import stats as sps
 
 from casereport import stats
-from casereport.results import row, site_quantity
+from casereport.results import label_row, row, site_quantity
 
 X, Y = "fidelity_score", "engagement_pct"
 K, M, N_OFFERED = "engaged", "with_engagement_data", "offered_peer_support"
-
-
-def _site_number(site: Any) -> float:
-    """A site id as a number for the tidy results (the text names sites through these);
-    NaN when the id is not numeric."""
-    try:
-        return float(site)
-    except (TypeError, ValueError):
-        return float("nan")
 
 
 # --- influence ------------------------------------------------------------------------
@@ -59,14 +50,14 @@ def influence_rows(inf: stats.InfluenceResult) -> list[dict[str, Any]]:
     ti = t.set_index("site")
     for name, (site, b) in (("strengthens", inf.strengthens), ("weakens", inf.weakens)):
         lo, hi = ti.loc[site, ["loo_ci_low", "loo_ci_high"]]
-        out.append(row(a, f"removal_{name}_site", _site_number(site), n=n))
+        out.append(label_row(a, f"removal_{name}_site", site, n=n))
         out.append(row(a, f"removal_{name}_slope", b, lo, hi, n=n - 1))
     cook = t.loc[t["cooks_d"].idxmax()]
     lev = t.loc[t["leverage"].idxmax()]
     out += [
-        row(a, "cooks_d_max_site", _site_number(cook["site"]), n=n),
+        label_row(a, "cooks_d_max_site", cook["site"], n=n),
         row(a, "cooks_d_max_slope_change", cook["slope_change"], n=n),
-        row(a, "leverage_max_site", _site_number(lev["site"]), n=n),
+        label_row(a, "leverage_max_site", lev["site"], n=n),
         row(a, "leverage_max", lev["leverage"], n=n),
         row(a, "n_loo_ci_including_zero", inf.n_loo_including_zero, n=n),
         row(a, "min_bonferroni_p", t["bonf_p"].min(), p_value=t["bonf_p"].min(), n=n),
@@ -259,7 +250,7 @@ def missing_rows(mis: Mapping[str, Any]) -> list[dict[str, Any]]:
     out += [
         row(a, "slope_bounds", float("nan"), 100 * lo, 100 * hi, n=n),
         row(a, "odds_ratio_offered", glm.estimate, glm.ci_low, glm.ci_high, glm.p_value, glm.n),
-        row(a, "max_missing_site", _site_number(t["site"].iloc[i]), n=n),
+        label_row(a, "max_missing_site", t["site"].iloc[i], n=n),
         row(a, "max_missing_share", 100 * t["missing_share"].iloc[i], n=n),
     ]
     return out

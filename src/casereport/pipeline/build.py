@@ -39,6 +39,8 @@ from casereport.pipeline.state import (
 if TYPE_CHECKING:  # pandas is imported lazily: the no-op build must not pay for it
     import pandas as pd
 
+    from casereport.report.claims_judged import Judged
+
 console = Console(highlight=False)
 
 
@@ -113,7 +115,10 @@ def _validate_and_audit(data_dir: Path) -> tuple[pd.DataFrame, dict[Path, pd.Dat
     record = paths.CACHE_DIR / "validated.json"
     data.record_validated(checked.files, record)
     os.environ[data.VALIDATED_ENV] = str(record)
-    table = audit.audit(data_dir, tables=checked.tables)
+    try:
+        table = audit.audit(data_dir, tables=checked.tables)
+    except data.DataError as exc:  # a published claim's recipe does not run on these data
+        raise BuildError(f"the audit of {rel(data_dir)} failed: {exc}") from None
     n_disc = int((table["status"] == audit.DISCREPANCY).sum())
     n_nc = int((table["status"] == audit.NOT_COMPARABLE).sum())
     console.print(
@@ -260,7 +265,7 @@ def _assemble(
         shutil.copyfile(p.cached / "notebook.ipynb", tmp / "runs" / f"{p.run.run_id}.ipynb")
         for csv in sorted((p.cached / "results").glob("*.csv")):
             shutil.copyfile(csv, tmp / "results" / csv.name)
-            df = pd.read_csv(csv)
+            df = pd.read_csv(csv, dtype={"label": str})
             df.insert(0, "run_id", p.run.run_id)
             frames.append(df)
         meta = json.loads((p.cached / "meta.json").read_text())
@@ -293,16 +298,17 @@ def _assemble(
 
 def _render(
     tmp: Path, results: pd.DataFrame, audit_table: pd.DataFrame, manifest: dict, opts: Options
-) -> dict:
-    from casereport.report import fragments, preview, variables
+) -> Judged:
+    from casereport.report import claims_judged, fragments, preview, variables
 
     changes_fragment.record_and_compare(tmp, opts.data_dir, audit_table, opts.baseline)
     fragments.write_fragments(tmp, results, audit_table, manifest)
     values = variables.write_variables(results, tmp / "variables.yml", audit=audit_table)
+    judged = claims_judged.judge_file(paths.ROOT / "index.qmd", tmp, results, values)
     if opts.render:
         out = preview.render_preview(tmp, tmp / "report-preview.html", variables=values)
         console.print(f"preview   ok   {rel(paths.BUILD_DIR / out.name)}")
-    return values
+    return judged
 
 
 def _quarto(opts: Options) -> int:
@@ -383,7 +389,7 @@ def build(opts: Options) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
             try:
                 results, manifest = _assemble(planned, tmp, fp, opts.render)
-                _render(tmp, results, audit_table, manifest, opts)
+                judged = _render(tmp, results, audit_table, manifest, opts)
                 swap_in(tmp)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -392,7 +398,10 @@ def build(opts: Options) -> int:
                 paths.QUARTO_VARIABLES,
                 (paths.BUILD_DIR / "variables.yml").read_text(encoding="utf-8"),
             )
-            code = _quarto(opts) if opts.render else 0
+            # a failed claim or unresolved variable fails --strict after the report shows it
+            code = (_quarto(opts) if opts.render else 0) or judged.report(
+                opts.strict, console.print
+            )
             if code != 0:  # the report is not current: the next build must not skip
                 _update_manifest(fingerprint=None)
     except Timeout:

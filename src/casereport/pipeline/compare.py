@@ -37,6 +37,7 @@ def compare(base: sides.Side, head: sides.Side, tol: _diff.Tolerances | None = N
     tol = tol or _diff.Tolerances()
     d = _diff.Diff(base.label, head.label)
     changes = [
+        *compare_claims(base.claims, head.claims),
         *_diff.compare_classifications(base.results, head.results),
         *_diff.compare_truth_tables(base.results, head.results),
         *_diff.compare_audit(base.audit, head.audit),
@@ -47,6 +48,19 @@ def compare(base: sides.Side, head: sides.Side, tol: _diff.Tolerances | None = N
     d.changes = sorted(changes, key=lambda c: order.index(c.category))
     d.reran = _diff.rerun_runs(base.manifest, head.manifest)
     return d
+
+
+def compare_claims(base: list[dict], head: list[dict]) -> list[_diff.Change]:
+    """A claim whose verdict changed is a conclusion, listed first, with its sentence."""
+    a = {c["id"]: c for c in base}
+    out = []
+    for c in head:
+        old = a.get(c["id"], {}).get("status", "")
+        if old and old != c["status"]:
+            where = f"claim {c['id']}: \u201c{c.get('sentence') or c.get('asserts')}\u201d"
+            out.append(_diff.Change(_diff.CONCLUSION, "claims", "verdict", where, old,
+                                    f"{c['status']} ({c.get('now', '')})"))
+    return out
 
 
 def statuses(side: sides.Side) -> dict[str, str]:

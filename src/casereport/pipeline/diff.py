@@ -159,6 +159,9 @@ def _keyed(results: pd.DataFrame) -> dict[tuple[str, str, str], dict]:
 def _flags(q: str, a: dict, b: dict) -> list[Change]:
     """The conclusions one result row changed, if any."""
     null, out = null_of(q), []
+    l0, l1 = _label(a), _label(b)
+    if l0 != l1:  # a naming quantity now names another site
+        out.append(Change(CONCLUSION, "results", "names", "", l0, l1))
     e0, e1 = _f(a["estimate"]), _f(b["estimate"])
     if (e0 - null) * (e1 - null) < 0:
         label = "side of 1" if null == 1 else "sign"
@@ -197,7 +200,8 @@ def compare_results(base: pd.DataFrame, head: pd.DataFrame, tol: Tolerances) -> 
         for c in _flags(quantity, ra, rb):
             c.where = where
             out.append(c)
-        changed = moved = False
+        changed = _label(ra) != _label(rb)
+        moved = changed
         for col in VALUES:
             x0, x1 = _f(ra[col]), _f(rb[col])
             if (math.isnan(x0) and math.isnan(x1)) or x0 == x1:
@@ -219,7 +223,15 @@ def compare_results(base: pd.DataFrame, head: pd.DataFrame, tol: Tolerances) -> 
     return out
 
 
+def _label(r: Mapping) -> str:
+    """A naming quantity's text (a site id), '' for a plain number."""
+    value = r.get("label")
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
 def _estimate_text(r: Mapping) -> str:
+    if _label(r):
+        return _label(r)
     text = _show(r["estimate"])
     if not (math.isnan(_f(r["ci_low"])) or math.isnan(_f(r["ci_high"]))):
         text += f" ({_interval(_f(r['ci_low']), _f(r['ci_high']))})"

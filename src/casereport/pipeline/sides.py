@@ -46,6 +46,7 @@ class Side:
     data_dir: Path | None = None
     trial: str = ""
     keep: list[Path] = field(default_factory=list)  # temporary folders to remove
+    claims: list[dict] = field(default_factory=list)  # build/claims.json, judged claims
 
 
 def trial_of(data_dir: Path) -> str:
@@ -72,11 +73,13 @@ def load(folder: Path, label: str) -> Side:
         )
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        results = pd.read_csv(results_path)
+        results = pd.read_csv(results_path, dtype={"label": str})
         audit = pd.read_csv(audit_path, dtype=str, keep_default_na=False)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise SideError(f"cannot read the build folder {folder}: {exc}") from exc
     fmt = manifest.get("results_format", 0)
+    if "label" not in results.columns:  # builds from before naming quantities had labels
+        results["label"] = ""
     lacking = [c for c in COLUMNS if c not in results.columns] + [
         c for c in _AUDIT_COLUMNS if c not in audit.columns
     ]
@@ -88,7 +91,9 @@ def load(folder: Path, label: str) -> Side:
         )
     data_dir = folder / "data" if (folder / "data").is_dir() else None
     trial = str(manifest.get("trial") or (trial_of(data_dir) if data_dir else ""))
-    return Side(label, manifest, results, audit, data_dir, trial)
+    claims_path = folder / "claims.json"
+    claims = json.loads(claims_path.read_text("utf-8"))["claims"] if claims_path.is_file() else []
+    return Side(label, manifest, results, audit, data_dir, trial, claims=claims)
 
 
 def _git(*args: str, cwd: Path = paths.ROOT) -> subprocess.CompletedProcess:

@@ -169,6 +169,9 @@ def audit_all_md(audit: pd.DataFrame | None) -> str:
 
 
 def _estimate_text(row: Mapping[str, Any]) -> str:
+    label = row.get("label")
+    if isinstance(label, str) and label:
+        return label  # a naming quantity: the site as the data spell it
     est, lo, hi = fmt_estimate(
         row.get("estimate"), row.get("ci_low"), row.get("ci_high"), strip=False
     )

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 READER = "markdown-raw_html-raw_attribute-raw_tex"
 BANNER = "Preview: rendered without Quarto"
+CLAIMS_FILTER = paths.ROOT / "_quarto" / "claims.lua"
 KIND_NAMES = {"fig": "Figure", "tbl": "Table"}
 _TABLE_CAPTION = re.compile(r"^: (?P<cap>.+?) \{#(?P<label>tbl-[\w-]+)\}[ \t]*$", re.M)
 _XREF = re.compile(r"(?<![\w\\])\[?-?@((fig|tbl|sec)-[A-Za-z0-9_-]*[A-Za-z0-9_])\]?")
@@ -60,6 +61,8 @@ thead th { border-bottom: 2px solid #555; }
   background: #f3f7fd; padding: .4rem .9rem; margin: 1rem 0; }
 nav#TOC { font-size: .9rem; border: 1px solid #ddd; padding: .25rem 1rem; }
 code { font-size: .88em; }
+.claim-failed, .claim-not-evaluable { background: #ffd6d6; outline: 2px solid #b00020; }
+.claim-not-evaluable { background: #fff1c2; outline-color: #9a6b00; }
 """
 
 
@@ -400,6 +403,9 @@ def render_preview(
             f"--include-before-body={tdir / 'banner.html'}",
             f"--resource-path={tdir}{os.pathsep}{article.parent}",
         ]
+        claims = Path(build_dir) / "claims.json"
+        if claims.is_file():  # one filter marks failed claims here and in Quarto
+            args += [f"--lua-filter={CLAIMS_FILTER}", f"--metadata=casereport-claims:{claims}"]
         bib = article.parent / "references.bib"
         if bib.is_file():
             args += ["--citeproc", f"--bibliography={bib}"]

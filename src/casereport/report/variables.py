@@ -5,7 +5,8 @@
 Keys, for each row of the primary parameter set (``analysis`` and ``quantity`` as in the
 results; see docs/architecture.md, "Results quantities"):
 
-- ``analysis.quantity``: the estimate
+- ``analysis.quantity``: the estimate, or for a naming quantity its ``label`` (a site id as
+  text: "3", "A", "Camden")
 - ``analysis.quantity_lo`` / ``_hi``: the interval ends (at the estimate's precision),
   ``_ci``: "lo to hi"
 - ``analysis.quantity_p``: the p-value with its relation ("p = 0.034", "p < 0.001";
@@ -56,7 +57,10 @@ def variables_from_results(results: pd.DataFrame, parameter_set: str = PRIMARY) 
         group = out.setdefault(_key(rec["analysis"]), {})
         q = _key(rec["quantity"])
         est, lo, hi = fmt_estimate(rec.get("estimate"), rec.get("ci_low"), rec.get("ci_high"))
-        if est:
+        label = rec.get("label")
+        if isinstance(label, str) and label:
+            group[q] = label  # a naming quantity: the site id as the data spell it
+        elif est:
             group[q] = est
         if lo and hi:
             group[f"{q}_lo"], group[f"{q}_hi"] = lo, hi

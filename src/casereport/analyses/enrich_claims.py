@@ -1,0 +1,125 @@
+"""The ENRICH claims: the article's data-dependent sentences about engagement and fidelity.
+
+Each :class:`~casereport.analyses.claim_rules.Claim` reads quantities that
+``analyses/enrich.py`` and ``analyses/enrich_limits.py`` write (analysis ``enrich_*``) and
+says in ``asserts`` what must be true for the marked sentence of ``index.qmd`` to stand.
+"""
+
+from __future__ import annotations
+
+from casereport.analyses.claim_rules import Claim
+
+A, INF, OR, NN, ST = (
+    "enrich_association",
+    "enrich_influence",
+    "enrich_or_models",
+    "enrich_nonnormal",
+    "enrich_stratum",
+)
+
+#: The paper's own selection (Gillard et al. 2024, Table 2 and text: "The two high
+#: engagement-high fidelity cases (sites 3,5)", low-low sites 4 and 6, "one outlier, site
+#: 2"): what "reproduces that selection" is judged against.
+PUBLISHED_SELECTION = {"high_high": ("3", "5"), "low_low": ("4", "6"), "outlier": ("2",)}
+
+
+def _selection_reads() -> dict[str, str]:
+    return {
+        f"{cls}_{site}": f"enrich_cases.{cls}_site_{site}"
+        for cls, sites in PUBLISHED_SELECTION.items()
+        for site in sites
+    } | {f"n_{cls}": f"enrich_cases.n_{cls}" for cls in PUBLISHED_SELECTION}
+
+
+def _reproduces(v: dict) -> bool:
+    ok = all(v[f"{cls}_{s}"] == 1 for cls, sites in PUBLISHED_SELECTION.items() for s in sites)
+    return ok and all(v[f"n_{cls}"] == len(s) for cls, s in PUBLISHED_SELECTION.items())
+
+
+CLAIMS = [
+    Claim(
+        "enrich-ranks-weaker",
+        "both rank correlations are smaller than Pearson's r and have larger p-values",
+        {
+            "r": f"{A}.pearson_r",
+            "p_r": f"{A}.pearson_r:p_value",
+            "rho": f"{A}.spearman_rho",
+            "p_rho": f"{A}.spearman_rho:p_value",
+            "tau": f"{NN}.kendall_tau",
+            "p_tau": f"{NN}.kendall_tau:p_value",
+        },
+        lambda v: abs(v["rho"]) < abs(v["r"])
+        and abs(v["tau"]) < abs(v["r"])
+        and v["p_rho"] > v["p_r"]
+        and v["p_tau"] > v["p_r"],
+    ),
+    Claim(
+        "enrich-estimands-direction",
+        "Pearson's r, Spearman's rho, Kendall's tau and the slope are all positive and the "
+        "odds ratio is above one",
+        {
+            "r": f"{A}.pearson_r",
+            "rho": f"{A}.spearman_rho",
+            "tau": f"{NN}.kendall_tau",
+            "slope": f"{A}.ols_slope",
+            "odds_ratio": f"{A}.glm_odds_ratio",
+        },
+        lambda v: min(v["r"], v["rho"], v["tau"], v["slope"]) > 0 and v["odds_ratio"] > 1,
+    ),
+    Claim(
+        "enrich-strengthening-site",
+        "the slope without the named site is above the full slope, and that site has the "
+        "largest Cook's distance",
+        {
+            "slope": f"{A}.ols_slope",
+            "slope_without": f"{INF}.removal_strengthens_slope",
+            "site": f"{INF}.removal_strengthens_site:label",
+            "cooks_d_max_site": f"{INF}.cooks_d_max_site:label",
+        },
+        lambda v: v["slope_without"] > v["slope"] and v["site"] == v["cooks_d_max_site"],
+        texts=("site", "cooks_d_max_site"),
+    ),
+    Claim(
+        "enrich-leaning-site",
+        "the site whose removal moves the slope most toward zero is the site with the "
+        "highest leverage, and without it the slope is smaller but still positive",
+        {
+            "slope": f"{A}.ols_slope",
+            "slope_without": f"{INF}.removal_weakens_slope",
+            "site": f"{INF}.removal_weakens_site:label",
+            "leverage_max_site": f"{INF}.leverage_max_site:label",
+        },
+        lambda v: 0 < v["slope_without"] < v["slope"] and v["site"] == v["leverage_max_site"],
+        texts=("site", "leverage_max_site"),
+    ),
+    Claim(
+        "enrich-or-depends-on-model",
+        "some but not all of the odds-ratio models give an interval that excludes one",
+        {"excluding": f"{OR}.n_models_ci_excluding_1", "models": f"{OR}.n_models"},
+        lambda v: 0 < v["excluding"] < v["models"],
+    ),
+    Claim(
+        "enrich-voluntary-lowest",
+        "every voluntary-sector site scores below every NHS site on fidelity",
+        {"max_outside": f"{ST}.fidelity_max_outside", "min_within": f"{ST}.fidelity_min_within"},
+        lambda v: v["max_outside"] < v["min_within"],
+    ),
+    Claim(
+        "enrich-cutoffs-reproduce",
+        "the cut-offs classify exactly the paper's sites as high-high (3, 5), low-low (4, 6) "
+        "and outlier (2)",
+        _selection_reads(),
+        _reproduces,
+    ),
+    Claim(
+        "enrich-slope-similar-ranks-not",
+        "the permutation interval for the slope excludes zero, as the t interval does, while "
+        "the Kendall p-value is at least 0.05",
+        {
+            "perm_lo": f"{NN}.permutation_slope:ci_low",
+            "t_lo": f"{A}.ols_slope:ci_low",
+            "p_tau": f"{NN}.kendall_tau:p_value",
+        },
+        lambda v: v["perm_lo"] > 0 and v["t_lo"] > 0 and v["p_tau"] >= 0.05,
+    ),
+]
