@@ -8,6 +8,7 @@
 -- `claim-failed` (`claim-not-evaluable`), highlighted, and followed by what the numbers now
 -- say, in HTML, Typst PDF and the no-Quarto preview alike (the preview passes this filter
 -- to pandoc, with the path of claims.json in the metadata field `casereport-claims`).
+-- A second sentence resting on the same claim is marked [...]{.claim of="claim-id"}.
 -- A claim id with no verdict is an error: the article names a claim nobody declared.
 
 local verdicts = nil
@@ -51,7 +52,7 @@ local function mark(el, inlines_of, rebuild)
   if not el.classes:includes("claim") then
     return nil
   end
-  local id = el.identifier
+  local id = el.attributes["of"] or el.identifier
   verdicts = verdicts or read_verdicts(path or claims_path(nil))
   local v = verdicts[id]
   if v == nil then

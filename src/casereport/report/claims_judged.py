@@ -25,14 +25,17 @@ from casereport.analyses.claims_registry import CLAIMS
 from casereport.report import shortcodes
 
 _SPAN_ATTR = re.compile(r"\]\{#([A-Za-z][\w-]*)((?:\s+\.[\w-]+)*)\s+\.claim\b[^}]*\}")
+# a second sentence resting on the same claim: [...]{.claim of="claim-id"} (ids are unique)
+_SPAN_OF = re.compile(r"\]\{\.claim\s+of=\"([A-Za-z][\w-]*)\"\}")
 _DIV = re.compile(r"^:::+\s*\{#([A-Za-z][\w-]*)[^}]*\.claim\b[^}]*\}\s*\n(.*?)^:::+\s*$",
                   re.M | re.S)
 
 
 def marked_sentences(text: str) -> dict[str, str]:
-    """``claim id -> marked text`` for every ``[...]{#id .claim}`` span and claim div."""
+    """``claim id -> marked text`` for every ``[...]{#id .claim}`` span and claim div (the
+    first sentence when ``[...]{.claim of="id"}`` marks another resting on the same claim)."""
     out: dict[str, str] = {}
-    for m in _SPAN_ATTR.finditer(text):
+    for m in [*_SPAN_ATTR.finditer(text), *_SPAN_OF.finditer(text)]:
         end, depth, i = m.start(), 0, m.start() - 1
         while i >= 0:  # walk back to the matching '['
             if text[i] == "]":
@@ -42,7 +45,7 @@ def marked_sentences(text: str) -> dict[str, str]:
                     break
                 depth -= 1
             i -= 1
-        out[m.group(1)] = " ".join(text[i + 1 : end].split())
+        out.setdefault(m.group(1), " ".join(text[i + 1 : end].split()))
     for m in _DIV.finditer(text):
         out[m.group(1)] = " ".join(m.group(2).split())
     return out

@@ -1,0 +1,107 @@
+"""Claims as code: judging, the article's marks, labels as text, and the diff of verdicts.
+
+Unit tier: small tidy-results frames written by hand, so each expected verdict is a hand
+calculation on the numbers in the test.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from casereport import results
+from casereport.analyses import claim_rules
+from casereport.analyses.claim_rules import FAILS, HOLDS, NOT_EVALUABLE, Claim
+from casereport.analyses.claims_registry import BY_ID, CLAIMS
+from casereport.paths import ROOT
+from casereport.pipeline import compare
+from casereport.report import claims_judged, variables
+
+
+def _frame(*rows: dict) -> pd.DataFrame:
+    return results.to_frame(list(rows), "primary")
+
+
+WEAKER = Claim("t-weaker", "rho below r", {"r": "a.r", "rho": "a.rho"},
+               lambda v: abs(v["rho"]) < abs(v["r"]))
+
+
+def test_claim_holds_fails_and_not_evaluable_by_hand():
+    """|0.71| < |0.82| holds; |0.43| < |0.32| fails; a missing rho is not evaluable (never
+    true by default)."""
+    ok = _frame(results.row("a", "r", 0.82), results.row("a", "rho", 0.71))
+    bad = _frame(results.row("a", "r", 0.32), results.row("a", "rho", 0.43))
+    none = _frame(results.row("a", "r", 0.32), results.row("a", "rho", math.nan))
+    assert claim_rules.judge(WEAKER, ok).status == HOLDS
+    verdict = claim_rules.judge(WEAKER, bad)
+    assert verdict.status == FAILS and verdict.values == {"r": 0.32, "rho": 0.43}
+    assert claim_rules.now_text(verdict) == "r = 0.32; rho = 0.43"
+    assert claim_rules.judge(WEAKER, none).status == NOT_EVALUABLE
+
+
+def test_claim_reads_other_columns_and_text_labels():
+    """``:ci_low`` reads the interval end (−1.2 < 0, so "excludes zero" fails) and a label
+    read compares site ids as text ("B" == "B")."""
+    df = _frame(results.row("a", "slope", 3.0, -1.2, 7.0),
+                results.label_row("a", "max_site", "B"), results.label_row("a", "lev_site", "B"))
+    excl = Claim("t-excl", "interval above 0", {"lo": "a.slope:ci_low"}, lambda v: v["lo"] > 0)
+    same = Claim("t-same", "same site", {"x": "a.max_site:label", "y": "a.lev_site:label"},
+                 lambda v: v["x"] == v["y"], texts=("x", "y"))
+    assert claim_rules.judge(excl, df).status == FAILS
+    assert claim_rules.judge(same, df).status == HOLDS
+    assert claim_rules.judge(same, df).values == {"x": "B", "y": "B"}
+
+
+def test_label_survives_csv_and_is_quoted_as_text(tmp_path):
+    """A site id written as a label reads back as the same text ("007", not 7.0) and is the
+    value ``_variables.yml`` quotes; an ordinary number keeps an empty label."""
+    rows = [results.label_row("a", "site", "007"), results.row("a", "x", 1.5)]
+    path = results.write_results(rows, tmp_path, "nb--primary")
+    df = results.read_results(path)
+    assert results.lookup(df, "a", "site", "label") == "007"
+    assert results.lookup(df, "a", "x", "label") == ""
+    assert variables.variables_from_results(df)["a"] == {"site": "007", "x": "1.5"}
+
+
+def test_marked_sentences_nested_brackets_and_repeats():
+    """The span text is everything back to the matching '[' (a link inside is kept), and a
+    second mark with ``of=`` keeps the first sentence as the claim's sentence."""
+    text = ("Before [the [Table 2](#t) ranks were weaker]{#c-one .claim} after. "
+            "Later [it is weaker again]{.claim of=\"c-one\"}.\n\n"
+            "::: {#c-div .claim}\nA whole paragraph.\n:::\n")
+    got = claims_judged.marked_sentences(text)
+    assert got == {"c-one": "the [Table 2](#t) ranks were weaker", "c-div": "A whole paragraph."}
+
+
+def test_judge_article_problems_name_claim_and_var():
+    """A failed marked claim, an undeclared id and an unknown var are each one problem."""
+    df = results.to_frame([], "primary")
+    judged = claims_judged.judge_article(
+        "[x]{#no-such-claim .claim} and {{< var missing.quantity >}}", df, {})
+    assert any("no-such-claim" in p and "declared by no analysis" in p for p in judged.problems)
+    assert any("var missing.quantity" in p for p in judged.problems)
+    lines: list[str] = []
+    assert judged.report(True, lines.append) == 1 and len(lines) >= 3
+    assert judged.report(False, [].append) == 0
+
+
+def test_every_declared_claim_is_marked_and_every_mark_declared():
+    """The registry and ``index.qmd`` agree: each claim id is marked in the article exactly
+    once as an id, and the article marks no id the registry lacks."""
+    text = (ROOT / "index.qmd").read_text(encoding="utf-8")
+    marked = claims_judged.marked_sentences(text)
+    assert set(marked) == set(BY_ID), set(marked) ^ set(BY_ID)
+    for c in CLAIMS:
+        assert text.count(f"{{#{c.id} .claim}}") == 1, c.id
+
+
+def test_diff_lists_changed_verdicts_as_conclusions():
+    """holds -> fails is a conclusion naming the claim and its sentence; an unchanged
+    verdict is not listed."""
+    base = [{"id": "a", "status": "holds", "sentence": "S"}, {"id": "b", "status": "holds"}]
+    head = [{"id": "a", "status": "fails", "sentence": "S", "now": "r = 0.3"},
+            {"id": "b", "status": "holds"}]
+    out = compare.compare_claims(base, head)
+    assert len(out) == 1 and out[0].section == "claims" and "claim a" in out[0].where
+    assert out[0].old == "holds" and out[0].new.startswith("fails")
