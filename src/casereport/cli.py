@@ -1,4 +1,4 @@
-"""Command line: ``casereport validate | audit | build | diff | prerender``.
+"""Command line: ``casereport validate | audit | build | diff | status | prerender``.
 
 Each command is a thin wrapper: the work happens in the module it names, so the same
 functions serve the CLI, the notebooks and the tests. Every option is checked before any
@@ -265,6 +265,18 @@ def diff(
                     markdown=markdown, json_out=json_out, csv_out=csv_out,
                     fail_on=fail_on.value, comment=comment)
     )
+
+
+@app.command()
+def status(
+    data_dir: DataDir = paths.DATA_DIR,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Each run up to date or stale, and why (exit 0 all up to date, 1 something stale)."""
+    from casereport.pipeline import status as run_status
+
+    given = None if data_dir.resolve() == paths.DATA_DIR.resolve() else data_dir
+    raise typer.Exit(run_status.run(given, as_json=as_json))
 
 
 @app.command()

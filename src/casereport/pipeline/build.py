@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from casereport import atomic, paths
 from casereport.labels import CACHED, FAILED, RAN
-from casereport.pipeline import cache, changes_fragment, executors
+from casereport.pipeline import cache, changes_fragment, executors, status
 from casereport.pipeline import plan as run_plan
 from casereport.pipeline.state import (
     fingerprint,
@@ -71,6 +71,7 @@ class Planned:
     cached: Path | None
     status: str = CACHED  # RAN once executed by this build (FAILED if it failed)
     seconds: float = 0.0  # execution time in this build
+    reason: str = ""  # why a cache miss runs (pipeline.status), one short line
 
 
 def _up_to_date(fp: str, opts: Options) -> bool:
@@ -138,16 +139,9 @@ def _plan(opts: Options, tables: dict[Path, pd.DataFrame] | None = None) -> list
         files = run_plan.input_files(params, run.reads)
         key = cache.run_key(run.notebook_path, params, files, env)
         hit = None if opts.force else store.get(key.key)
-        planned.append(Planned(run, params, key, hit))
+        why = "--force" if opts.force else hit or status.explain(run, params, key, store).short()
+        planned.append(Planned(run, params, key, hit, reason="" if hit else str(why)))
     return planned
-
-
-def record_runs(planned: list[Planned]) -> None:
-    """Write the runs of this build (full, ``--only`` or failed) with their status to
-    ``paths.LAST_BUILD``; tests and benchmarks read it instead of the console output."""
-    runs = [{"run_id": p.run.run_id, "status": p.status, "seconds": p.seconds} for p in planned]
-    paths.CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    atomic.write_text(paths.LAST_BUILD, json.dumps({"runs": runs}, indent=2))
 
 
 def _progress(total: int) -> Progress:
@@ -240,11 +234,13 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
                     "parameters": p.parameters,
                     "inputs": p.key.inputs,
                     "seconds": round(out.seconds, 2),
+                    **status.record_inputs(p.run.notebook_path, p.parameters, p.key.inputs),
                 }
                 deps, nb = cache.dependency_hashes(out.deps or []), out.notebook_json
                 p.cached = store.put(p.key.key, nb, out.results, meta, deps, opts.force)
                 p.status = RAN
-                console.print(f"  ran      {out.seconds:6.1f}s  {p.run.run_id}")
+                why = f"  [dim]{escape(p.reason)}[/dim]" if p.reason else ""
+                console.print(f"  ran      {out.seconds:6.1f}s  {p.run.run_id}{why}")
             else:
                 p.status = FAILED
                 console.print(f"  [red]FAILED[/red]   {out.seconds:6.1f}s  {p.run.run_id}")
@@ -359,7 +355,7 @@ def build(opts: Options) -> int:
     try:
         with FileLock(lock_path(), timeout=0):
             recover_interrupted_swap()
-            record_runs([])  # until this build has run something
+            status.record_runs([])  # until this build has run something
             fp = changes_fragment.baseline_fingerprint(fingerprint(data_dir), opts.baseline)
             if not opts.force and opts.notebooks is None and _up_to_date(fp, opts):
                 console.print(
@@ -371,7 +367,7 @@ def build(opts: Options) -> int:
             planned = _plan(opts, tables)
             n_cached = sum(1 for p in planned if p.cached is not None)
             failures = _execute(planned, opts)
-            record_runs(planned)
+            status.record_runs(planned)
             if failures:
                 console.print("\n".join(["", *failures, ""]))
                 console.print(
