@@ -105,3 +105,16 @@ def test_diff_lists_changed_verdicts_as_conclusions():
     out = compare.compare_claims(base, head)
     assert len(out) == 1 and out[0].section == "claims" and "claim a" in out[0].where
     assert out[0].old == "holds" and out[0].new.startswith("fails")
+
+
+def test_claim_reads_another_parameter_set():
+    """``set@analysis.quantity`` reads that set's row: 15.5 > 12.3 holds; a set that did not
+    run makes the claim not evaluable."""
+    df = pd.concat([_frame(results.row("a", "slope", 12.3)),
+                    results.to_frame([results.row("a", "slope", 15.5)], "without_x")])
+    rose = Claim("t-rose", "slope rose", {"full": "a.slope", "w": "without_x@a.slope"},
+                 lambda v: v["w"] > v["full"])
+    gone = Claim("t-gone", "slope rose", {"full": "a.slope", "w": "without_y@a.slope"},
+                 lambda v: v["w"] > v["full"])
+    assert claim_rules.judge(rose, df).status == HOLDS
+    assert claim_rules.judge(gone, df).status == NOT_EVALUABLE

@@ -13,11 +13,13 @@ reads (``analyses/enrich_claims.py`` and its siblings; all of them listed in
 parameter set's results and writes ``build/claims.json``; a claim that fails is shown in
 the report, marked, and fails ``casereport build --strict``.
 
-A claim reads quantities by reference: ``"analysis.quantity"`` is the estimate, and
-``"analysis.quantity:ci_low"`` (``ci_high``, ``p_value``, ``n``, ``label``) another column
-of the same row. Its ``holds`` takes a dict of the values under the names given in
-``reads`` and returns a bool. A read that is missing or not a number (an analysis that
-could not be estimated on these data) makes the claim *not evaluable*, never true.
+A claim reads quantities by reference: ``"analysis.quantity"`` is the estimate of the
+primary parameter set, ``"analysis.quantity:ci_low"`` (``ci_high``, ``p_value``, ``n``,
+``label``) another column of the same row, and ``"without_site_2@analysis.quantity"`` the
+same quantity under another parameter set. Its ``holds`` takes a dict of the values
+under the names given in ``reads`` and returns a bool. A read that is missing or not a
+number (an analysis that could not be estimated on these data) makes the claim *not
+evaluable*, never true.
 """
 
 from __future__ import annotations
@@ -71,21 +73,24 @@ class Verdict:
         }
 
 
-def _index(results: pd.DataFrame) -> dict[tuple[str, str], Mapping[str, Any]]:
-    df = results
-    if "parameter_set" in df.columns:
-        df = df[df["parameter_set"].astype(str) == PRIMARY]
-    return {(str(r["analysis"]), str(r["quantity"])): r for r in df.to_dict("records")}
+def _index(results: pd.DataFrame) -> dict[tuple[str, str, str], Mapping[str, Any]]:
+    sets = results["parameter_set"].astype(str) if "parameter_set" in results.columns else None
+    out = {}
+    for i, r in enumerate(results.to_dict("records")):
+        pset = PRIMARY if sets is None else sets.iloc[i]
+        out[(pset, str(r["analysis"]), str(r["quantity"]))] = r
+    return out
 
 
 def _value(index: Mapping, ref: str, text: bool) -> Any:
     """The value a reference names; None when absent or not a finite number."""
+    pset, _, ref = ref.rpartition("@")
     name, _, column = ref.partition(":")
     column = column or ("label" if text else "estimate")
     if column not in _COLUMNS:
         raise ValueError(f"claim reference {ref!r}: column {column!r} is not one of {_COLUMNS}")
     analysis, _, quantity = name.partition(".")
-    rec = index.get((analysis, quantity))
+    rec = index.get((pset or PRIMARY, analysis, quantity))
     if rec is None:
         return None
     value = rec.get(column)
