@@ -410,7 +410,8 @@ def build(opts: Options) -> int:
         console.print(f"[red]build failed[/red]: {exc}")
         return 1
     console.print(
-        f"build     ok   {len(planned)} runs ({len(planned) - n_cached} executed, "
+        f"build     {'ok  ' if code == 0 else '[red]FAILED[/red]'} {len(planned)} runs "
+        f"({len(planned) - n_cached} executed, "
         f"{n_cached} cached) in {time.perf_counter() - started:.1f}s "
         f"-> {rel(paths.BUILD_DIR)}/"
     )
