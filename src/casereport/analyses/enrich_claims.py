@@ -112,6 +112,48 @@ CLAIMS = [
         _reproduces,
     ),
     Claim(
+        "enrich-p-values-disagree",
+        "some but not all of the ENRICH p-values are below alpha",
+        {"below": "enrich_holm.n_raw_below_alpha", "tests": "enrich_holm.n_tests"},
+        lambda v: 0 < v["below"] < v["tests"],
+    ),
+    Claim(
+        "enrich-one-site-either-way",
+        "removing one site can raise the slope and removing another can lower it",
+        {
+            "slope": f"{A}.ols_slope",
+            "up": f"{INF}.removal_strengthens_slope",
+            "down": f"{INF}.removal_weakens_slope",
+        },
+        lambda v: v["up"] > v["slope"] > v["down"],
+    ),
+    Claim(
+        "enrich-sets-opposite",
+        "without site 2 the slope rises and its interval excludes zero; without site 6 it "
+        "falls and its interval includes zero",
+        {
+            "slope": f"{A}.ols_slope",
+            "w2": f"without_site_2@{A}.ols_slope",
+            "w2_lo": f"without_site_2@{A}.ols_slope:ci_low",
+            "w6": f"without_site_6@{A}.ols_slope",
+            "w6_lo": f"without_site_6@{A}.ols_slope:ci_low",
+        },
+        lambda v: v["w2"] > v["slope"] > v["w6"] and v["w2_lo"] > 0 >= v["w6_lo"],
+    ),
+    Claim(
+        "enrich-loo-changes-conclusion",
+        "at least one leave-one-out interval includes zero while the full interval does not",
+        {"n_incl": f"{INF}.n_loo_ci_including_zero", "lo": f"{A}.ols_slope:ci_low"},
+        lambda v: v["n_incl"] > 0 and v["lo"] > 0,
+    ),
+    Claim(
+        "qca-necessity-depends-on-threshold",
+        "the necessity consistency of high fidelity changes at least once across the "
+        "engagement thresholds swept",
+        {"changes": "qca_enrich_sweep.n_necessity_changes"},
+        lambda v: v["changes"] > 0,
+    ),
+    Claim(
         "enrich-slope-similar-ranks-not",
         "the permutation interval for the slope excludes zero, as the t interval does, while "
         "the Kendall p-value is at least 0.05",
