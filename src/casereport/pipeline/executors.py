@@ -175,6 +175,21 @@ def _execute_once(task: Task) -> Outcome:
     return outcome
 
 
+def _worker_start(build_pid: int, fork: bool) -> None:
+    """A process-pool worker's initializer: die with the build (a ``kill -9`` of it would
+    otherwise leave the worker, its template and kernels idle forever), then warm the
+    template. The pool forks its workers from the build's main thread (``submit``), so
+    the parent-death signal fires only when the build process itself ends."""
+    from casereport.pipeline.template import die_with_parent
+
+    if not die_with_parent(expected_parent=build_pid):
+        os._exit(1)  # the build died before the signal was armed
+    if fork:
+        from casereport.pipeline.forking import warm
+
+        warm()
+
+
 @contextlib.contextmanager
 def make_executor(kind: str = "local", jobs: int | None = None,
                   scheduler: str | None = None, fork: bool = False) -> Iterator[Executor]:
@@ -189,10 +204,8 @@ def make_executor(kind: str = "local", jobs: int | None = None,
     """
     if kind == "local":
         workers = max(1, jobs or os.cpu_count() or 1)
-        warm = None
-        if fork:
-            from casereport.pipeline.forking import warm
-        with ProcessPoolExecutor(max_workers=workers, initializer=warm) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_worker_start,
+                                 initargs=(os.getpid(), fork)) as pool:
             yield pool
     elif kind == "dask":
         if not scheduler:

@@ -78,12 +78,20 @@ PR_SET_PDEATHSIG = 1
 POLL_SECONDS = 0.2
 
 
-def die_with_parent(sig: int = signal.SIGKILL) -> None:
-    """Ask Linux to send ``sig`` to this process when its parent exits."""
+def die_with_parent(sig: int = signal.SIGKILL, expected_parent: int | None = None) -> bool:
+    """Ask Linux to send ``sig`` to this process when its parent exits (the one prctl
+    helper: used by the template's kernels and the build's process-pool workers).
+
+    Linux fires it when the parent *thread* that forked this process ends. With
+    ``expected_parent``: False when the parent is already another process (it died before
+    the signal was armed), so the caller exits. Off Linux: nothing, True."""
+    if not sys.platform.startswith("linux"):
+        return True
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    return expected_parent is None or os.getppid() == expected_parent
 
 
 def native_threads() -> int:
@@ -117,8 +125,7 @@ def _become_kernel(req: dict, fds: list[int], template_pid: int) -> int:
     for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL if sig != signal.SIGINT else signal.default_int_handler)
     os.setsid()  # as jupyter_client starts kernels: signals reach this kernel alone
-    die_with_parent()
-    if os.getppid() != template_pid:
+    if not die_with_parent(expected_parent=template_pid):
         return 1
     for target, fd in zip((0, 1, 2), fds, strict=False):
         os.dup2(fd, target)
