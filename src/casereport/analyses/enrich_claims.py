@@ -141,6 +141,13 @@ CLAIMS = [
         lambda v: v["w2"] > v["slope"] > v["w6"] and v["w2_lo"] > 0 >= v["w6_lo"],
     ),
     Claim(
+        "enrich-site6-most-leverage",
+        "the site the without_site_6 parameter set leaves out has the highest leverage",
+        {"site": f"{INF}.leverage_max_site:label"},
+        lambda v: v["site"] == "6",
+        texts=("site",),
+    ),
+    Claim(
         "enrich-loo-changes-conclusion",
         "at least one leave-one-out interval includes zero while the full interval does not",
         {"n_incl": f"{INF}.n_loo_ci_including_zero", "lo": f"{A}.ols_slope:ci_low"},
