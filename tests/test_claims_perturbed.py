@@ -76,6 +76,13 @@ def _build_strict(root: Path, data: Path) -> subprocess.CompletedProcess:
     return _run(root, "build", "--jobs", "2", "--strict", "--data-dir", str(data))
 
 
+def _n_marks(root: Path, ids: set[str]) -> int:
+    """How many sentences the article marks for these claims: the one with the id and each
+    further one resting on it (``{.claim of="id"}``)."""
+    text = (root / "index.qmd").read_text(encoding="utf-8")
+    return sum(1 + text.count(f'of="{cid}"') for cid in ids)
+
+
 def _assert_marked(root: Path, out: subprocess.CompletedProcess, failed: set[str]) -> None:
     """--strict exits 1 naming each failed claim; the preview marks each; diff lists each."""
     status = _status(root)
@@ -88,7 +95,7 @@ def _assert_marked(root: Path, out: subprocess.CompletedProcess, failed: set[str
     page = (root / "build" / "report-preview.html").read_text(encoding="utf-8")
     for cid in failed:
         assert f'id="{cid}" class="claim claim-failed"' in page, cid
-    assert page.count("Not supported by these data") == len(failed)
+    assert page.count("Not supported by these data") == _n_marks(root, failed)
     diff = _run(root, "diff", str(root / "base_build"), str(root / "build"),
                 "--json", str(root / "diff.json"))
     assert diff.returncode == 1, diff.stdout + diff.stderr
@@ -121,7 +128,9 @@ def test_site6_fidelity_corrected(project):
     excludes one (the issue's reading of this build). With r = 0.32 on 5 df no p-value is
     below 0.05 (so they no longer "disagree"), and the full slope's interval now includes
     zero, so neither "a single site can change a conclusion" nor the exclusion-set
-    contrast (without site 2 clear of zero, without site 6 not) stands."""
+    contrast (without site 2 clear of zero, without site 6 not) stands. With site 6 at
+    10.6 the mean fidelity is 10.4 and site 4 (9.0) is the farthest from it (1.4 below;
+    site 6 is 0.2 above), so site 4, not site 6, has the highest leverage."""
     data = _perturbed(project, "site6")
     rows = _rows(data / "enrich_sites.csv")
     next(r for r in rows if r["site"] == "6")["fidelity_score"] = "10.6"
@@ -144,6 +153,7 @@ def test_site6_fidelity_corrected(project):
         "enrich-p-values-disagree",
         "enrich-loo-changes-conclusion",
         "enrich-sets-opposite",
+        "enrich-site6-most-leverage",
     })
 
 
@@ -182,6 +192,44 @@ def test_voluntary_site_added(project):
     assert status["enrich-voluntary-lowest"] == "fails"
     assert status["enrich-cutoffs-reproduce"] == "fails"
     assert out.returncode == 1 and "claim enrich-voluntary-lowest fails" in out.stdout
+
+
+def test_site4_fidelity_lowered(project):
+    """ENRICH site 4 fidelity 9.0 -> 7.0.
+
+    Hand calculation: the fidelity scores are then 10.4, 11.0, 11.2, 7.0, 10.9, 7.9, 9.7
+    (mean 9.73); site 4 is 2.73 below the mean and site 6 1.83, so site 4 now has the
+    highest leverage (h = 1/n + (x - mean)^2 / Sxx grows with the distance from the mean):
+    the text names site 4 (a computed word) and the claim that the ``without_site_6`` set
+    leaves out the highest-leverage site fails. Both voluntary sites (7.0, 7.9) are still
+    below every NHS site (at least 9.7), so that claim still holds."""
+    data = _perturbed(project, "site4")
+    rows = _rows(data / "enrich_sites.csv")
+    next(r for r in rows if r["site"] == "4")["fidelity_score"] = "7.0"
+    _write(data / "enrich_sites.csv", rows)
+    out = _build_strict(project, data)
+    status = _status(project)
+    assert status["enrich-site6-most-leverage"] == "fails"
+    assert status["enrich-voluntary-lowest"] == "holds"
+    assert out.returncode == 1 and "claim enrich-site6-most-leverage fails" in out.stdout
+    page = (project / "build" / "report-preview.html").read_text(encoding="utf-8")
+    assert 'id="enrich-site6-most-leverage" class="claim claim-failed"' in page
+    assert re.search(r"highest\s+leverage \([0-9.]+, site\s+4\)", page)
+
+
+def test_retake_site_months_changed(project):
+    """RETAKE site 15: 8 -> 14 months in the study for its 612 minutes (44 a month).
+
+    Hand calculation: 612 / 14 = 43.7 minutes a month, more than 10 below the expected 60,
+    so site 15 moves from "more" (77 a month) to "less"; the paper lists reasons for it, so
+    a site below the expected amount now has a reason and "by construction" is false."""
+    data = _perturbed(project, "retake15")
+    rows = _rows(data / "retake_sites.csv")
+    site = next(r for r in rows if r["site"] == "15")
+    site["months_in_study"], site["minutes_per_month"] = "14", "44"
+    _write(data / "retake_sites.csv", rows)
+    out = _build_strict(project, data)
+    _assert_marked(project, out, {"retake-reasons-only-above"})
 
 
 def test_audit_recipe_on_renamed_sites_is_a_clean_error(project):
@@ -254,7 +302,7 @@ def test_failed_claim_marked_in_quarto_html_and_pdf(project):
     """The site-6 correction rendered by Quarto: the failed claims carry ``claim-failed``
     in the HTML and the PDF text says "Not supported by these data" after each sentence;
     ``--strict`` exits 1 after rendering, so the report can be looked at but CI stops.
-    Expected failures: as in :func:`test_site6_fidelity_corrected` (10 claims)."""
+    Expected failures: as in :func:`test_site6_fidelity_corrected` (11 claims)."""
     from tests.test_quarto import require_quarto
 
     exe = require_quarto()
@@ -273,10 +321,11 @@ def test_failed_claim_marked_in_quarto_html_and_pdf(project):
     assert "quarto    ok" in out.stdout, out.stdout
     page = (project / "_manuscript" / "index.html").read_text(encoding="utf-8")
     failed = {k for k, v in _status(project).items() if v == "fails"}
-    assert len(failed) == 10
+    assert len(failed) == 11
     for cid in failed:
         assert re.search(rf'<span id="{cid}" class="claim claim-failed"', page), cid
     pdf = next((project / "_manuscript").glob("*.pdf"))
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
-    assert " ".join(text.split()).count("Not supported by these data") == len(failed)
+    assert " ".join(text.split()).count("Not supported by these data") == _n_marks(
+        project, failed)
