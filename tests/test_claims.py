@@ -180,14 +180,12 @@ TRUE_BY_DEFINITION = {
     "The paper gives reasons only for the sites that received more mentoring than expected":
     "a fact of the paper",
     "it is not evidence about what drives mentoring": "says what a comparison can show",
+    "sites have more than two, with": "the count is computed over exactly those sites",
     "{{< var audit.reproduced >}} reproduce": "the counts are computed; 'reproduce' names "
     "the audit status",
     "values above one mean the sites vary more than binomial": "defines the dispersion",
     "such sites have at least one, and of the": "the counts are computed; the sentence "
     "ends in the claim retake-reasons-only-above",
-    "which agrees with the text's count of leavers": "KNOWN GAP: rests on audit rows "
-    "(retake_ots_beyond_recruited, retake_sites_with_turnover), whose statuses the audit "
-    "table shows; claims read results only, so this is not yet a claim",
 }
 
 _CLAIM_SPAN_END = re.compile(r"\]\{(?:#[\w-]+\s+\.claim|\.claim\s+of=\"[\w-]+\")\}")
