@@ -178,10 +178,9 @@ def test_no_fork_environment_falls_back_with_one_line(tmp_path):
     assert len(lines) == 1 and forking.NO_FORK_ENV in lines[0]
 
 
-def test_killed_build_leaves_no_template_or_kernel(tmp_path):
-    """SIGKILL to the build's process group while kernels run: within seconds no process of
-    this project copy (worker, template, forked kernel) is left in the process table."""
-    root = make_project(tmp_path / "p")
+def _build_with_forked_kernels(root: Path) -> tuple[subprocess.Popen, list[int]]:
+    """A real build of ``root`` in its own session, once a forked kernel is running:
+    (the build process, its templates)."""
     env = {**os.environ, "CASEREPORT_ROOT": str(root)}
     proc = subprocess.Popen([sys.executable, "-m", "casereport", "build", "--no-render",
                              "--jobs", "2"], cwd=root, env=env, stdout=subprocess.DEVNULL,
@@ -197,6 +196,14 @@ def test_killed_build_leaves_no_template_or_kernel(tmp_path):
         templates = [p for p in named if p not in kernels]
         time.sleep(0.2)
     assert templates and kernels, "no forked kernel appeared"
+    return proc, templates
+
+
+def test_killed_build_leaves_no_template_or_kernel(tmp_path):
+    """SIGKILL to the build's process group while kernels run: within seconds no process of
+    this project copy (worker, template, forked kernel) is left in the process table."""
+    root = make_project(tmp_path / "p")
+    proc, _ = _build_with_forked_kernels(root)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert _gone(root) == []
@@ -208,18 +215,7 @@ def test_build_killed_alone_takes_its_workers_templates_and_kernels(tmp_path):
     and kill their kernels, so within 10 s no process of this project copy remains (the
     issue's bound); the next build then succeeds (expected: a clean run, exit 0)."""
     root = make_project(tmp_path / "p")
-    env = {**os.environ, "CASEREPORT_ROOT": str(root)}
-    proc = subprocess.Popen([sys.executable, "-m", "casereport", "build", "--no-render",
-                             "--jobs", "2"], cwd=root, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 300
-    kernels: list[int] = []
-    while time.monotonic() < deadline and not kernels:
-        pids = _processes_of(root)
-        named = [p for p in pids if "casereport.pipeline.template" in _cmdline(p)]
-        kernels = [p for p in pids if _ppid(p) in named]
-        time.sleep(0.2)
-    assert kernels, "no forked kernel appeared"
+    proc, _ = _build_with_forked_kernels(root)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert _gone(root, seconds=10) == []
