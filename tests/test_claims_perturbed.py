@@ -72,6 +72,15 @@ def _perturbed(root: Path, name: str) -> Path:
     return data
 
 
+def _edited(root: Path, name: str, table: str, site: str, **cells: str) -> Path:
+    """A copy of data/ with one site's cells of ``table`` changed."""
+    data = _perturbed(root, name)
+    rows = _rows(data / table)
+    next(r for r in rows if r["site"] == site).update(cells)
+    _write(data / table, rows)
+    return data
+
+
 def _build_strict(root: Path, data: Path) -> subprocess.CompletedProcess:
     return _run(root, "build", "--jobs", "2", "--strict", "--data-dir", str(data))
 
@@ -131,10 +140,8 @@ def test_site6_fidelity_corrected(project):
     contrast (without site 2 clear of zero, without site 6 not) stands. With site 6 at
     10.6 the mean fidelity is 10.4 and site 4 (9.0) is the farthest from it (1.4 below;
     site 6 is 0.2 above), so site 4, not site 6, has the highest leverage."""
-    data = _perturbed(project, "site6")
+    data = _edited(project, "site6", "enrich_sites.csv", "6", fidelity_score="10.6")
     rows = _rows(data / "enrich_sites.csv")
-    next(r for r in rows if r["site"] == "6")["fidelity_score"] = "10.6"
-    _write(data / "enrich_sites.csv", rows)
     x = np.array([float(r["fidelity_score"]) for r in rows])
     y = np.array([int(r["engaged"]) / int(r["with_engagement_data"]) for r in rows])
     r = np.corrcoef(x, y)[0, 1]
@@ -164,11 +171,8 @@ def test_retake_site_minutes_changed(project):
     site 11 moves from "more" to "close"; the paper lists reasons for it (turnover, low
     competency, site issues), so a close site now has a reason and "0 and 0 have one, by
     construction" is false."""
-    data = _perturbed(project, "retake11")
-    rows = _rows(data / "retake_sites.csv")
-    site = next(r for r in rows if r["site"] == "11")
-    site["mentoring_minutes"], site["minutes_per_month"] = "1400", "64"
-    _write(data / "retake_sites.csv", rows)
+    data = _edited(project, "retake11", "retake_sites.csv", "11", mentoring_minutes="1400",
+                   minutes_per_month="64")
     out = _build_strict(project, data)
     _assert_marked(project, out, {"retake-reasons-only-above"})
 
@@ -203,10 +207,7 @@ def test_site4_fidelity_lowered(project):
     the text names site 4 (a computed word) and the claim that the ``without_site_6`` set
     leaves out the highest-leverage site fails. Both voluntary sites (7.0, 7.9) are still
     below every NHS site (at least 9.7), so that claim still holds."""
-    data = _perturbed(project, "site4")
-    rows = _rows(data / "enrich_sites.csv")
-    next(r for r in rows if r["site"] == "4")["fidelity_score"] = "7.0"
-    _write(data / "enrich_sites.csv", rows)
+    data = _edited(project, "site4", "enrich_sites.csv", "4", fidelity_score="7.0")
     out = _build_strict(project, data)
     status = _status(project)
     assert status["enrich-site6-most-leverage"] == "fails"
@@ -223,11 +224,8 @@ def test_retake_site_months_changed(project):
     Hand calculation: 612 / 14 = 43.7 minutes a month, more than 10 below the expected 60,
     so site 15 moves from "more" (77 a month) to "less"; the paper lists reasons for it, so
     a site below the expected amount now has a reason and "by construction" is false."""
-    data = _perturbed(project, "retake15")
-    rows = _rows(data / "retake_sites.csv")
-    site = next(r for r in rows if r["site"] == "15")
-    site["months_in_study"], site["minutes_per_month"] = "14", "44"
-    _write(data / "retake_sites.csv", rows)
+    data = _edited(project, "retake15", "retake_sites.csv", "15", months_in_study="14",
+                   minutes_per_month="44")
     out = _build_strict(project, data)
     _assert_marked(project, out, {"retake-reasons-only-above"})
 
@@ -306,10 +304,7 @@ def test_failed_claim_marked_in_quarto_html_and_pdf(project):
     from tests.test_quarto import require_quarto
 
     exe = require_quarto()
-    data = _perturbed(project, "site6-quarto")
-    rows = _rows(data / "enrich_sites.csv")
-    next(r for r in rows if r["site"] == "6")["fidelity_score"] = "10.6"
-    _write(data / "enrich_sites.csv", rows)
+    data = _edited(project, "site6-quarto", "enrich_sites.csv", "6", fidelity_score="10.6")
     env_path = f"{Path(exe).parent}{os.pathsep}{Path(sys.executable).parent}"
     env = {**os.environ, "CASEREPORT_ROOT": str(project), "COLUMNS": "200",
            "PATH": f"{env_path}{os.pathsep}{os.environ.get('PATH', '')}"}
