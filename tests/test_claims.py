@@ -181,6 +181,7 @@ TRUE_BY_DEFINITION = {
     "a fact of the paper",
     "it is not evidence about what drives mentoring": "says what a comparison can show",
     "sites have more than two, with": "the count is computed over exactly those sites",
+    "One dispersion rule holds in every table": "states the method (issue 19, item 3)",
     "{{< var audit.reproduced >}} reproduce": "the counts are computed; 'reproduce' names "
     "the audit status",
     "values above one mean the sites vary more than binomial": "defines the dispersion",

@@ -113,7 +113,8 @@ def test_binomial_and_quasi_binomial_columns_match_a_second_implementation():
 def test_leave_one_out_odds_ratio_uses_one_method_in_every_row():
     """Oracle: :func:`_logistic` on each 6-site subset with the quasi-binomial t interval;
     every row of the leave-one-out GLM column uses it, including the row whose dispersion
-    falls below 1 (the old rule switched that row to a z interval)."""
+    falls below 1 (the old rule switched that row to a z interval), with the scale
+    floored at one (issue 19, item 3: without site 2 φ = 0.108 would narrow the interval)."""
     loo = enrich.leave_one_out(ENRICH).set_index("site")
     t = sps.t.ppf(0.975, len(ENRICH) - 3)
     for i, s in enumerate(ENRICH["site"]):
@@ -121,7 +122,7 @@ def test_leave_one_out_odds_ratio_uses_one_method_in_every_row():
         cols = ("engaged", "with_engagement_data", "fidelity_score")
         b, se, disp = _logistic(*(d[c].to_numpy(float) for c in cols))
         assert loo.loc[s, "glm_ci_low"] == pytest.approx(
-            math.exp(b - t * se * math.sqrt(disp)), rel=1e-5
+            math.exp(b - t * se * math.sqrt(max(disp, 1.0))), rel=1e-5
         ), s
 
 

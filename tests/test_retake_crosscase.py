@@ -198,10 +198,30 @@ def test_demographics_percentages():
 # ------------------------------------------------------------------ rounding in display
 
 
-def test_site_13_minutes_per_ot_rounds_half_up(df, groups):
-    """Correction 7: 1053 / 2 = 526.5 shows as 527 (half up), not 526 (half even)."""
-    t = tables.retake_sites(df, groups).set_index("Site")
-    assert t.loc["Site 13", "Min per OT"] == "527"
+def test_no_retake_table_or_result_divides_site_minutes_by_people(df, groups):
+    """Issue 19, item 1: site minutes include sessions shared by two sites and the OT count
+    includes everyone who ever held the post, so no RETAKE result or table divides them by
+    participants or OTs. Oracle: brute force, every site's minutes / participants and
+    minutes / OTs computed from Table 3's columns; none may appear as a result estimate
+    (except where it equals a site's minutes per month, as at site 9 with 22 participants
+    in 22 months), and no column of the site table is named per participant or per OT."""
+    per_person, per_month = set(), set()
+    for r in df.itertuples(index=False):
+        per_month.add(round(r.mentoring_minutes / r.months_in_study, 6))
+        for people in (r.participants, r.ots):
+            if people:
+                per_person.add(round(r.mentoring_minutes / people, 6))
+    per_person -= per_month
+    res = pd.DataFrame(retake.table3_rows(df))
+    est = {round(float(v), 6) for v in res["estimate"].dropna()}
+    assert not est & per_person
+    assert not res["quantity"].str.contains("minutes_per_(?:participant|ot)").any()
+    t = tables.retake_sites(df, groups)
+    assert not [c for c in t.columns if "per participant" in c.lower() or "per ot" in c.lower()]
+    assert set(t.columns) == {"Site", "Months", "Minutes", "Phone (%)", "Partic.", "OTs",
+                              "Min/month", "Recomp.", "Partic./OT", "Recomp. ", "Group"}
+    # the longest header fits a narrow PDF column (issue 19, item 14: "PhoneParticipants")
+    assert max(len(c) for c in t.columns) <= 10
 
 
 def test_no_half_even_formatting_in_display_code():

@@ -50,7 +50,7 @@ def test_tau2_zero_is_weighted_least_squares():
     xb, yb = (w * X).sum() / w.sum(), (w * y).sum() / w.sum()
     sxx = (w * (X - xb) ** 2).sum()
     b1 = (w * (X - xb) * (y - yb)).sum() / sxx
-    q = (w * (y - yb - b1 * (X - xb)) ** 2).sum() / 5
+    q = max((w * (y - yb - b1 * (X - xb)) ** 2).sum() / 5, 1.0)  # modified HKSJ: q ≥ 1
     se = math.sqrt(q / sxx)
     assert res.estimate == pytest.approx(b1, rel=1e-10)
     assert res.extra["se"] == pytest.approx(se, rel=1e-10)
@@ -98,3 +98,22 @@ def test_log_odds_wrapper_reports_odds_ratio():
     assert "HKSJ" in res.rows("meta")[0]["method"]
     with pytest.raises(ValueError):
         meta_regression([1.0, 2.0], [0.1, 0.1], [0.0, 1.0])
+
+
+def test_modified_hksj_on_enrich_is_the_methodologists_interval():
+    """Issue 19, item 3: the primary meta-regression of the ENRICH site log-odds on fidelity
+    with the HKSJ scale factor floored at one gives odds ratio interval 0.94 to 2.88,
+    p 0.072; unfloored (q < 1 here) 1.00 to 2.71, p 0.051. Oracle: the second
+    methodologist's independent recomputation quoted in issue 19, at its printed
+    precision."""
+    df = pd.DataFrame({"k": K, "n": N, "x": X})
+    res = log_odds_meta_regression(df, "k", "n", "x")
+    assert (round(res.ci_low, 2), round(res.ci_high, 2), round(res.p_value, 3)) == (
+        0.94, 2.88, 0.072
+    )
+    assert res.extra["q_raw"] < 1 and res.extra["q"] == 1.0
+    y, v = site_log_odds(K, N)
+    plain = meta_regression(y, v, X, modified=False)
+    lo, hi = math.exp(plain.ci_low), math.exp(plain.ci_high)
+    assert (round(lo, 2), round(hi, 2), round(plain.p_value, 3)) == (1.0, 2.71, 0.051)
+    assert "modified HKSJ" in res.method

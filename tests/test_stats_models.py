@@ -135,6 +135,25 @@ def test_binomial_glm_overdispersed_uses_quasi_scale():
     assert not plain.quasi and plain.se == pytest.approx(se / np.sqrt(phi), rel=1e-6)
 
 
+def test_quasi_binomial_scale_is_floored_at_one():
+    """Issue 19, item 3: with Pearson φ < 1 the quasi-binomial SE is the binomial Wald SE
+    (scale max(φ, 1) = 1), on t with n − 2 df, never narrower. Oracle: the hand formula of
+    the test above (φ = Σ (k − m p)² / (m p (1 − p)) / 2) on sites close to their group
+    proportion, and the closed-form Wald SE sqrt(1/a + 1/b + 1/c + 1/d)."""
+    df = _two_group([9, 21, 31, 14], [30, 60, 50, 25])  # 30/90 vs 45/75 again
+    p = np.array([1 / 3, 1 / 3, 0.6, 0.6])
+    k, m = df["k"].to_numpy(), df["m"].to_numpy()
+    phi = (((k - m * p) ** 2) / (m * p * (1 - p))).sum() / 2
+    assert 0 < phi < 1
+    se = np.sqrt(1 / 30 + 1 / 60 + 1 / 45 + 1 / 30)
+    res = binomial_glm(df, "k", "m", "g", dispersion_threshold=-np.inf)
+    assert res.quasi and res.dispersion == pytest.approx(phi)
+    assert res.se == pytest.approx(se, rel=1e-6)
+    assert res.ci_high == pytest.approx(3 * np.exp(stats.t.ppf(0.975, 2) * se), rel=1e-6)
+    plain = binomial_glm(df, "k", "m", "g", dispersion_threshold=np.inf)
+    assert res.ci_high > plain.ci_high and res.ci_low < plain.ci_low
+
+
 def test_binomial_glm_enrich_is_overdispersed():
     """ENRICH counts: positive log-OR per fidelity point, Pearson φ > 1 so quasi-binomial,
     Cook's D largest at site 2 (the published outlier)."""

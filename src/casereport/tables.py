@@ -107,15 +107,17 @@ def enrich_sites(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+_QB = "Quasi-binomial GLM on counts (t; dispersion floored at 1)"  # method named: issue 19
+
 _ENRICH_MODEL_LABELS = {
     "pearson_r": ("Pearson correlation", "r"),
     "spearman_rho": ("Spearman correlation", "ρ"),
     "ols_slope": ("Unweighted OLS, engagement % on fidelity", "slope (% points per point)"),
     "ols_intercept": ("Unweighted OLS", "intercept (%)"),
     "ols_r_squared": ("Unweighted OLS", "R²"),
-    "glm_odds_ratio": ("Binomial GLM on counts", "odds ratio per fidelity point"),
-    "glm_dispersion": ("Binomial GLM on counts", "dispersion (Pearson χ²/df; p: χ² test)"),
-    "glm_quasi": ("Binomial GLM on counts", "quasi-binomial errors used"),
+    "glm_odds_ratio": (_QB, "odds ratio per fidelity point"),
+    "glm_dispersion": (_QB, "dispersion (Pearson χ²/df; p: χ² test)"),
+    "glm_quasi": (_QB, "quasi-binomial errors used"),
     "cooks_d_max": ("Influence (OLS)", "largest Cook's distance"),
 }
 
@@ -198,8 +200,9 @@ def cutoff_text(cutoffs: Mapping[str, float]) -> str:
 
 def retake_sites(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
     """Table 3 reproduced: published columns as printed, recomputed ratios beside the
-    published ones (``(≠)`` where they differ after rounding half up), minutes per
-    participant and per OT, the group, and a totals row (sums; ratios of sums)."""
+    published ones (``(≠)`` where they differ after rounding half up), the group, and a
+    totals row (sums; ratios of sums). Minutes are never divided by participants or OTs.
+    Headers are short so that the PDF's narrow columns do not run into each other."""
     def rec(value, published):
         if F.is_missing(value):
             return DASH
@@ -213,15 +216,13 @@ def retake_sites(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
                 "Site": site_label(r.site),
                 "Months": str(r.months_in_study),
                 "Minutes": str(r.mentoring_minutes),
-                "Phone/Teams (%)": num(r.pct_phone_teams, 1),
-                "Participants": str(r.participants),
+                "Phone (%)": num(r.pct_phone_teams, 1),
+                "Partic.": str(r.participants),
                 "OTs": str(r.ots),
-                "Minutes per month": str(r.minutes_per_month),
-                "Recomputed": rec(r.mpm, r.minutes_per_month),
-                "Participants per OT": str(r.participants_per_ot),
-                "Recomputed ": rec(r.ppo, r.participants_per_ot),
-                "Min per participant": num(r.minutes_per_participant, 0),
-                "Min per OT": num(r.minutes_per_ot, 0),
+                "Min/month": str(r.minutes_per_month),
+                "Recomp.": rec(r.mpm, r.minutes_per_month),
+                "Partic./OT": str(r.participants_per_ot),
+                "Recomp. ": rec(r.ppo, r.participants_per_ot),
                 "Group": GROUP_LABELS.get(g, g),
             }
         )
@@ -231,15 +232,13 @@ def retake_sites(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
             "Site": "Total",
             "Months": integer(t["total_site_months"]),
             "Minutes": integer(t["site_recorded_minutes"]),
-            "Phone/Teams (%)": DASH,
-            "Participants": integer(t["total_participants"]),
+            "Phone (%)": DASH,
+            "Partic.": integer(t["total_participants"]),
             "OTs": integer(t["total_ots"]),
-            "Minutes per month": DASH,
-            "Recomputed": num(t["site_recorded_minutes_per_site_month"], 0),
-            "Participants per OT": DASH,
-            "Recomputed ": num(t["overall_participants_per_ot"], 0),
-            "Min per participant": DASH,
-            "Min per OT": DASH,
+            "Min/month": DASH,
+            "Recomp.": num(t["site_recorded_minutes_per_site_month"], 0),
+            "Partic./OT": DASH,
+            "Recomp. ": num(t["overall_participants_per_ot"], 0),
             "Group": "",
         }
     )

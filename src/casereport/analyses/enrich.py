@@ -108,8 +108,11 @@ def association(df: pd.DataFrame, level: float = 0.95, seed: int | None = None) 
         "pearson": stats.permutation_correlation(x, y, "pearson", seed=seed),
         "spearman": stats.permutation_correlation(x, y, "spearman", seed=seed),
         "ols": stats.site_ols(df, "engagement_pct", "fidelity_score", level=level),
+        # quasi-binomial in every parameter set (scale floored at one), never switched by
+        # the dispersion: the same rule as the leave-one-out and five-model tables
         "glm": stats.binomial_glm(
-            df, "engaged", "with_engagement_data", "fidelity_score", level=level
+            df, "engaged", "with_engagement_data", "fidelity_score", level=level,
+            dispersion_threshold=-np.inf,
         ),
     }
 

@@ -22,15 +22,15 @@ from casereport.rounding import round_half_up
 
 def prepare(retake: pd.DataFrame, factors: pd.DataFrame | None = None) -> pd.DataFrame:
     """RETAKE table with recomputed ratios (``mpm`` minutes per month, ``ppo`` participants
-    per OT, minutes per participant and per OT) and, if given, the wide 0/1 factors."""
+    per OT, participants per month) and, if given, the wide 0/1 factors. Site minutes are
+    never divided by participants or OTs: they include sessions shared by two sites, and the
+    OT count includes everyone who ever held the post (data/README.md)."""
     df = retake.copy()
     df["site"] = df["site"].astype(str)
     minutes = df["mentoring_minutes"]
     with np.errstate(divide="ignore", invalid="ignore"):
         df["mpm"] = minutes / df["months_in_study"].replace(0, np.nan)
         df["ppo"] = df["participants"] / df["ots"].replace(0, np.nan)
-        df["minutes_per_participant"] = minutes / df["participants"].replace(0, np.nan)
-        df["minutes_per_ot"] = minutes / df["ots"].replace(0, np.nan)
         df["participants_per_month"] = df["participants"] / df["months_in_study"].replace(0, np.nan)
     if factors is not None:
         wide = data.factors_wide(factors) if "factor" in factors.columns else factors
@@ -58,13 +58,6 @@ def table3_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
             row(a, site_quantity("minutes_per_month_published", s), r.minutes_per_month),
             row(a, site_quantity("participants_per_ot", s), r.ppo, n=r.ots),
             row(a, site_quantity("participants_per_ot_published", s), r.participants_per_ot),
-            row(
-                a,
-                site_quantity("minutes_per_participant", s),
-                r.minutes_per_participant,
-                n=r.participants,
-            ),
-            row(a, site_quantity("minutes_per_ot", s), r.minutes_per_ot, n=r.ots),
             row(
                 a,
                 site_quantity("participants_per_month", s),

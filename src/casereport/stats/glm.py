@@ -95,7 +95,12 @@ def binomial_glm(
 
     Overdispersion: the Pearson dispersion φ = X²/(n − 2) is computed from the binomial fit.
     If φ > ``dispersion_threshold`` the fit is quasi-binomial: same coefficients, SEs ×
-    sqrt(φ), t reference distribution on n − 2 df. The default
+    sqrt(max(φ, 1)), t reference distribution on n − 2 df. The scale is floored at one: a
+    Pearson φ below one (under-dispersion, or chance with few sites) never makes the
+    interval narrower than the binomial one, so a quasi-binomial interval is always at
+    least as wide as the binomial Wald interval (the same rule as the modified HKSJ
+    interval of :func:`casereport.stats.metareg.meta_regression`). ``dispersion`` is
+    still the unfloored φ. The default
     threshold 1 means "inflate whenever the data say variance exceeds binomial, never
     deflate": with 5 residual df a χ² test has little power, so waiting for significance
     would usually keep too-narrow binomial intervals. The χ² p-value is still reported.
@@ -122,7 +127,8 @@ def binomial_glm(
     b, a = float(fit.params[1]), float(fit.params[0])
     # Quasi-binomial SE = binomial SE × sqrt(φ), done by hand: statsmodels' scale="X2" with
     # a two-column (successes, failures) endog estimates the scale on the wrong scale.
-    se = float(fit.bse[1] * (np.sqrt(dispersion) if quasi else 1.0))
+    phi = max(float(dispersion), 1.0) if quasi else 1.0  # the quasi scale, floored at one
+    se = float(fit.bse[1] * np.sqrt(phi))
     if quasi:
         q = stats.t.ppf(0.5 + level / 2, df_resid)
         p = 2 * stats.t.sf(abs(b / se), df_resid)
@@ -135,7 +141,6 @@ def binomial_glm(
     xtwx_inv = np.linalg.inv(exog.T @ (w[:, None] * exog))
     lev = w * np.einsum("ij,jk,ik->i", exog, xtwx_inv, exog)
     r_p = (k - m * mu) / np.sqrt(w)
-    phi = dispersion if quasi else 1.0
     cooks = r_p**2 * lev / (exog.shape[1] * phi * (1 - lev) ** 2)
     sites = d[site_col].astype(str).to_numpy() if site_col in d else d.index.astype(str)
     influence = pd.DataFrame(

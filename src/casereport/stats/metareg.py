@@ -14,8 +14,12 @@ With W = diag(1/(v_i + τ²)) and P = W − W X (X'WX)⁻¹ X'W:
   usual convention; metafor does the same).
 * β = (X'WX)⁻¹ X'Wy at the REML τ².
 * HKSJ (Hartung & Knapp 2001, Stat Med 20:3875; Sidik & Jonkman 2002, Stat Med 21:3153):
-  Var(β) = q (X'WX)⁻¹ with q = y'Py / (k − p) (the weighted residual mean square, not
-  truncated at 1), and t intervals and p-values on k − p df (k sites, p = 2 coefficients).
+  Var(β) = q (X'WX)⁻¹ with q = y'Py / (k − p) (the weighted residual mean square), and t
+  intervals and p-values on k − p df (k sites, p = 2 coefficients). By default q is
+  floored at 1 (the modified HKSJ of Knapp & Hartung 2003, Stat Med 22:2693; Röver, Knapp
+  & Friede 2015, BMC Med Res Methodol 15:99), so the interval is never narrower than the
+  Wald interval on the same weights: the same rule as the quasi-binomial GLM, whose scale
+  is floored at one (:func:`casereport.stats.glm.binomial_glm`).
 
 Site log-odds (:func:`site_log_odds`): y_i = log((k_i + c)/(n_i − k_i + c)), v_i = 1/(k_i + c)
 + 1/(n_i − k_i + c) with c = ½ only for sites with k_i = 0 or k_i = n_i, otherwise c = 0
@@ -80,13 +84,16 @@ def _reml_tau2(y, v, X, tol=1e-12, max_iter=500) -> tuple[float, bool]:
     return tau2, False
 
 
-def meta_regression(y, v, x, level: float = 0.95, tau2: float | None = None) -> Estimate:
+def meta_regression(
+    y, v, x, level: float = 0.95, tau2: float | None = None, modified: bool = True
+) -> Estimate:
     """Random-effects meta-regression of effect sizes ``y`` (sampling variances ``v``) on
     moderator ``x``: REML τ² (or the given ``tau2``), HKSJ t interval for the slope on
     k − 2 df (module docstring). NaN entries are dropped; needs at least 3 sites.
 
     Returns the slope β1 (on the scale of y) with interval and p; ``extra`` holds ``tau2``,
-    ``intercept``, ``se`` (HKSJ), ``q`` (HKSJ scale factor), ``df``, ``converged``.
+    ``intercept``, ``se`` (HKSJ), ``q`` (HKSJ scale factor used: floored at one when
+    ``modified``, the default), ``q_raw`` (unfloored), ``df``, ``converged``.
     """
     y, v, x = as_float(y), as_float(v), as_float(x)
     keep = ~(np.isnan(y) | np.isnan(v) | np.isnan(x))
@@ -101,7 +108,11 @@ def meta_regression(y, v, x, level: float = 0.95, tau2: float | None = None) -> 
     P, _, inv, W = _p_matrix(v, X, tau2)
     beta = inv @ X.T @ W @ y
     df = k - X.shape[1]
-    q = float(y @ P @ y) / df
+    q_raw = float(y @ P @ y) / df
+    # modified HKSJ (Knapp & Hartung 2003; Röver, Knapp & Friede 2015, BMC Med Res Methodol
+    # 15:99): the scale factor is floored at one, so the interval is never narrower than
+    # the fixed-τ² Wald interval on the same weights.
+    q = max(q_raw, 1.0) if modified else q_raw
     se = float(np.sqrt(q * inv[1, 1]))
     tq = stats.t.ppf(0.5 + level / 2, df)
     p = 2 * stats.t.sf(abs(beta[1] / se), df) if se > 0 else np.nan
@@ -112,12 +123,14 @@ def meta_regression(y, v, x, level: float = 0.95, tau2: float | None = None) -> 
         ci_high=float(beta[1] + tq * se),
         p_value=float(p),
         n=k,
-        method="random-effects meta-regression, REML tau2, HKSJ t interval",
+        method="random-effects meta-regression, REML tau2, "
+        + ("modified HKSJ t interval" if modified else "HKSJ t interval"),
         extra={
             "tau2": float(tau2),
             "intercept": float(beta[0]),
             "se": se,
             "q": q,
+            "q_raw": q_raw,
             "df": df,
             "converged": converged,
         },
