@@ -239,7 +239,8 @@ def build_variables(build_dir: Path) -> dict | None:
     audit_csv = Path(build_dir) / "audit.csv"
     audit = pd.read_csv(audit_csv, dtype=str) if audit_csv.is_file() else None
     with tempfile.TemporaryDirectory() as tmp:
-        return variables.write_variables(pd.read_csv(results), Path(tmp) / "v.yml", audit=audit)
+        df = pd.read_csv(results, dtype={"label": str})
+        return variables.write_variables(df, Path(tmp) / "v.yml", audit=audit)
 
 
 def main() -> int:  # pragma: no cover - thin CLI: python -m casereport.report.checks
