@@ -25,7 +25,7 @@ NOTEBOOKS = ["engagement_fidelity", "mentoring_time", "cross_case", "case_profil
 LABELS = {  # docs/architecture.md, "Notebook contract"
     "engagement_fidelity": ["tbl-enrich-sites", "fig-enrich-scatter", "tbl-enrich-models",
                             "tbl-enrich-loo", "tbl-enrich-influence", "tbl-enrich-or-models",
-                            "tbl-enrich-stratum", "tbl-enrich-nonnormal", "tbl-enrich-missing",
+                            "tbl-enrich-stratum", "tbl-enrich-estimands", "tbl-enrich-missing",
                             "fig-enrich-missing", "tbl-enrich-cases", "tbl-enrich-cutoff-sweep"],
     "mentoring_time": ["tbl-retake-sites", "fig-retake-minutes", "fig-retake-caseload",
                        "tbl-retake-rates", "tbl-retake-permutation", "tbl-retake-correlations",
@@ -256,7 +256,8 @@ def test_synthetic_trial_nothing_hard_coded(synthetic):
     nhs = syn["employer"] == "NHS"
     assert results.lookup(ef, "enrich_stratum", "n_sites_within") == nhs.sum()
     assert results.lookup(ef, "enrich_or_models", "n_models") == 5
-    assert results.lookup(ef, "enrich_holm", "n_tests") == 11
+    # 9 distinct tests among the estimands, less the primary's own (issue 19, item 2)
+    assert results.lookup(ef, "enrich_sensitivity", "n_tests") == 8
     assert results.lookup(ef, "enrich_nonnormal", "kendall_exact") == 0  # ties in fidelity
     assert _n_sites(mt, "retake_table3", "minutes_per_month") == n_retake
     cc = synthetic["cross_case"]

@@ -283,4 +283,5 @@ def test_article_uses_programme_theory_only_with_the_mapping():
     flat = re.sub(r"\s+", " ", cc)
     assert "site-level findings against it" not in flat
     assert "does not use the programme theory" in flat
-    assert "RETAKE has no fidelity measure" in flat
+    assert "no measure of delivery" in flat  # issue 19, item 7: RETAKE measures no delivery
+    assert "Both trials measure two things" not in flat

@@ -45,7 +45,8 @@ def test_influence_against_refits_and_textbook_formulas():
         keep = np.arange(n) != i
         bi, ai = np.polyfit(x[keep], y[keep], 1)
         assert t["slope_without"][i] == pytest.approx(bi, rel=1e-9)
-        assert t["slope_change"][i] == pytest.approx(bi - b, abs=1e-9)
+        assert t["dfbeta"][i] == pytest.approx(b - bi, abs=1e-9)  # Belsley-Kuh-Welsch sign
+        assert np.sign(t["dfbeta"][i]) == np.sign(t["dfbetas"][i])  # same sign as DFBETAS
         ri = y[keep] - ai - bi * x[keep]
         s_i = math.sqrt(ri @ ri / (n - 3))
         ti = e[i] / (s_i * math.sqrt(1 - h[i]))

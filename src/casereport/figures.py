@@ -180,7 +180,8 @@ def retake_minutes(
     df: pd.DataFrame, groups: Sequence[str], expected: float = 60.0, tolerance: float = 10.0
 ) -> plt.Figure:
     """Average mentoring minutes per month by site (horizontal bars) against the expected
-    amount, sites grouped as in the paper (less, close to, more than expected)."""
+    amount, sites grouped into less than, close to and more than expected (the paper's groups;
+    the tolerance that counts as close is a parameter)."""
     d = _groups_frame(df, groups)
     col = colours(MENTORING_GROUPS)
     fig, ax = plt.subplots(figsize=(7.0, max(3.0, 0.32 * len(d) + 1.3)))

@@ -1,5 +1,5 @@
 """Display tables of the ENRICH limits analyses (influence both ways, the odds ratio under
-five models, non-normal inference with Holm, missing-data bounds, the employer stratum and
+five models, the estimands with their roles, missing-data bounds, the employer stratum and
 the cut-off sweep), as DataFrames of formatted strings in the :mod:`casereport.format`
 style; show them with :func:`casereport.tables.show`."""
 
@@ -12,7 +12,7 @@ import pandas as pd
 
 from casereport import format as F
 from casereport.labels import site_label
-from casereport.tables import _cis, _val, ci, integer, num, pval
+from casereport.tables import _cis, ci, integer, num, pval
 
 
 def influence(inf: Any, level: float) -> pd.DataFrame:
@@ -24,7 +24,7 @@ def influence(inf: Any, level: float) -> pd.DataFrame:
             "Site": [site_label(s) for s in t["site"]],
             "Leverage": [num(v, 3) for v in t["leverage"]],
             "Cook's D": [num(v, 3) for v in t["cooks_d"]],
-            "DFBETA (slope)": [num(v) for v in t["slope_change"]],
+            "DFBETA (slope)": [num(v) for v in t["dfbeta"]],
             "Slope without site": [num(v) for v in t["slope_without"]],
             f"{F.percent_level(level)} CI": _cis(t["loo_ci_low"], t["loo_ci_high"]),
             "Stud. residual": [num(v) for v in t["student_resid"]],
@@ -45,46 +45,23 @@ def odds_ratio_models(models: pd.DataFrame, level: float) -> pd.DataFrame:
     )
 
 
-_HOLM_LABELS = {
-    "pearson_r": "Pearson's r (exact permutation p)",
-    "spearman_rho": "Spearman's rho (exact permutation p)",
-    "kendall_tau": "Kendall's tau",
-    "ols_slope": "OLS slope (t)",
-    "permutation_slope": "OLS slope (exact permutation)",
-    "odds_ratio_binomial": "Odds ratio, binomial GLM",
-    "odds_ratio_quasi_binomial": "Odds ratio, quasi-binomial GLM",
-    "odds_ratio_beta_binomial": "Odds ratio, beta-binomial",
-    "odds_ratio_random_intercept": "Odds ratio, random intercept",
-    "odds_ratio_meta_regression": "Odds ratio, meta-regression",
-    "pearson_r_within": "Pearson's r within the stratum",
-}
-
-
-def nonnormal(rows: pd.DataFrame, holm: pd.DataFrame, level: float) -> pd.DataFrame:
-    """Every ENRICH estimand with its interval, raw p and Holm-adjusted p."""
-    out = []
-    for r in holm.itertuples(index=False):
-        v = _val(rows, r.analysis, r.quantity)
-        digits = 3 if "r" in r.quantity.split("_") or r.quantity.endswith(("tau", "rho")) else 2
+def estimands(t: pd.DataFrame, level: float) -> pd.DataFrame:
+    """Every ENRICH estimand of the association (:func:`casereport.analyses.
+    enrich_estimands.table`) with its role, estimate, interval and p; a p that comes from
+    the same test as the row above says so (the table orders such rows together)."""
+    out, previous = [], None
+    for r in t.itertuples(index=False):
+        digits = 3 if r.key in ("pearson_r", "spearman_rho", "kendall_tau") else 2
+        note, previous = r.test == previous, r.test
         out.append(
             {
-                "Estimand": _HOLM_LABELS.get(r.quantity, r.quantity.replace("_", " ")),
-                "Estimate": num(v.estimate, digits),
-                f"{F.percent_level(level)} CI": ci(v.ci_low, v.ci_high, digits),
-                "p": pval(r.p_value),
-                "Holm p": pval(r.p_holm),
+                "Estimand": r.label,
+                "Role": "primary" if r.role == "primary" else "sensitivity",
+                "Estimate": num(r.estimate, digits),
+                f"{F.percent_level(level)} CI": ci(r.ci_low, r.ci_high, digits),
+                "p": pval(r.p_value) + (" (same test as above)" if note else ""),
             }
         )
-    ts = _val(rows, "enrich_nonnormal", "theil_sen_slope")
-    out.append(
-        {
-            "Estimand": "Theil–Sen slope (Sen interval; p of Kendall's tau)",
-            "Estimate": num(ts.estimate),
-            f"{F.percent_level(level)} CI": ci(ts.ci_low, ts.ci_high),
-            "p": pval(ts.p_value),
-            "Holm p": F.DASH,
-        }
-    )
     return pd.DataFrame(out)
 
 
@@ -130,27 +107,31 @@ def cutoff_sweep(sweep: pd.DataFrame) -> pd.DataFrame:
 
 
 def stratum(st: Mapping[str, Any], by: str, value: str, level: float) -> pd.DataFrame:
-    e = st["estimate"]
-    x = e.extra
-    lv = F.percent_level(level)
-    return pd.DataFrame(
-        [
-            {
-                "Sites": f"{by} = {value} ({e.n} sites)",
-                "Estimand": "Pearson's r (exact permutation p)",
-                "Estimate": num(e.estimate, 3),
-                f"{lv} CI": ci(e.ci_low, e.ci_high, 3),
-                "p": pval(e.p_value),
-            },
-            {
-                "Sites": f"{by} = {value} ({e.n} sites)",
-                "Estimand": "OLS slope (t)",
-                "Estimate": num(x["slope"]),
-                f"{lv} CI": ci(x["slope_ci_low"], x["slope_ci_high"]),
-                "p": pval(x["slope_p"]),
-            },
-        ]
-    )
+    """The association within one level of ``by``, without its most influential site, and
+    across all sites adjusted for ``by``; a row that cannot be estimated is left out."""
+    e, w, adj = st["estimate"], st["without"], st["adjusted"]
+    x, lv = e.extra, F.percent_level(level)
+
+    def line(sites: str, what: str, est: Any, lo: Any, hi: Any, p: Any, digits: int = 2):
+        return {"Sites": sites, "Estimand": what, "Estimate": num(est, digits),
+                f"{lv} CI": ci(lo, hi, digits), "p": pval(p)}
+
+    within = f"{by} = {value} ({e.n} sites)"
+    out = [
+        line(within, "Pearson's r (exact permutation p)", e.estimate, e.ci_low, e.ci_high,
+             e.p_value, 3),
+        line(within, "OLS slope (t)", x["slope"], x["slope_ci_low"], x["slope_ci_high"],
+             x["slope_p"]),
+    ]
+    if w:
+        r = w["r"]
+        out.append(line(f"{by} = {value}, without {site_label(w['site']).lower()} ({r.n} sites)",
+                        f"Pearson's r (smallest attainable p {pval(w['min_p'])})",
+                        r.statistic, r.ci_low, r.ci_high, r.p_value, 3))
+    if adj:
+        out.append(line(f"All ({adj.n} sites)", f"OLS slope adjusted for {by} (t)",
+                        adj.estimate, adj.ci_low, adj.ci_high, adj.p_value))
+    return pd.DataFrame(out)
 
 
 def qca_sweep(sweep: pd.DataFrame) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """The ENRICH claims: the article's data-dependent sentences about engagement and fidelity.
 
 Each :class:`~casereport.analyses.claim_rules.Claim` reads quantities that
-``analyses/enrich.py`` and ``analyses/enrich_limits.py`` write (analysis ``enrich_*``) and
+``analyses/enrich.py``, ``enrich_limits.py`` and ``enrich_estimands.py`` write (analysis
+``enrich_*``) and
 says in ``asserts`` what must be true for the marked sentence of ``index.qmd`` to stand.
 """
 
@@ -9,13 +10,20 @@ from __future__ import annotations
 
 from casereport.analyses.claim_rules import Claim
 
-A, INF, OR, NN, ST = (
+A, INF, OR, NN, ST, PR, SE = (
     "enrich_association",
     "enrich_influence",
     "enrich_or_models",
     "enrich_nonnormal",
     "enrich_stratum",
+    "enrich_primary",
+    "enrich_sensitivity",
 )
+
+
+def _null(key: str) -> float:
+    """The value of no association on an estimand's scale: 1 for an odds ratio, else 0."""
+    return 1.0 if key.startswith("odds_ratio") else 0.0
 
 #: The paper's own selection (Gillard et al. 2024, Table 2 and text: "The two high
 #: engagement-high fidelity cases (sites 3,5)", low-low sites 4 and 6, "one outlier, site
@@ -113,9 +121,63 @@ CLAIMS = [
     ),
     Claim(
         "enrich-p-values-disagree",
-        "some but not all of the ENRICH p-values are below alpha",
-        {"below": "enrich_holm.n_raw_below_alpha", "tests": "enrich_holm.n_tests"},
+        "some but not all of the distinct sensitivity tests have p below alpha",
+        {"below": f"{SE}.n_tests_below_alpha", "tests": f"{SE}.n_tests"},
         lambda v: 0 < v["below"] < v["tests"],
+    ),
+    Claim(
+        "enrich-primary-inconclusive",
+        "the primary estimand's interval includes no association (1 for an odds ratio, 0 for "
+        "a slope or correlation) and its p is at least alpha",
+        {
+            "lo": f"{PR}.estimate:ci_low",
+            "hi": f"{PR}.estimate:ci_high",
+            "p": f"{PR}.estimate:p_value",
+            "alpha": f"{SE}.alpha",
+            "key": f"{PR}.key:label",
+        },
+        lambda v: v["lo"] <= _null(v["key"]) <= v["hi"] and v["p"] >= v["alpha"],
+        texts=("key",),
+    ),
+    Claim(
+        "enrich-cutoff-rule-fragile",
+        "at least one shifted setting of the reconstructed cut-offs changes the selection",
+        {"same": "enrich_cutoff_sweep.n_shifts_same_selection",
+         "shifts": "enrich_cutoff_sweep.n_shifts"},
+        lambda v: v["same"] < v["shifts"],
+    ),
+    Claim(
+        "enrich-bounds-include-zero",
+        "the interval from the lower confidence limit of the smallest slope to the upper "
+        "limit of the largest includes zero",
+        {
+            "lo": "enrich_missing.slope_bounds_ci:ci_low",
+            "hi": "enrich_missing.slope_bounds_ci:ci_high",
+        },
+        lambda v: v["lo"] <= 0 <= v["hi"],
+    ),
+    Claim(
+        "enrich-stratum-uninformative",
+        "the within-stratum slope interval includes both zero and the slope across all "
+        "sites, so it can show neither no association nor the overall one",
+        {
+            "lo": f"{ST}.ols_slope_within:ci_low",
+            "hi": f"{ST}.ols_slope_within:ci_high",
+            "slope": f"{A}.ols_slope",
+        },
+        lambda v: v["lo"] <= 0 <= v["hi"] and v["lo"] <= v["slope"] <= v["hi"],
+    ),
+    Claim(
+        "enrich-stratum-site-driven",
+        "without its most influential site the within-stratum correlation is larger in size, "
+        "and its exact p is still at least alpha",
+        {
+            "r": f"{ST}.pearson_r_within",
+            "r_without": f"{ST}.pearson_r_within_without",
+            "p_without": f"{ST}.pearson_r_within_without:p_value",
+            "alpha": f"{SE}.alpha",
+        },
+        lambda v: abs(v["r_without"]) > abs(v["r"]) and v["p_without"] >= v["alpha"],
     ),
     Claim(
         "enrich-one-site-either-way",
@@ -163,12 +225,17 @@ CLAIMS = [
     Claim(
         "enrich-slope-similar-ranks-not",
         "the permutation interval for the slope excludes zero, as the t interval does, while "
-        "the Kendall p-value is at least 0.05",
+        "Sen's interval for the Theil-Sen slope includes zero and the Kendall p is at least "
+        "alpha",
         {
             "perm_lo": f"{NN}.permutation_slope:ci_low",
             "t_lo": f"{A}.ols_slope:ci_low",
+            "ts_lo": f"{NN}.theil_sen_slope:ci_low",
+            "ts_hi": f"{NN}.theil_sen_slope:ci_high",
             "p_tau": f"{NN}.kendall_tau:p_value",
+            "alpha": f"{SE}.alpha",
         },
-        lambda v: v["perm_lo"] > 0 and v["t_lo"] > 0 and v["p_tau"] >= 0.05,
+        lambda v: v["perm_lo"] > 0 and v["t_lo"] > 0 and v["ts_lo"] <= 0 <= v["ts_hi"]
+        and v["p_tau"] >= v["alpha"],
     ),
 ]

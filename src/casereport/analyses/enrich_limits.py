@@ -1,7 +1,7 @@
 """ENRICH: what the engagement–fidelity association can and cannot show (issue 11).
 
 Influence in both directions, the participant-weighted odds ratio under five models,
-inference that does not lean on normality with a Holm adjustment, bounds for missing
+inference that does not lean on normality, bounds for missing
 engagement data, the association within one employer, and a sweep of the case-selection
 cut-offs. Every site is named by the data; no site id is typed here. Each ``*_rows``
 function returns tidy rows (:mod:`casereport.results`) for the notebook to write.
@@ -33,9 +33,10 @@ def influence(df: pd.DataFrame, level: float = 0.95) -> stats.InfluenceResult:
 
 
 def influence_rows(inf: stats.InfluenceResult) -> list[dict[str, Any]]:
-    """``enrich_influence``: per site leverage, DFBETA of the slope (slope without the site
-    − full slope), scaled DFBETAS, externally studentised residual (p = Bonferroni outlier
-    p); which site's removal raises the slope most and which moves it most toward zero;
+    """``enrich_influence``: per site leverage, DFBETA of the slope (full slope − slope
+    without the site, the standard sign), scaled DFBETAS, externally studentised residual
+    (p = Bonferroni outlier p); which site's removal raises the slope most and which moves
+    it most toward zero;
     how many leave-one-out intervals include zero. Cook's distance per site is written by
     :func:`casereport.analyses.enrich.association_rows`."""
     a, n, t = "enrich_influence", inf.n, inf.table
@@ -43,7 +44,7 @@ def influence_rows(inf: stats.InfluenceResult) -> list[dict[str, Any]]:
     for r in t.itertuples(index=False):
         out += [
             row(a, site_quantity("leverage", r.site), r.leverage, n=n),
-            row(a, site_quantity("dfbeta_slope", r.site), r.slope_change, n=n),
+            row(a, site_quantity("dfbeta_slope", r.site), r.dfbeta, n=n),
             row(a, site_quantity("dfbetas_slope", r.site), r.dfbetas, n=n),
             row(a, site_quantity("student_resid", r.site), r.student_resid, p_value=r.bonf_p, n=n),
         ]
@@ -56,7 +57,7 @@ def influence_rows(inf: stats.InfluenceResult) -> list[dict[str, Any]]:
     lev = t.loc[t["leverage"].idxmax()]
     out += [
         label_row(a, "cooks_d_max_site", cook["site"], n=n),
-        row(a, "cooks_d_max_slope_change", cook["slope_change"], n=n),
+        row(a, "cooks_d_max_dfbeta", cook["dfbeta"], n=n),
         label_row(a, "leverage_max_site", lev["site"], n=n),
         row(a, "leverage_max", lev["leverage"], n=n),
         row(a, "n_loo_ci_including_zero", inf.n_loo_including_zero, n=n),
@@ -164,54 +165,6 @@ def nonnormal_rows(nn: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-#: The ENRICH p-values adjusted together by Holm: (analysis, quantity) of the results.
-HOLM_FAMILY = (
-    ("enrich_association", "pearson_r"),
-    ("enrich_association", "spearman_rho"),
-    ("enrich_nonnormal", "kendall_tau"),
-    ("enrich_association", "ols_slope"),
-    ("enrich_nonnormal", "permutation_slope"),
-    ("enrich_or_models", "odds_ratio_binomial"),
-    ("enrich_or_models", "odds_ratio_quasi_binomial"),
-    ("enrich_or_models", "odds_ratio_beta_binomial"),
-    ("enrich_or_models", "odds_ratio_random_intercept"),
-    ("enrich_or_models", "odds_ratio_meta_regression"),
-    ("enrich_stratum", "pearson_r_within"),
-)
-
-
-def holm(results: pd.DataFrame) -> pd.DataFrame:
-    """Holm adjustment (:func:`casereport.stats.holm`) of the p-values of
-    :data:`HOLM_FAMILY` found in ``results``: ``analysis, quantity, p_value, p_holm``."""
-    keyed = results.set_index(["analysis", "quantity"])
-    fam = [k for k in HOLM_FAMILY if k in keyed.index and np.isfinite(keyed.loc[k, "p_value"])]
-    p = [float(keyed.loc[k, "p_value"]) for k in fam]
-    adj = stats.holm(p)
-    return pd.DataFrame(
-        {
-            "analysis": [k[0] for k in fam],
-            "quantity": [k[1] for k in fam],
-            "p_value": p,
-            "p_holm": adj["p_holm"].to_numpy(),
-        }
-    )
-
-
-def holm_rows(h: pd.DataFrame, alpha: float = 0.05) -> list[dict[str, Any]]:
-    """``enrich_holm``: each Holm-adjusted p, the family size, how many raw and adjusted
-    p-values fall below ``alpha``, and the smallest adjusted p."""
-    a, m = "enrich_holm", len(h)
-    out = [row(a, f"holm_{r.quantity}", r.p_holm, p_value=r.p_holm, n=m) for r in h.itertuples()]
-    out += [
-        row(a, "n_tests", m),
-        row(a, "alpha", alpha),
-        row(a, "n_raw_below_alpha", int((h["p_value"] < alpha).sum()), n=m),
-        row(a, "n_holm_below_alpha", int((h["p_holm"] < alpha).sum()), n=m),
-        row(a, "min_holm_p", h["p_holm"].min(), p_value=h["p_holm"].min(), n=m),
-    ]
-    return out
-
-
 # --- missing engagement data ------------------------------------------------------------
 
 
@@ -227,8 +180,8 @@ def missing(df: pd.DataFrame, level: float = 0.95) -> dict[str, Any]:
 def missing_rows(mis: Mapping[str, Any]) -> list[dict[str, Any]]:
     """``enrich_missing``: per site the lower (none without data engaged) and upper (all
     engaged) bound in %, and the share without data; the OLS slope (points per fidelity
-    point) under each; the sharp bounds of the slope; the odds ratio with the offered
-    denominator."""
+    point) under each; the sharp bounds of the slope, and those bounds widened by sampling
+    error (``slope_bounds_ci``); the odds ratio with the offered denominator."""
     a, b, glm = "enrich_missing", mis["bounds"], mis["glm_offered"]
     t, n = b.table, len(b.table)
     out = []
@@ -249,6 +202,7 @@ def missing_rows(mis: Mapping[str, Any]) -> list[dict[str, Any]]:
     i = int(t["missing_share"].to_numpy().argmax())
     out += [
         row(a, "slope_bounds", float("nan"), 100 * lo, 100 * hi, n=n),
+        row(a, "slope_bounds_ci", float("nan"), *(100 * v for v in b.slope_bounds_ci), n=n),
         row(a, "odds_ratio_offered", glm.estimate, glm.ci_low, glm.ci_high, glm.p_value, glm.n),
         label_row(a, "max_missing_site", t["site"].iloc[i], n=n),
         row(a, "max_missing_share", 100 * t["missing_share"].iloc[i], n=n),
@@ -261,33 +215,73 @@ def missing_rows(mis: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def stratum(df: pd.DataFrame, by: str, value: str, level: float = 0.95) -> dict[str, Any]:
     """The association within the sites where ``by`` equals ``value``
-    (:func:`casereport.stats.within_stratum`), and how far the strata overlap on fidelity."""
-    inside = df[by].astype(str) == str(value)
-    est = stats.within_stratum(df.assign(**{by: df[by].astype(str)}), X, Y, by, str(value),
-                               level=level)
-    fin, fout = df.loc[inside, X], df.loc[~inside, X]
-    return {
+    (:func:`casereport.stats.within_stratum`), how far the strata overlap on fidelity, the
+    slope across all sites adjusted for ``by`` (:func:`casereport.stats.adjusted_slope`), and
+    what one site does within the stratum: the correlation without the site whose removal
+    moves it most, with its exact permutation p, beside the smallest p an exact test can
+    give on the remaining sites' fidelity scores (their y perfectly ordered with x)."""
+    d = df.assign(**{by: df[by].astype(str)})
+    inside = d[by] == str(value)
+    est = stats.within_stratum(d, X, Y, by, str(value), level=level)
+    fin, fout = d.loc[inside, X], d.loc[~inside, X]
+    out = {
         "estimate": est,
         "n_outside": int((~inside).sum()),
         "fidelity_min_inside": float(fin.min()),
+        "fidelity_max_inside": float(fin.max()),
         "fidelity_max_outside": float(fout.max()) if len(fout) else float("nan"),
         "n_outside_in_inside_range": int(fout.between(fin.min(), fin.max()).sum()),
+        "adjusted": None,
+        "without": None,
     }
+    if d[by].nunique() > 1:
+        try:
+            out["adjusted"] = stats.adjusted_slope(d, Y, X, by, level=level)
+        except ValueError:
+            pass  # not estimable (too few sites, or fidelity constant within the groups)
+    sub = d.loc[inside].dropna(subset=[X, Y]).reset_index(drop=True)
+    if len(sub) >= 4:  # three sites must remain for a correlation
+        r_without = stats.pearson_without_each(sub[X], sub[Y])
+        i = int(np.nanargmax(np.abs(r_without - est.estimate)))
+        rest = sub.drop(index=i)
+        pc = stats.permutation_correlation(rest[X], rest[Y], level=level)
+        floor = stats.permutation_correlation(rest[X], rest[X], level=level)
+        out["without"] = {"site": str(sub.loc[i, "site"]), "r": pc, "min_p": floor.p_value}
+    return out
 
 
 def stratum_rows(st: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``enrich_stratum``: the correlation and slope within the stratum, its size and
+    fidelity range beside the other sites', the slope adjusted for the stratifying column,
+    and the within-stratum correlation without its most influential site with the smallest
+    attainable p (NaN rows where not estimable)."""
     a, e = "enrich_stratum", st["estimate"]
     x = e.extra
-    return [
+    out = [
         row(a, "pearson_r_within", e.estimate, e.ci_low, e.ci_high, e.p_value, e.n),
         row(a, "ols_slope_within", x["slope"], x["slope_ci_low"], x["slope_ci_high"],
             x["slope_p"], e.n),
         row(a, "n_sites_within", e.n),
         row(a, "n_sites_outside", st["n_outside"]),
         row(a, "fidelity_min_within", st["fidelity_min_inside"]),
+        row(a, "fidelity_max_within", st["fidelity_max_inside"]),
         row(a, "fidelity_max_outside", st["fidelity_max_outside"]),
         row(a, "n_outside_within_fidelity_range", st["n_outside_in_inside_range"]),
     ]
+    adj = st["adjusted"]
+    out.append(row(a, "ols_slope_adjusted", *(
+        (adj.estimate, adj.ci_low, adj.ci_high, adj.p_value, adj.n) if adj else (np.nan,)
+    )))
+    w = st["without"]
+    if w:
+        r = w["r"]
+        out += [
+            label_row(a, "within_influential_site", w["site"], n=e.n),
+            row(a, "pearson_r_within_without", r.statistic, r.ci_low, r.ci_high, r.p_value,
+                r.n),
+            row(a, "min_attainable_p_without", w["min_p"], p_value=w["min_p"], n=r.n),
+        ]
+    return out
 
 
 # --- sweep of the case-selection cut-offs ----------------------------------------------

@@ -68,9 +68,9 @@ def table3_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
     tot = totals(df)
     out += [row(a, k, v, n=len(df)) for k, v in tot.items()]
     out += [
-        row(a, "minutes_per_month_min", df["mpm"].min(), n=len(df)),
-        row(a, "minutes_per_month_max", df["mpm"].max(), n=len(df)),
-        row(a, "minutes_per_month_median", df["mpm"].median(), n=len(df)),
+        # one row, so the text quotes the median and both ends of the range at one precision
+        row(a, "minutes_per_month_range", df["mpm"].median(), df["mpm"].min(), df["mpm"].max(),
+            n=len(df)),
     ]
     out += turnover_rows(df)
     out.append(row(a, "n_ratio_mismatches", mismatches, n=2 * len(df)))

@@ -108,6 +108,7 @@ from .rates import (  # noqa: E402
     factor_permutation_tests,
 )
 from .robust import (  # noqa: E402
+    adjusted_slope,
     holm,
     kendall_exact,
     permutation_slope_interval,
@@ -148,6 +149,7 @@ __all__ += [
     "kendall_exact",
     "permutation_slope_interval",
     "theil_sen",
+    "adjusted_slope",
     "within_stratum",
     "BoundsResult",
     "InfluenceResult",

@@ -23,6 +23,7 @@ from .permutation import (
 )
 
 __all__ = [
+    "adjusted_slope",
     "permutation_slope_interval",
     "theil_sen",
     "kendall_exact",
@@ -239,4 +240,32 @@ def within_stratum(
             "slope_ci_high": ols.ci_high,
             "slope_p": ols.p_value,
         },
+    )
+
+
+def adjusted_slope(df: pd.DataFrame, y: str, x: str, by: str, level: float = 0.95) -> Estimate:
+    """OLS slope of ``y`` on ``x`` adjusted for the groups of column ``by`` (one indicator
+    per level but the first), with its t interval and p on n − (number of levels) − 1 df.
+
+    The textbook least-squares fit y = a + b·x + Σ c_g·[by = g] + e (statsmodels OLS);
+    within-group slope pooled across the groups. Needs more rows than parameters and ``x``
+    varying within at least one group, else ValueError.
+    """
+    import statsmodels.api as sm
+
+    d = df.dropna(subset=[x, y, by])
+    dummies = pd.get_dummies(d[by].astype(str), drop_first=True, dtype=float)
+    design = sm.add_constant(pd.concat([d[[x]].astype(float), dummies], axis=1))
+    if len(d) <= design.shape[1]:
+        raise ValueError(
+            f"adjusting {x} for {by} needs more than {design.shape[1]} rows; there are {len(d)}"
+        )
+    fit = sm.OLS(d[y].astype(float), design).fit()
+    if not np.isfinite(fit.bse[x]) or np.linalg.matrix_rank(design.to_numpy()) < design.shape[1]:
+        raise ValueError(f"{x} does not vary within the levels of {by}")
+    lo, hi = fit.conf_int(alpha=1 - level).loc[x]
+    return Estimate(
+        quantity=f"slope of {y} on {x} adjusted for {by}", estimate=float(fit.params[x]),
+        ci_low=float(lo), ci_high=float(hi), p_value=float(fit.pvalues[x]), n=int(len(d)),
+        method="OLS with group indicators, t interval",
     )

@@ -18,8 +18,9 @@ class InfluenceResult:
     """Per-site deletion diagnostics for OLS y ~ x and their summary.
 
     ``table``: one row per site with ``site, x, y, leverage, cooks_d, slope_without,
-    slope_change`` (slope without the site − full slope, the raw DFBETA with that sign),
-    ``dfbetas`` (statsmodels' scaled DFBETAS for the slope), ``student_resid``
+    dfbeta`` (full slope − slope without the site: DFBETA with the standard sign of
+    Belsley, Kuh and Welsch 1980, so positive means the site pulls the slope up), ``dfbetas``
+    (statsmodels' scaled DFBETAS for the slope, the same sign), ``student_resid``
     (externally studentised), ``bonf_p`` (Bonferroni outlier p), ``loo_ci_low,
     loo_ci_high`` (t interval of the slope without the site) and ``loo_includes_zero``.
     ``strengthens``/``weakens``: the site whose removal moves the slope furthest from 0 /
@@ -103,7 +104,7 @@ def influence_both_ways(
             "leverage": inf.hat_matrix_diag,
             "cooks_d": inf.cooks_distance[0],
             "slope_without": b_i,
-            "slope_change": b_i - fit.params[1],
+            "dfbeta": fit.params[1] - b_i,
             "dfbetas": inf.dfbetas[:, 1],
             "student_resid": inf.resid_studentized_external,
             "bonf_p": np.asarray(fit.outlier_test(method="bonf"))[:, 2],  # student, unadj, bonf
@@ -133,11 +134,17 @@ class BoundsResult:
     ((N − n_data)/N). ``association``: tidy rows of the OLS slope (t interval, p) and
     Pearson r of each of observed, lower and upper on x. ``slope_bounds``: the smallest
     and largest OLS slope over every choice of per-site values within [lower, upper].
+    ``slope_bounds_ci``: the lower confidence limit of the smallest slope and the upper
+    limit of the largest (each the t interval of the OLS fit at the vertex that attains
+    the bound): an interval for the slope that allows for both the missing outcomes and
+    sampling error, conservative in the manner of Imbens and Manski (2004, Econometrica
+    72:1845), who cover the identified set by the union of the bounds' intervals.
     """
 
     association: pd.DataFrame
     slope_bounds: tuple[float, float]
     table: pd.DataFrame = field(repr=False)
+    slope_bounds_ci: tuple[float, float] = (float("nan"), float("nan"))
 
     def rows(self, analysis: str = "missing_bounds") -> list[dict]:
         out = self.association.assign(analysis=analysis).to_dict("records")
@@ -217,4 +224,7 @@ def missing_outcome_bounds(
     up = np.where(dx > 0, table["upper"], table["lower"])
     down = np.where(dx > 0, table["lower"], table["upper"])
     bounds = (float(dx @ down / sxx), float(dx @ up / sxx))
-    return BoundsResult(association=tidy(rows), slope_bounds=bounds, table=table)
+    vertex = pd.DataFrame({"site": sites, "_x": xv, "down": down, "up": up})
+    ci = (site_ols(vertex, "down", "_x").ci_low, site_ols(vertex, "up", "_x").ci_high)
+    return BoundsResult(association=tidy(rows), slope_bounds=bounds, table=table,
+                        slope_bounds_ci=(float(ci[0]), float(ci[1])))
