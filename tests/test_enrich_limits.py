@@ -201,11 +201,13 @@ def test_offered_denominator_odds_ratio_matches_a_second_implementation():
 def test_stratum_is_the_parameter_and_its_exact_p_by_enumeration(value):
     """Oracle: Pearson r of the rows with the chosen employer (np.corrcoef) and its exact
     permutation p over all n! pairings; the stratum is the parameter, not a typed site
-    list. Two voluntary sites are too few (fewer than 3): a clear error."""
+    list. Two voluntary sites are too few (fewer than 3): the analysis is not estimable and
+    says why, and its rows carry the reason (issue 20, item 4: a report, not a traceback)."""
     d = ENRICH[ENRICH["employer"] == value]
     if len(d) < 3:
-        with pytest.raises(ValueError, match="at least 3"):
-            L.stratum(ENRICH, "employer", value)
+        st = L.stratum(ENRICH, "employer", value)
+        assert "needs at least 3 sites; the stratum has 2" in st.reason
+        assert _q(L.stratum_rows(st), "not_estimable", "label") == st.reason
         return
     x, y = d["fidelity_score"].to_numpy(), d["engagement_pct"].to_numpy()
     r0 = np.corrcoef(x, y)[0, 1]

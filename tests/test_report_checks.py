@@ -163,6 +163,7 @@ def test_real_article_quotes_no_typed_numbers():
     body = re.sub(r"\{\{<.*?>\}\}", "", body, flags=re.S)
     body = re.sub(r"`[^`]*`", "", body)
     body = re.sub(r"\{#[^}]*\}", "", body)
+    body = re.sub(r"\{\.claim[^}]*\}", "", body)  # a repeated claim's id: of="..."
     body = re.sub(r"Table \d+ of @[\w-]+", "", body)
     body = re.sub(r"\[@[^\]]*\]|@[\w-]+", "", body)
     assert re.findall(r".{0,30}\d.{0,30}", body) == []

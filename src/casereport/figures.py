@@ -11,6 +11,7 @@ from typing import Any
 
 import matplotlib
 
+from casereport.analyses.estimability import NotEstimable
 from casereport.labels import GROUP_LABELS, MENTORING_GROUPS
 from casereport.notebook_setup import PALETTE, in_kernel
 
@@ -30,8 +31,15 @@ from casereport.stats import clopper_pearson  # noqa: E402
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "h"]
 
 
-def show(fig: plt.Figure) -> None:
-    """Display ``fig`` once (inline backend in a kernel) and close it."""
+def show(fig: plt.Figure | NotEstimable) -> None:
+    """Display ``fig`` once (inline backend in a kernel) and close it. An analysis the data
+    cannot support is drawn as a small figure stating the reason, so the figure's label,
+    caption and alt text still resolve."""
+    if isinstance(fig, NotEstimable):
+        note = str(fig)
+        fig, ax = plt.subplots(figsize=(6.0, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, note, ha="center", va="center")
     try:
         from IPython import get_ipython
 

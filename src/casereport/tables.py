@@ -16,6 +16,8 @@ import pandas as pd
 
 from casereport import format as F
 from casereport import markdown
+from casereport.analyses.enrich import most_influential_site
+from casereport.analyses.estimability import NotEstimable, passes_through
 from casereport.analyses.retake import totals
 from casereport.format import DASH
 from casereport.labels import (
@@ -35,11 +37,18 @@ def markdown_table(df: pd.DataFrame, align: Sequence[str] | None = None):
     return Markdown(markdown.frame(df, align))
 
 
-def show(df: pd.DataFrame, align: Sequence[str] | None = None) -> None:
-    """Display one table as Markdown (the only output of a table cell)."""
+def show(df: pd.DataFrame | NotEstimable, align: Sequence[str] | None = None) -> None:
+    """Display one table as Markdown (the only output of a table cell); an analysis the
+    data cannot support shows as a one-row table giving the reason, so the table's label
+    and caption still resolve."""
     from IPython.display import display
 
-    display(markdown_table(df, align))
+    display(markdown_table(note_table(df) if isinstance(df, NotEstimable) else df, align))
+
+
+def note_table(note: NotEstimable) -> pd.DataFrame:
+    """The one-row table shown where an analysis is not estimable: its reason."""
+    return pd.DataFrame({"Not estimable": [note.reason[:1].upper() + note.reason[1:] + "."]})
 
 
 # Cells in the house number style (casereport.format), an en dash for missing values.
@@ -122,8 +131,12 @@ _ENRICH_MODEL_LABELS = {
 }
 
 
-def enrich_models(rows: pd.DataFrame, level: float, influential_site: str) -> pd.DataFrame:
-    """The association models from the tidy rows of analysis ``enrich_association``."""
+@passes_through
+def enrich_models(assoc: Any, rows: pd.DataFrame, level: float) -> pd.DataFrame:
+    """The association models from the tidy rows of analysis ``enrich_association``, with
+    the site of the largest Cook's distance in ``assoc`` (:func:`casereport.analyses.
+    enrich.association`)."""
+    influential_site = most_influential_site(assoc)
     out = []
     for q, (model, label) in _ENRICH_MODEL_LABELS.items():
         r = _val(rows, "enrich_association", q)
@@ -150,6 +163,7 @@ def enrich_models(rows: pd.DataFrame, level: float, influential_site: str) -> pd
     return pd.DataFrame(out)
 
 
+@passes_through
 def enrich_loo(loo: pd.DataFrame, level: float) -> pd.DataFrame:
     """Leave-one-site-out refits and each site's Cook's distance."""
     lv = F.percent_level(level)

@@ -11,10 +11,12 @@ from typing import Any
 import pandas as pd
 
 from casereport import format as F
+from casereport.analyses.estimability import NotEstimable, passes_through
 from casereport.labels import site_label
 from casereport.tables import _cis, ci, integer, num, pval
 
 
+@passes_through
 def influence(inf: Any, level: float) -> pd.DataFrame:
     """Per site: leverage, Cook's distance, DFBETA of the slope, slope without the site with
     its interval, externally studentised residual and its Bonferroni outlier p."""
@@ -33,6 +35,7 @@ def influence(inf: Any, level: float) -> pd.DataFrame:
     )
 
 
+@passes_through
 def odds_ratio_models(models: pd.DataFrame, level: float) -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -49,6 +52,8 @@ def estimands(t: pd.DataFrame, level: float) -> pd.DataFrame:
     """Every ENRICH estimand of the association (:func:`casereport.analyses.
     enrich_estimands.table`) with its role, estimate, interval and p; a p that comes from
     the same test as the row above says so (the table orders such rows together)."""
+    if t.empty:
+        return NotEstimable("enrich_primary", "no estimand could be estimated on these data")
     out, previous = [], None
     for r in t.itertuples(index=False):
         digits = 3 if r.key in ("pearson_r", "spearman_rho", "kendall_tau") else 2
@@ -65,10 +70,11 @@ def estimands(t: pd.DataFrame, level: float) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def missing(bounds: Any, df: pd.DataFrame) -> pd.DataFrame:
+@passes_through
+def missing(mis: Mapping[str, Any], df: pd.DataFrame) -> pd.DataFrame:
     """Per site: engaged / with data / offered, observed %, and the bounds over those
-    offered peer support."""
-    t = bounds.table.set_index("site")
+    offered peer support (``mis``: :func:`casereport.analyses.enrich_limits.missing`)."""
+    t = mis["bounds"].table.set_index("site")
     d = df.assign(site=df["site"].astype(str)).set_index("site")
     return pd.DataFrame(
         {
@@ -106,6 +112,7 @@ def cutoff_sweep(sweep: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+@passes_through
 def stratum(st: Mapping[str, Any], by: str, value: str, level: float) -> pd.DataFrame:
     """The association within one level of ``by``, without its most influential site, and
     across all sites adjusted for ``by``; a row that cannot be estimated is left out."""

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from casereport import labels, stats
+from casereport.analyses.estimability import needs, passes_through
 from casereport.analyses.inputs import site_list
 from casereport.results import class_rows, label_row, row, site_quantity
 from casereport.rounding import round_half_up
@@ -101,6 +102,7 @@ def table2_rows(df: pd.DataFrame, level: float = 0.95) -> list[dict[str, Any]]:
     return out
 
 
+@needs("enrich_association", 3, varying=("fidelity_score",))
 def association(df: pd.DataFrame, level: float = 0.95, seed: int | None = None) -> dict:
     """Pearson and Spearman (permutation p), unweighted OLS and the binomial GLM."""
     x, y = df["fidelity_score"], df["engagement_pct"]
@@ -117,6 +119,7 @@ def association(df: pd.DataFrame, level: float = 0.95, seed: int | None = None) 
     }
 
 
+@passes_through
 def association_rows(assoc: dict) -> list[dict[str, Any]]:
     """Rows of ``enrich_association`` (the models table) and ``enrich_influence``."""
     a = "enrich_association"
@@ -139,6 +142,7 @@ def association_rows(assoc: dict) -> list[dict[str, Any]]:
     return out
 
 
+@passes_through
 def most_influential_site(assoc: dict) -> str:
     """Site with the largest Cook's distance in the unweighted OLS."""
     return stats.most_influential(assoc["ols"].influence)[0]
@@ -150,6 +154,7 @@ def most_influential_site(assoc: dict) -> str:
 LOO_GLM_MAX_SITES = 200
 
 
+@needs("enrich_loo", 4, varying=("fidelity_score",))  # three sites must remain in each refit
 def leave_one_out(df: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Leave-one-site-out: OLS slope, GLM odds ratio and Pearson r without each site, plus
     each site's Cook's distance in the full OLS fit. One row per omitted site."""
@@ -182,6 +187,7 @@ def leave_one_out(df: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     return out
 
 
+@passes_through
 def leave_one_out_rows(loo: pd.DataFrame) -> list[dict[str, Any]]:
     """Per omitted site: the OLS slope and GLM odds ratio (with intervals) and Pearson r."""
     a, out = "enrich_loo", []

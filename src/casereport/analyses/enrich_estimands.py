@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from casereport.analyses.estimability import NotEstimable
 from casereport.results import label_row, row
 
 
@@ -91,7 +92,7 @@ def table(results: pd.DataFrame, primary: str) -> pd.DataFrame:
     check_primary(primary)
     keyed = results.set_index(["analysis", "quantity"])
     test_of_primary = BY_KEY[primary].test
-    out = []
+    out: list[dict[str, Any]] = []
     for e in ESTIMANDS:
         if (e.analysis, e.quantity) not in keyed.index:
             continue
@@ -103,7 +104,11 @@ def table(results: pd.DataFrame, primary: str) -> pd.DataFrame:
              "same_test_as_primary": e.key != primary and e.test == test_of_primary}
             | {c: float(r[c]) for c in ("estimate", "ci_low", "ci_high", "p_value", "n")}
         )
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=_COLUMNS)
+
+
+_COLUMNS = ["key", "label", "role", "test", "site_variation", "same_test_as_primary",
+            "estimate", "ci_low", "ci_high", "p_value", "n"]
 
 
 def _distinct_tests(t: pd.DataFrame) -> pd.DataFrame:
@@ -120,6 +125,10 @@ def rows(t: pd.DataFrame, alpha: float = 0.05) -> list[dict[str, Any]]:
     ``estimate`` with its interval and p, ``p_below_alpha``); ``enrich_sensitivity``: how
     many distinct sensitivity tests there are, how many have p below ``alpha`` (all, and
     those that allow for between-site variation), and the smallest and largest p."""
+    if t.empty or not (t["role"] == "primary").any():
+        why = "its analysis could not be estimated on these data"
+        alpha_row = row("enrich_sensitivity", "alpha", alpha)
+        return NotEstimable("enrich_primary", why).rows() + [alpha_row]
     p = t[t["role"] == "primary"].iloc[0]
     d = _distinct_tests(t)
     v = d[d["site_variation"]]

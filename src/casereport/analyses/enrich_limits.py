@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from casereport import stats
+from casereport.analyses.estimability import NotEstimable, needs, passes_through, shortfall
 from casereport.results import label_row, row, site_quantity
 
 X, Y = "fidelity_score", "engagement_pct"
@@ -26,12 +27,14 @@ K, M, N_OFFERED = "engaged", "with_engagement_data", "offered_peer_support"
 # --- influence ------------------------------------------------------------------------
 
 
+@needs("enrich_influence", 4, varying=(X,))  # deletion diagnostics refit on n - 1 >= 3
 def influence(df: pd.DataFrame, level: float = 0.95) -> stats.InfluenceResult:
     """Deletion diagnostics of the unweighted OLS slope, both directions
     (:func:`casereport.stats.influence_both_ways`)."""
     return stats.influence_both_ways(df, Y, X, level=level)
 
 
+@passes_through
 def influence_rows(inf: stats.InfluenceResult) -> list[dict[str, Any]]:
     """``enrich_influence``: per site leverage, DFBETA of the slope (full slope − slope
     without the site, the standard sign), scaled DFBETAS, externally studentised residual
@@ -102,6 +105,7 @@ OR_MODELS: dict[str, tuple[str, Any]] = {
 }
 
 
+@needs("enrich_or_models", 3, varying=(X,))
 def odds_ratio_models(df: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """One row per model of :data:`OR_MODELS`: ``key, model, estimate, ci_low, ci_high,
     p_value, n`` of the odds ratio of engagement per fidelity point."""
@@ -116,6 +120,7 @@ def odds_ratio_models(df: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@passes_through
 def odds_ratio_rows(models: pd.DataFrame) -> list[dict[str, Any]]:
     """``enrich_or_models``: ``odds_ratio_<model>`` per model, and how many intervals
     exclude 1."""
@@ -132,6 +137,7 @@ def odds_ratio_rows(models: pd.DataFrame) -> list[dict[str, Any]]:
 # --- inference that does not lean on normality ------------------------------------------
 
 
+@needs("enrich_nonnormal", 3, varying=(X,))
 def nonnormal(df: pd.DataFrame, level: float = 0.95) -> dict[str, Any]:
     """Exact permutation-inverted interval of the OLS slope, Theil–Sen slope with Sen's
     interval, and Kendall's tau with its exact p. With ties the exact Kendall p is not
@@ -154,6 +160,7 @@ def nonnormal(df: pd.DataFrame, level: float = 0.95) -> dict[str, Any]:
     return out
 
 
+@passes_through
 def nonnormal_rows(nn: Mapping[str, Any]) -> list[dict[str, Any]]:
     a = "enrich_nonnormal"
     p, ts, kt = nn["perm"], nn["theil_sen"], nn["kendall"]
@@ -168,6 +175,7 @@ def nonnormal_rows(nn: Mapping[str, Any]) -> list[dict[str, Any]]:
 # --- missing engagement data ------------------------------------------------------------
 
 
+@needs("enrich_missing", 3, varying=(X,))
 def missing(df: pd.DataFrame, level: float = 0.95) -> dict[str, Any]:
     """Manski bounds (:func:`casereport.stats.missing_outcome_bounds`) of each site's
     engagement among those offered peer support, and the quasi-binomial odds ratio with
@@ -177,6 +185,7 @@ def missing(df: pd.DataFrame, level: float = 0.95) -> dict[str, Any]:
     return {"bounds": b, "glm_offered": glm}
 
 
+@passes_through
 def missing_rows(mis: Mapping[str, Any]) -> list[dict[str, Any]]:
     """``enrich_missing``: per site the lower (none without data engaged) and upper (all
     engaged) bound in %, and the share without data; the OLS slope (points per fidelity
@@ -213,7 +222,9 @@ def missing_rows(mis: Mapping[str, Any]) -> list[dict[str, Any]]:
 # --- confounding by employer ------------------------------------------------------------
 
 
-def stratum(df: pd.DataFrame, by: str, value: str, level: float = 0.95) -> dict[str, Any]:
+def stratum(
+    df: pd.DataFrame, by: str, value: str, level: float = 0.95
+) -> dict[str, Any] | NotEstimable:
     """The association within the sites where ``by`` equals ``value``
     (:func:`casereport.stats.within_stratum`), how far the strata overlap on fidelity, the
     slope across all sites adjusted for ``by`` (:func:`casereport.stats.adjusted_slope`), and
@@ -222,6 +233,9 @@ def stratum(df: pd.DataFrame, by: str, value: str, level: float = 0.95) -> dict[
     give on the remaining sites' fidelity scores (their y perfectly ordered with x)."""
     d = df.assign(**{by: df[by].astype(str)})
     inside = d[by] == str(value)
+    reason = shortfall(d.loc[inside], 3, varying=(X,), whose="the stratum")
+    if reason:
+        return NotEstimable("enrich_stratum", f"within {by} = {value}: {reason}")
     est = stats.within_stratum(d, X, Y, by, str(value), level=level)
     fin, fout = d.loc[inside, X], d.loc[~inside, X]
     out = {
@@ -250,6 +264,7 @@ def stratum(df: pd.DataFrame, by: str, value: str, level: float = 0.95) -> dict[
     return out
 
 
+@passes_through
 def stratum_rows(st: Mapping[str, Any]) -> list[dict[str, Any]]:
     """``enrich_stratum``: the correlation and slope within the stratum, its size and
     fidelity range beside the other sites', the slope adjusted for the stratifying column,

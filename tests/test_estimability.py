@@ -1,0 +1,107 @@
+"""A trial of any size gets a report (issue 20, item 4): each ENRICH analysis says it is not
+estimable, and why, instead of raising. Oracle: the reasons are the checks' own wording
+(site counts by len, a constant column by its unique values), and every analysis that
+remains estimable still runs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from casereport import data, paths, results, tables, tables_enrich
+from casereport.analyses import enrich
+from casereport.analyses import enrich_estimands as E
+from casereport.analyses import enrich_limits as L
+from casereport.analyses.estimability import NotEstimable, shortfall
+
+ENRICH = enrich.prepare(data.load_enrich(paths.DATA_DIR / "enrich_sites.csv"))
+
+
+def _all_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Every ENRICH analysis of the notebook, in its order, with its display built too."""
+    res = results.Results()
+    res.extend(enrich.table2_rows(df))
+    a = enrich.association(df)
+    res.extend(enrich.association_rows(a))
+    tables.enrich_models(a, res.frame(), 0.95)
+    loo = enrich.leave_one_out(df)
+    res.extend(enrich.leave_one_out_rows(loo))
+    tables.enrich_loo(loo, 0.95)
+    inf = L.influence(df)
+    res.extend(L.influence_rows(inf))
+    tables_enrich.influence(inf, 0.95)
+    om = L.odds_ratio_models(df)
+    res.extend(L.odds_ratio_rows(om))
+    tables_enrich.odds_ratio_models(om, 0.95)
+    st = L.stratum(df, "employer", "NHS")
+    res.extend(L.stratum_rows(st))
+    tables_enrich.stratum(st, "employer", "NHS", 0.95)
+    res.extend(L.nonnormal_rows(L.nonnormal(df)))
+    t = E.table(res.frame(), "odds_ratio_quasi_binomial")
+    res.extend(E.rows(t))
+    tables_enrich.estimands(t, 0.95)
+    mis = L.missing(df)
+    res.extend(L.missing_rows(mis))
+    tables_enrich.missing(mis, df)
+    return res.frame()
+
+
+def _reasons(frame: pd.DataFrame) -> dict[str, str]:
+    hit = frame[frame["quantity"] == "not_estimable"]
+    return dict(zip(hit["analysis"], hit["label"], strict=True))
+
+
+def test_three_sites_leave_out_only_the_deletion_analyses():
+    """With 3 sites a leave-one-out refit would have 2: those two analyses say so; the
+    association, the models and the bounds still run on 3 sites."""
+    reasons = _reasons(_all_rows(ENRICH.iloc[:3]))
+    assert reasons == {
+        "enrich_loo": "needs at least 4 sites; this trial has 3",
+        "enrich_influence": "needs at least 4 sites; this trial has 3",
+    }
+
+
+def test_a_constant_score_leaves_every_association_not_estimable():
+    """A fidelity score of 10 at every site: no association can be estimated, the primary
+    estimand included; the site table still is."""
+    frame = _all_rows(ENRICH.assign(fidelity_score=10.0))
+    reasons = _reasons(frame)
+    assert reasons["enrich_association"] == "fidelity score does not vary (10 at every site)"
+    assert set(reasons) >= {"enrich_loo", "enrich_influence", "enrich_or_models",
+                            "enrich_nonnormal", "enrich_missing", "enrich_stratum",
+                            "enrich_primary"}  # fmt: skip
+    assert results.lookup(frame, "enrich_table2", "n_sites") == len(ENRICH)
+
+
+def test_a_site_with_no_one_engaged_is_estimable():
+    """Zero engaged at one site is a valid count (its log-odds is not finite, but the
+    models on counts handle it): nothing is reported as not estimable."""
+    zero = ENRICH.copy()
+    zero.loc[0, "engaged"] = 0
+    zero = enrich.prepare(zero)
+    assert _reasons(_all_rows(zero)) == {}
+
+
+@pytest.mark.parametrize(
+    ("frame", "kw", "expected"),
+    [
+        (pd.DataFrame({"x": [1, 2]}), {"min_sites": 3}, "needs at least 3 sites; this trial has 2"),
+        (pd.DataFrame({"x": [5.5] * 4}), {"varying": ("x",)},
+         "x does not vary (5.5 at every site)"),
+        (pd.DataFrame({"k": [0, 0, 0]}), {"positive": "k"}, "no site has k above zero"),
+        (pd.DataFrame({"x": [1.0, 2.0, 3.0]}), {"varying": ("x",)}, None),
+    ],
+)
+def test_shortfall_reasons(frame, kw, expected):
+    assert shortfall(frame, **kw) == expected
+
+
+def test_display_of_a_not_estimable_table_keeps_one_row_with_the_reason():
+    """tables.show renders a one-row table (so the cell's label and caption still resolve)
+    whose cell is the reason as a sentence."""
+    note = NotEstimable("enrich_loo", "needs at least 4 sites; this trial has 3")
+    assert str(note) == "Not estimable: needs at least 4 sites; this trial has 3."
+    shown = tables.note_table(note)
+    assert shown.to_dict("list") == {
+        "Not estimable": ["Needs at least 4 sites; this trial has 3."]
+    }
