@@ -149,20 +149,21 @@ def test_negbin_parameter_set_exists():
 def test_theory_matrix_by_hand(df):
     """From reason_theory_map.csv: site 3 has only 'less confident' -> Positive reinforcement
     (paper) and Increased mentee confidence (judgement); site 2 (no factor) gets its own
-    reasons: Managing research and clinical duties (paper), Timely support (judgement);
+    reasons: Managing research and clinical duties and Timely support (both judgement: no
+    sentence names site 2 in either link);
     sites 9, 10, 13 (close to expected) touch nothing."""
     m = cross_case.theory_matrix(df, data.load_reason_map())
     col3 = {e: v for e, v in m["3"].items() if v}
     assert col3 == {"Positive reinforcement (M)": "paper",
                     "Increased mentee confidence (O)": "judgement"}  # fmt: skip
     col2 = {e: v for e, v in m["2"].items() if v}
-    assert col2 == {"Managing research and clinical duties (M)": "paper",
+    assert col2 == {"Managing research and clinical duties (M)": "judgement",
                     "Timely support (M)": "judgement"}  # fmt: skip
     for s in ("9", "10", "13"):
         assert (m[s] == "").all()
     rows = {r["quantity"]: r["estimate"] for r in
             cross_case.mapping_rows(data.load_reason_map(), m)}  # fmt: skip
-    assert (rows["n_mappings"], rows["n_paper"], rows["n_judgement"]) == (14, 6, 8)
+    assert (rows["n_mappings"], rows["n_paper"], rows["n_judgement"]) == (14, 4, 10)
     shown = matrices.theory_matrix(m)
     assert set(shown.drop(columns="Programme-theory element").to_numpy().ravel()) <= {"P", "J", ""}
 
@@ -284,3 +285,27 @@ def test_article_uses_programme_theory_only_with_the_mapping():
     assert "site-level findings against it" not in flat
     assert "does not use the programme theory" in flat
     assert "RETAKE has no fidelity measure" in flat
+
+
+def test_theory_map_counts_are_four_paper_and_ten_judgement_links_and_quoted_as_variables():
+    """Issue 19, item 6: the expected counts come from the review's reading of the papers
+    (only four links rest on a sentence that names the reason in the theme's own section:
+    less confident -> Positive reinforcement and site-specific issues -> three elements);
+    the article quotes them through the build's variables, never as typed numbers."""
+    rm = data.load_reason_map()
+    paper = set(zip(rm.loc[rm["basis"] == "paper", "reason"],
+                    rm.loc[rm["basis"] == "paper", "theme"], strict=True))  # fmt: skip
+    assert paper == {
+        ("less_confident", "Positive reinforcement"),
+        ("site_specific_issues", "Trial set-up"),
+        ("site_specific_issues", "Managing research and clinical duties"),
+        ("site_specific_issues", "Facilitation strategy"),
+    }
+    m = cross_case.theory_matrix(retake.prepare(data.load_retake(), data.load_factors()), rm)
+    rows = {r["quantity"]: r["estimate"] for r in cross_case.mapping_rows(rm, m)}
+    assert (rows["n_paper"], rows["n_judgement"]) == (4, 10)
+    flat = re.sub(r"\s+", " ", _article())
+    i = flat.index("rest on a sentence of the papers")
+    sentence = flat[i - 200 : i + 200]
+    assert "{{< var theory_mapping.n_paper >}} rest on a sentence" in sentence
+    assert "{{< var theory_mapping.n_judgement >}} are the report's own reading" in sentence
