@@ -22,7 +22,6 @@ from casereport.labels import (
     CASE_LABELS,
     CORRELATES,
     GROUP_LABELS,
-    factor_label,
     site_label,
 )
 from casereport.rounding import round_half_up
@@ -243,24 +242,6 @@ def retake_sites(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
         }
     )
     return pd.DataFrame(rows)
-
-
-
-
-def retake_rates(rates: Sequence[Any], level: float) -> pd.DataFrame:
-    """Rate ratios of mentoring minutes (months as exposure), one factor at a time."""
-    fam = {"quasipoisson": "quasi-Poisson", "negbin": "negative binomial"}
-    return pd.DataFrame(
-        {
-            "Site factor": [factor_label(r.factor) for r in rates],
-            "Sites with / without": [f"{r.n_present} / {r.n_absent}" for r in rates],
-            "Rate ratio": [num(r.estimate) for r in rates],
-            f"{F.percent_level(level)} CI": [ci(r.ci_low, r.ci_high) for r in rates],
-            "p": [pval(r.p_value) for r in rates],
-            "Dispersion": [num(r.dispersion) for r in rates],
-            "Model": [fam.get(r.family, r.family) for r in rates],
-        }
-    )
 
 
 

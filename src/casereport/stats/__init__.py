@@ -106,6 +106,7 @@ from .rates import (  # noqa: E402
     all_assignments,
     factor_permutation_test,
     factor_permutation_tests,
+    rate_ratios,
 )
 from .robust import (  # noqa: E402
     holm,
@@ -142,6 +143,7 @@ __all__ += [
     "prime_implicants",
     "term_string",
     "all_assignments",
+    "rate_ratios",
     "factor_permutation_test",
     "factor_permutation_tests",
     "holm",
