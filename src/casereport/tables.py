@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from casereport import format as F
-from casereport import markdown
+from casereport import markdown, stats
 from casereport.analyses.retake import totals
 from casereport.format import DASH
 from casereport.labels import (
@@ -267,12 +267,18 @@ def retake_correlations(cors: Mapping[str, Any]) -> pd.DataFrame:
 # ------------------------------------------------------------------------- cross-case
 
 
-def truth_table(tt: pd.DataFrame, conditions: Mapping[str, str], outcome: str) -> pd.DataFrame:
-    """A QCA truth table for display; ``conditions`` maps column -> label."""
+def truth_table(
+    tt: pd.DataFrame, conditions: Mapping[str, str], outcome: str, crisp: bool = True
+) -> pd.DataFrame:
+    """A QCA truth table for display; ``conditions`` maps column -> label. In a crisp table
+    a contradictory configuration (cases on both sides of the outcome,
+    :func:`casereport.stats.contradictions`) has its OUT marked "C"."""
     out = pd.DataFrame({"Row": tt["row"].astype(str)})
     for c, label in conditions.items():
         out[label] = tt[c].astype(int).astype(str)
-    out[outcome] = tt["OUT"].astype(str)
+    contra = set(stats.contradictions(tt)["row"]) if crisp else set()
+    out[outcome] = [f"{o} C" if r in contra else str(o) for r, o in zip(tt["row"], tt["OUT"],
+                                                                        strict=True)]
     out["Cases (n)"] = tt["n"].astype(str)
     out["Consistency"] = [num(v, 2) for v in tt["incl"]]
     out["PRI"] = [num(v, 2) for v in tt["PRI"]]

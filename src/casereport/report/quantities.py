@@ -27,6 +27,7 @@ ANALYSES = {
     "retake_reason_ratios": "RETAKE reasons: ratios of mentoring per month (descriptive)",
     "retake_correlations": "RETAKE correlations",
     "qca_enrich": "QCA, ENRICH",
+    "qca_enrich_necessity": "QCA, ENRICH necessity (consistency, coverage, relevance)",
     "qca_retake": "QCA, RETAKE",
     "programme_theory": "Programme theory",
     "retake_reasons": "RETAKE reasons by group",

@@ -32,7 +32,7 @@ from .permutation import (
     PermutationResult,
     permutation_correlation,
 )
-from .qca import necessity, set_measures, sufficiency, truth_table
+from .qca import contradictions, necessity, set_measures, sufficiency, truth_table
 
 __all__ = [
     "DEFAULT_SEED",
@@ -55,6 +55,7 @@ __all__ = [
     "leave_one_out",
     "loo_rows",
     "most_influential",
+    "contradictions",
     "necessity",
     "ols_leave_one_out",
     "pearson_without_each",
