@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from casereport import data, labels, stats
-from casereport.results import class_rows, row, site_quantity
+from casereport.results import class_rows, row, site_quantity, slug
 from casereport.rounding import round_half_up
 
 
@@ -92,13 +92,21 @@ def turnover_rows(df: pd.DataFrame, recruited: int = 2) -> list[dict[str, Any]]:
 
 def demographics_rows(demo: pd.DataFrame) -> list[dict[str, Any]]:
     """Table 1 of Craven 2021: each printed percentage recomputed (``pct_row_<r>`` =
-    n / denominator x 100) and the interviewed OTs and mentors."""
+    n / denominator x 100), the interviewed OTs and mentors (``n_ots``, ``n_mentors``) and,
+    for a characteristic with missing data, those with data
+    (``n_with_data_<group>_<characteristic>``, n: the group)."""
     a, out = "retake_demographics", []
     for r in demo.itertuples(index=False):
         if isinstance(r.pct_published, str) and r.pct_published.strip():
             out.append(row(a, f"pct_row_{r.row}", 100 * r.n / r.denominator, n=r.denominator))
-    for g, n in demo.groupby("group")["denominator"].max().items():
+    group_n = demo.groupby("group")["denominator"].max()
+    for g, n in group_n.items():
         out.append(row(a, f"n_{str(g).lower()}", int(n)))
+    # characteristics with missing data: their own denominator (OTs' education: 16 of 19)
+    for (g, c), n in demo.groupby(["group", "characteristic"])["denominator"].max().items():
+        if n < group_n[g]:
+            out.append(row(a, f"n_with_data_{slug(str(g))}_{slug(str(c))}", int(n),
+                           n=int(group_n[g])))  # fmt: skip
     return out
 
 
