@@ -138,8 +138,6 @@ TRUE_BY_DEFINITION = {
     "paper's table and text",
     "an unweighted least-squares line": "names a method",
     "how much any one site drives the result": "describes what a method shows",
-    "one listed reason at a time, and compared by exact permutation": "describes the "
-    "methods; the reasons exist only for sites above expected by the paper's design",
     "ignores that sites vary more than binomially": "describes the binomial model",
     "the paper states none": "a fact of the paper",
     "have the lowest fidelity scores (at most": "the numbers beside it are computed; the "
@@ -151,13 +149,6 @@ TRUE_BY_DEFINITION = {
     'The two sites the paper names for "larger caseloads"': "checked by the audit "
     "(not comparable / depends on reading), whose statuses are computed",
     "The paper lists reasons only for the sites that received more": "a fact of the paper",
-    "gives the rate ratios, one reason at a time": "'all' is part of a named estimate",
-    "so it depends on the unit of time": "a property of the dispersion, not of the data",
-    "only that the reason could have fallen on any sites": "states a test's assumption; the "
-    "review (issue 19, item 4) removes these p-values",
-    "Over all sites the ratio": "'all sites' names the comparison",
-    "Within the sites that received more than expected, the only sites the paper explains":
-    "a fact of the paper",
     "its conditions are reasons the paper gives only for sites with above-expected": "a "
     "fact of the paper",
     "a site is urban only when its location is recorded exactly as urban": "states the "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib
+import pandas as pd
 import pytest
 
 from casereport import data, figures, paths, stats
@@ -79,3 +80,44 @@ def test_large_trials_label_only_the_most_influential_sites():
     small = df.head(7)
     assert figures.label_subset(stats.site_ols(small, "engagement_pct", "fidelity_score"),
                                 small["site"]).all()
+
+
+def test_scatter_marks_the_published_position_where_it_differs():
+    """Issue 19, item 9: Table 2 prints 41% for site 4, whose counts give 8 / 17 = 47.06%
+    (hand division); the redrawn Fig. 1 puts site 4 at 47.06 and a hollow marker at the
+    published 41 (both read from the data, not typed), and the legend names the site."""
+    df = enrich.prepare(data.load_enrich())
+    pub = figures.published_positions(df)
+    assert pub["site"].tolist() == ["4"]
+    assert pub["pct_engaged"].iloc[0] == 41 and pub["engagement_pct"].iloc[0] == pytest.approx(
+        100 * 8 / 17)
+    fig = figures.enrich_scatter(df, stats.site_ols(df, "engagement_pct", "fidelity_score"))
+    ax = fig.axes[0]
+    hollow = [c for c in ax.collections if hasattr(c, "get_offsets") and len(c.get_offsets())
+              and (c.get_facecolors().size == 0 or c.get_facecolors()[:, 3].max() == 0)]
+    pts = [tuple(o) for c in hollow for o in c.get_offsets()]
+    assert (9.0, 41.0) in pts  # site 4: fidelity 9.0, published 41%
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "printed %, site 4" in legend
+    figures.show(fig)
+
+
+def test_missing_figure_marks_zero_width_bounds():
+    """Site 3: all 34 with data of 34 offered (Table 2), so its bounds have zero width; the
+    figure draws a diamond there and names the site in the legend. Oracle: the bounds table
+    (lower = upper only where with data = offered), checked against Table 2's counts."""
+    from casereport.analyses import enrich_limits as L
+
+    df = enrich.prepare(data.load_enrich())
+    mis = L.missing(df)
+    full = df.loc[df["with_engagement_data"] == df["offered_peer_support"], "site"].tolist()
+    assert full == ["3"]
+    fig = figures.enrich_missing_bounds(df, mis["bounds"].table)
+    ax = fig.axes[0]
+    diamonds = [ln for ln in ax.get_lines() if ln.get_marker() == "D"]
+    assert len(diamonds) == 1 and len(diamonds[0].get_xdata()) == 1
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Zero-width bounds (no missing data): site 3" in legend
+    rows = pd.DataFrame(L.missing_rows(mis)).set_index("quantity")
+    assert rows.loc["zero_width_sites", "label"] == "3"
+    figures.show(fig)

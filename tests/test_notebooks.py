@@ -28,11 +28,12 @@ LABELS = {  # docs/architecture.md, "Notebook contract"
                             "tbl-enrich-stratum", "tbl-enrich-estimands", "tbl-enrich-missing",
                             "fig-enrich-missing", "tbl-enrich-cases", "tbl-enrich-cutoff-sweep"],
     "mentoring_time": ["tbl-retake-sites", "fig-retake-minutes", "fig-retake-caseload",
-                       "tbl-retake-rates", "tbl-retake-permutation", "tbl-retake-correlations",
+                       "tbl-retake-rates", "tbl-retake-correlations",
                        "tbl-retake-demographics"],
     "cross_case": ["tbl-qca-enrich", "tbl-qca-retake", "tbl-programme-theory", "tbl-synthesis",
                    "tbl-theory-map", "tbl-theory-map-list", "tbl-matrix-retake",
-                   "tbl-matrix-enrich", "tbl-qca-enrich-calibration", "tbl-qca-enrich-sweep",
+                   "tbl-matrix-enrich", "tbl-qca-enrich-calibration", "tbl-qca-enrich-necessity",
+                   "tbl-qca-enrich-sweep",
                    "tbl-qca-enrich-sweep-negated", "tbl-qca-enrich-minimisation",
                    "tbl-qca-enrich-fuzzy"],
     "case_profile": ["profile-summary", "profile-figure"],
@@ -209,7 +210,8 @@ def test_real_mentoring_time(real):
     assert results.lookup(df, "retake_table3", "n_ratio_mismatches") == 0
     assert results.lookup(df, "retake_table3", "total_ots") == 41
     assert _n_sites(df, "retake_table3", "minutes_per_month") == 16
-    assert df[df["analysis"] == "retake_rates"].shape[0] == 15  # 5 factors x 3 quantities
+    assert df[df["analysis"] == "retake_reason_ratios"].shape[0] == 35  # 5 factors x 7
+    assert df[df["analysis"].str.startswith("retake_reason")]["p_value"].isna().all()
 
 
 @pytest.mark.slow

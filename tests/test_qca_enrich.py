@@ -91,3 +91,65 @@ def test_fuzzy_option_memberships_and_necessity_by_hand():
     assert results.lookup(rows, "qca_enrich_fuzzy", "nec_incl_high_fidelity") == pytest.approx(
         np.minimum(x, y).sum() / y.sum()
     )
+
+
+# ------------------------------------------------------------- issue 19, item 5: reported fully
+
+
+def test_relevance_of_necessity_by_hand():
+    """RoN = Σ(1 − X) / Σ(1 − min(X, Y)) (Schneider & Wagemann 2012, p. 236), by hand on
+    Table 2's crisp sets: high engagement is sites 3 and 5 (2 of 7). NHS (sites 1, 2, 3, 5,
+    7): Σ(1 − X) = 2 (sites 4, 6), Σ(1 − min) = 7 − 2 = 5, RoN = 0.4; high fidelity (sites 2,
+    3, 5): 4 / 5 = 0.8; urban (sites 1, 2, 3, 5): 3 / 5 = 0.6. Consistency 1 for all three
+    (both high-engagement sites are in each set); coverage 2/5, 2/3, 2/4. And a fuzzy case:
+    X = (0.8, 0.3, 0.6), Y = (0.6, 0.2, 0.9): 1.3 / 1.6 = 0.8125."""
+    nec = Q.necessity(SETS).set_index("condition")
+    assert nec.loc["nhs", "RoN"] == pytest.approx(2 / 5)
+    assert nec.loc["high_fidelity", "RoN"] == pytest.approx(4 / 5)
+    assert nec.loc["urban", "RoN"] == pytest.approx(3 / 5)
+    assert (nec.loc[["nhs", "urban", "high_fidelity"], "incl"] == 1).all()
+    assert nec.loc[["nhs", "high_fidelity", "urban"], "cov"].tolist() == pytest.approx(
+        [2 / 5, 2 / 3, 2 / 4]
+    )
+    assert nec.loc[["nhs", "~nhs", "high_fidelity"], "n_in_set"].tolist() == [5, 2, 3]
+    m = stats.set_measures([0.8, 0.3, 0.6], [0.6, 0.2, 0.9])
+    assert m["ron"] == pytest.approx(1.3 / 1.6)
+    rows = pd.DataFrame(Q.necessity_rows(Q.necessity(SETS), 7))
+    assert results.lookup(rows, "qca_enrich_necessity", "ron_nhs") == pytest.approx(0.4)
+    assert results.lookup(rows, "qca_enrich_necessity", "n_in_set_not_nhs") == 2
+
+
+def test_contradictory_configurations_named_with_consistency_and_treatment():
+    """Oracle: Table 2 by hand. Sites 2, 3 and 5 are NHS, urban and high fidelity (row 8);
+    3 and 5 have high engagement, 2 does not: consistency 2/3, below the cut-off of 1, so
+    coded 0. No other observed row mixes outcomes (sites 4, 6: row 1; 7: row 5; 1: row 7,
+    all without high engagement). With a cut-off of 0.6 the same row is coded 1."""
+    from casereport.analyses import cross_case
+
+    tt = stats.truth_table(SETS, Q.CONDITIONS, Q.OUTCOME, complete=True)
+    contra = stats.contradictions(tt)
+    assert contra["row"].tolist() == [8] and contra["incl"].iloc[0] == pytest.approx(2 / 3)
+    rows = pd.DataFrame(cross_case.qca_rows("qca_enrich", tt, 3, incl_cut=1.0))
+    text = rows.set_index("quantity").loc["contradictory_rows", "label"]
+    assert text == "row 8 (sites 2, 3, 5): consistency 0.67, coded 0, not sufficient"
+    assert results.lookup(rows, "qca_enrich", "n_contradictory") == 1
+    assert results.lookup(rows, "qca_enrich", "incl_cut") == 1
+    tt6 = stats.truth_table(SETS, Q.CONDITIONS, Q.OUTCOME, complete=True, incl_cut=0.6)
+    assert "coded 1, sufficient" in cross_case.describe_contradictions(stats.contradictions(tt6))
+
+
+def test_article_reports_the_qca_completely():
+    """The QCA text quotes the inclusion cut-off, the contradictory rows and the necessity
+    table through variables, says the crisp cut-offs restate the post hoc selection, calls
+    the fuzzy anchors illustrative, and keeps the RETAKE table as a description only."""
+    import re
+
+    text = (paths.ROOT / "index.qmd").read_text(encoding="utf-8")
+    qca = re.sub(r"\s+", " ", text[text.index("## Cross-case"):text.index("## What these")])
+    for var in ("qca_enrich.incl_cut", "qca_enrich.contradictory_rows",
+                "qca_retake.contradictory_rows", "qca_enrich_necessity.ron_nhs",
+                "qca_enrich_necessity.nec_cov_high_fidelity"):  # fmt: skip
+        assert "{{< var " + var + " >}}" in qca, var
+    assert "#tbl-qca-enrich-necessity >}}" in qca
+    assert "restates the case selection" in qca and "illustrative anchors" in qca
+    assert "never as a finding" in qca

@@ -122,15 +122,18 @@ def test_citation_problems(tmp_path):
 
 def test_bib_holds_the_source_papers_with_dois():
     """references.bib: the three papers in /work/shared/seeds/README.md plus the ENRICH trial
-    report they cite, each with the DOI given there or on the publisher's page."""
+    report they cite and the QCA textbook whose relevance-of-necessity formula the report
+    uses, each with the DOI given there or on the publisher's page."""
     text = BIB.read_text(encoding="utf-8")
     assert checks.bib_keys(BIB) == [
         "gillard2024implementing",
         "gillard2022enrich",
         "craven2021embedding",
         "dediosperez2024mentoring",
+        "schneider2012set",
     ]
     for doi in (
+        "10.1017/CBO9781139004244",
         "10.1186/s12913-024-11447-5",
         "10.1016/S2215-0366(21)00398-9",
         "10.1186/s12874-021-01382-y",

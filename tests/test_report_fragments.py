@@ -347,12 +347,15 @@ def test_write_variables_audit_counts(tmp_path):
     table = audit.audit(paths.DATA_DIR)
     n_disc = int((table["status"] == "discrepancy").sum())
     n_nc = int((table["status"] == "not comparable").sum())
+    n_read = int((table["status"] == "depends on reading").sum())
     got = variables.write_variables(_results(), tmp_path / "v.yml", audit=table)
     assert n_nc == 1  # the 62.5% overall engagement (another definition, 004 Background)
+    assert (n_disc, n_read) == (5, 3)  # issue 19, item 8: the reviewer's split of the 8
     assert got["audit"] == {
         "checked": str(len(table)),
-        "reproduced": str(len(table) - n_disc - n_nc),
+        "reproduced": str(len(table) - n_disc - n_read - n_nc),
         "discrepancies": str(n_disc),
+        "depends_on_reading": str(n_read),
         "not_comparable": str(n_nc),
     }
     table.to_csv(tmp_path / "audit.csv", index=False)

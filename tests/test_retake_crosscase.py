@@ -5,7 +5,6 @@ and the one rounding rule in every displayed number."""
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 
@@ -29,21 +28,6 @@ def df() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def groups(df) -> list[str]:
     return retake.groups(df, 60.0, 10.0)
-
-
-def _brute_force(rate: np.ndarray, present: np.ndarray) -> tuple[float, float]:
-    """Ratio of mean rates and its two-sided exact p, enumerating every set of m sites of n
-    with itertools.combinations (independent of stats.all_assignments)."""
-    n, m = len(rate), int(present.sum())
-    obs = abs(math.log(rate[present].mean() / rate[~present].mean()))
-    hits = total = 0
-    for combo in itertools.combinations(range(n), m):
-        mask = np.zeros(n, dtype=bool)
-        mask[list(combo)] = True
-        t = abs(math.log(rate[mask].mean() / rate[~mask].mean()))
-        hits += t >= obs - 1e-9
-        total += 1
-    return rate[present].mean() / rate[~present].mean(), hits / total
 
 
 # ------------------------------------------------------------------ totals and caseload
@@ -89,58 +73,74 @@ def test_phone_share_correlation_is_scipy_spearman(df):
     )
 
 
-# ------------------------------------------------------------------ permutation tests
+# ------------------------------------------------------------------ the reasons, described
+
+
+def test_low_competency_ratios_by_hand(df):
+    """Issue 19, item 4: the two estimands, by hand from Table 3 (sites 1, 4, 5, 7, 11, 15,
+    16 have low competency scores, 001 Results). Ratio of mean site rates: the mean of
+    minutes / months over those 7 sites over the mean over the other 9 (1.34 in the review);
+    ratio of pooled rates: their minutes summed over their months summed, over the same for
+    the other 9 (1.37 in the review). Plain Python sums, not the package's code."""
+    rows = list(zip(df["site"], df["mentoring_minutes"], df["months_in_study"], strict=True))
+    low = {"1", "4", "5", "7", "11", "15", "16"}
+    with_ = [(float(m), float(t)) for s, m, t in rows if s in low]
+    without = [(float(m), float(t)) for s, m, t in rows if s not in low]
+    assert len(with_) == 7 and len(without) == 9
+    mean_ratio = (sum(m / t for m, t in with_) / 7) / (sum(m / t for m, t in without) / 9)
+    pooled_ratio = (sum(m for m, _ in with_) / sum(t for _, t in with_)) / (
+        sum(m for m, _ in without) / sum(t for _, t in without)
+    )
+    r = retake.reason_ratios(df, FACTORS).set_index("factor").loc["low_competency"]
+    assert r["ratio_mean_rates"] == pytest.approx(mean_ratio)
+    assert r["ratio_pooled_rates"] == pytest.approx(pooled_ratio)
+    assert round(mean_ratio, 2) == 1.34 and round(pooled_ratio, 2) == 1.37
 
 
 @pytest.mark.parametrize("factor", FACTORS)
-def test_permutation_test_matches_brute_force(df, factor):
-    """Ratio and exact p equal a brute-force enumeration of all C(16, m) assignments."""
-    perm = retake.permutation_tests(df, FACTORS).set_index("factor")
-    rate = (df["mentoring_minutes"] / df["months_in_study"]).to_numpy()
-    ratio, p = _brute_force(rate, df[factor].to_numpy() == 1)
-    assert perm.loc[factor, "estimate"] == pytest.approx(ratio)
-    assert perm.loc[factor, "p_value"] == pytest.approx(p)
-    assert perm.loc[factor, "n_assignments"] == math.comb(16, int(df[factor].sum()))
+def test_pooled_ratio_is_the_poisson_rate_ratio(df, factor):
+    """Second implementation: the ratio of pooled rates is the maximum-likelihood rate
+    ratio of a Poisson GLM of minutes on the factor with log(months) as offset (statsmodels;
+    with one binary covariate the fitted group rates are the pooled rates)."""
+    import statsmodels.api as sm
+
+    X = sm.add_constant(df[factor].astype(float).to_numpy())
+    fit = sm.GLM(df["mentoring_minutes"].astype(float).to_numpy(), X,
+                 family=sm.families.Poisson(),
+                 offset=np.log(df["months_in_study"].astype(float).to_numpy())).fit()  # fmt: skip
+    r = retake.reason_ratios(df, FACTORS).set_index("factor").loc[factor]
+    assert r["ratio_pooled_rates"] == pytest.approx(math.exp(fit.params[1]), rel=1e-8)
 
 
-def test_holm_across_the_five_factors(df):
-    """Holm by hand: sort the five p, multiply the i-th smallest by (5 - i + 1), running
-    maximum, cap at 1."""
-    perm = retake.permutation_tests(df, FACTORS)
-    p = perm["p_value"].to_numpy()
-    order = np.argsort(p)
-    adj = np.empty(5)
-    running = 0.0
-    for i, k in enumerate(order):
-        running = max(running, min(1.0, p[k] * (5 - i)))
-        adj[k] = running
-    assert perm["p_holm"].to_numpy() == pytest.approx(adj)
-
-
-def test_within_above_expected_sites_only(df, groups):
-    """The comparison among the 12 sites that received more (brute force on those rows):
-    every one of them has a listed reason, the close and less sites none (by construction)."""
-    more = retake.within_more(df, groups, FACTORS).set_index("factor")
-    sel = np.array([g == "more" for g in groups])
-    assert sel.sum() == 12 and (df.loc[sel, FACTORS].sum(axis=1) > 0).all()
-    assert (df.loc[~sel, FACTORS].sum(axis=1) == 0).all()
-    sub = df[sel]
-    rate = (sub["mentoring_minutes"] / sub["months_in_study"]).to_numpy()
-    for f in FACTORS:
-        ratio, p = _brute_force(rate, sub[f].to_numpy() == 1)
-        assert more.loc[f, "estimate"] == pytest.approx(ratio)
-        assert more.loc[f, "p_value"] == pytest.approx(p)
+def test_reason_ratios_carry_no_interval_or_p(df, groups):
+    """The reason comparisons are descriptions: no row of either analysis has an interval or
+    a p-value, and no Holm adjustment is written (the reasons exist only for the 12
+    above-expected sites, so no reference distribution exists)."""
+    ratios = retake.reason_ratios(df, FACTORS)
+    more = retake.reason_ratios(df[[g == "more" for g in groups]], FACTORS)
+    rows = pd.DataFrame(retake.reason_ratio_rows(ratios, "retake_reason_ratios")
+                        + retake.reason_ratio_rows(more, "retake_reason_ratios_more"))  # fmt: skip
+    assert rows[["ci_low", "ci_high", "p_value"]].isna().all().all()
+    assert not rows["quantity"].str.contains("holm|p_").any()
+    assert (more["n"] == 12).all()
     reasons = {r["quantity"]: r["estimate"] for r in retake.reasons_rows(df, groups, FACTORS)}
     assert reasons["n_with_reason_more"] == reasons["n_sites_more"] == 12
     assert reasons["n_with_reason_close"] == reasons["n_with_reason_less"] == 0
 
 
-def test_negbin_parameter_set_exists():
-    """A negbin set beside quasi-Poisson (params/mentoring_time/negbin.yaml)."""
-    import yaml
-
-    doc = yaml.safe_load((paths.PARAMS_DIR / "mentoring_time" / "negbin.yaml").read_text())
-    assert doc == {"rate_family": "negbin"}
+def test_article_and_notebook_have_no_retake_reason_tests():
+    """The RETAKE section quotes no permutation p, Holm p or rate-model interval, names both
+    estimands and says why there is no test; no negative binomial set remains."""
+    text = _article()
+    retake_sec = text[text.index("## RETAKE"):text.index("## Cross-case")]
+    assert "retake_permutation" not in text and "retake_rates." not in text
+    assert "tbl-retake-permutation" not in text
+    flat = re.sub(r"\s+", " ", retake_sec)
+    assert "ratio of mean site rates" in flat and "ratio of pooled rates" in flat
+    assert "no valid reference distribution" in flat
+    assert not (paths.PARAMS_DIR / "mentoring_time" / "negbin.yaml").exists()
+    nb = (paths.NOTEBOOKS_DIR / "mentoring_time.ipynb").read_text(encoding="utf-8")
+    assert "permutation_tests" not in nb and "p_holm" not in nb and "rate_family" not in nb
 
 
 # ------------------------------------------------------------------ theory mapping, matrices
@@ -149,20 +149,21 @@ def test_negbin_parameter_set_exists():
 def test_theory_matrix_by_hand(df):
     """From reason_theory_map.csv: site 3 has only 'less confident' -> Positive reinforcement
     (paper) and Increased mentee confidence (judgement); site 2 (no factor) gets its own
-    reasons: Managing research and clinical duties (paper), Timely support (judgement);
+    reasons: Managing research and clinical duties and Timely support (both judgement: no
+    sentence names site 2 in either link);
     sites 9, 10, 13 (close to expected) touch nothing."""
     m = cross_case.theory_matrix(df, data.load_reason_map())
     col3 = {e: v for e, v in m["3"].items() if v}
     assert col3 == {"Positive reinforcement (M)": "paper",
                     "Increased mentee confidence (O)": "judgement"}  # fmt: skip
     col2 = {e: v for e, v in m["2"].items() if v}
-    assert col2 == {"Managing research and clinical duties (M)": "paper",
+    assert col2 == {"Managing research and clinical duties (M)": "judgement",
                     "Timely support (M)": "judgement"}  # fmt: skip
     for s in ("9", "10", "13"):
         assert (m[s] == "").all()
     rows = {r["quantity"]: r["estimate"] for r in
             cross_case.mapping_rows(data.load_reason_map(), m)}  # fmt: skip
-    assert (rows["n_mappings"], rows["n_paper"], rows["n_judgement"]) == (14, 6, 8)
+    assert (rows["n_mappings"], rows["n_paper"], rows["n_judgement"]) == (14, 4, 10)
     shown = matrices.theory_matrix(m)
     assert set(shown.drop(columns="Programme-theory element").to_numpy().ravel()) <= {"P", "J", ""}
 
@@ -263,12 +264,12 @@ def test_article_does_not_present_the_circular_rate_ratio_as_a_finding():
     is by construction, and no sentence around a rate ratio says 'finding' or 'went with'."""
     text = _article()
     summary = text[text.index("## Summary"):text.index("## Data and methods")]
-    assert "retake_rates." not in summary and "retake_permutation" not in summary
+    assert "retake_reason_ratios" not in summary and "retake_permutation" not in summary
     retake_sec = text[text.index("## RETAKE"):text.index("## Cross-case")]
     flat = re.sub(r"\s+", " ", retake_sec)
     assert "by construction" in flat and "not an association the data reveal" in flat
     for para in re.split(r"\n\s*\n", retake_sec):
-        if "rate_ratio" in para or "retake_permutation." in para:
+        if "retake_reason_ratios" in para:
             assert not re.search(r"\bfinding|went with|associated with", para), para
 
 
@@ -285,3 +286,27 @@ def test_article_uses_programme_theory_only_with_the_mapping():
     assert "does not use the programme theory" in flat
     assert "no measure of delivery" in flat  # issue 19, item 7: RETAKE measures no delivery
     assert "Both trials measure two things" not in flat
+
+
+def test_theory_map_counts_are_four_paper_and_ten_judgement_links_and_quoted_as_variables():
+    """Issue 19, item 6: the expected counts come from the review's reading of the papers
+    (only four links rest on a sentence that names the reason in the theme's own section:
+    less confident -> Positive reinforcement and site-specific issues -> three elements);
+    the article quotes them through the build's variables, never as typed numbers."""
+    rm = data.load_reason_map()
+    paper = set(zip(rm.loc[rm["basis"] == "paper", "reason"],
+                    rm.loc[rm["basis"] == "paper", "theme"], strict=True))  # fmt: skip
+    assert paper == {
+        ("less_confident", "Positive reinforcement"),
+        ("site_specific_issues", "Trial set-up"),
+        ("site_specific_issues", "Managing research and clinical duties"),
+        ("site_specific_issues", "Facilitation strategy"),
+    }
+    m = cross_case.theory_matrix(retake.prepare(data.load_retake(), data.load_factors()), rm)
+    rows = {r["quantity"]: r["estimate"] for r in cross_case.mapping_rows(rm, m)}
+    assert (rows["n_paper"], rows["n_judgement"]) == (4, 10)
+    flat = re.sub(r"\s+", " ", _article())
+    i = flat.index("rest on a sentence of the papers")
+    sentence = flat[i - 200 : i + 200]
+    assert "{{< var theory_mapping.n_paper >}} rest on a sentence" in sentence
+    assert "{{< var theory_mapping.n_judgement >}} are the report's own reading" in sentence

@@ -10,6 +10,11 @@ Two kinds of row:
 A recomputed value is rounded half up (the papers' convention: 58.5 is printed as 59) to the
 published precision; equal means ``reproduced``, anything else is a ``discrepancy`` with the
 size of the difference (recomputed, rounded, minus published) and a short explanation.
+Two other statuses keep the report's own readings apart from the papers' errors: ``depends
+on reading`` (the claim's ``reading`` key states how this audit reads the sentence, and
+another reading would reproduce it; the reading is in the ``reading`` column) and ``not
+comparable`` (the claim's ``not_comparable`` key: the published number uses another
+definition than the data). A true/false claim is explained as a sentence, never as "True".
 Discrepancies are findings about the papers, not errors: ``run`` still returns 0.
 """
 
@@ -45,12 +50,18 @@ COLUMNS = [
     "status",
     "difference",
     "explanation",
+    "reading",
 ]
 REPRODUCED, DISCREPANCY = "reproduced", "discrepancy"
+#: a claim whose check rests on this audit's reading of the sentence (the claim's
+#: ``reading`` key, shown in the ``reading`` column); counted apart from discrepancies
+DEPENDS_ON_READING = "depends on reading"
 #: a claim whose published number uses another definition than the data (the claim's
 #: ``not_comparable`` key gives the reason); counted apart from discrepancies
 NOT_COMPARABLE = "not comparable"
-STATUSES = (REPRODUCED, DISCREPANCY, NOT_COMPARABLE)
+STATUSES = (REPRODUCED, DISCREPANCY, DEPENDS_ON_READING, NOT_COMPARABLE)
+#: how a true/false claim's two sides are shown (published: what the text states)
+HOLDS, FAILS = "holds", "does not hold"
 
 
 # --------------------------------------------------------------------------- rounding
@@ -200,9 +211,10 @@ def _claim_row(claim: pd.Series, tables: dict[str, pd.DataFrame]) -> dict:
         row |= {"difference": math.nan}
     elif isinstance(published, bool) or isinstance(value, bool):
         same = bool(published) == bool(value)
-        why = "" if same else f"the text says {published}, the data say {value}"
-        row |= {"published": str(bool(published)), "recomputed": str(value)}
-        row |= {"recomputed_rounded": str(value), "difference": math.nan}
+        why = "" if same else _bool_sentence(claim["quantity"], bool(published), detail)
+        shown = HOLDS if value else FAILS
+        row |= {"published": HOLDS if published else FAILS, "recomputed": shown}
+        row |= {"recomputed_rounded": shown, "difference": math.nan}
     else:
         decimals = int(claim["decimals"]) if pd.notna(claim["decimals"]) else 0
         pub = _to_decimal(published)
@@ -233,13 +245,33 @@ def _claim_row(claim: pd.Series, tables: dict[str, pd.DataFrame]) -> dict:
     if not same and note:
         why += f". Note: {note}"
     status = REPRODUCED if same else DISCREPANCY
-    reason = claim.get("not_comparable")
-    if isinstance(reason, str) and reason.strip():
-        status, why = NOT_COMPARABLE, f"not comparable: {reason.strip()}" + (
+    reading = _text(claim.get("reading"))
+    if reading and not same:
+        status = DEPENDS_ON_READING
+        why = f"depends on reading: {reading} (as computed here: {why})"
+    reason = _text(claim.get("not_comparable"))
+    if reason:
+        status, why = NOT_COMPARABLE, f"not comparable: {reason}" + (
             f" (as computed here: {why})" if why else ""
         )
-    row |= {"status": status, "explanation": why}
+    row |= {"status": status, "explanation": why, "reading": reading}
     return row
+
+
+def _text(value) -> str:
+    """A claim's optional text key, stripped ('' when absent)."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _bool_sentence(quantity: str, published: bool, detail: str) -> str:
+    """A true/false check that fails, as a sentence: what the text states and what the data
+    show, e.g. 'The text states that X; in the data this does not hold (fails at site(s) 4)'
+    (a note may follow, so no full stop)."""
+    stated = "states" if published else "denies"
+    shown = "does not hold" if published else "holds"
+    return f"The text {stated} that {quantity}; in the data this {shown}" + (
+        f" ({detail})" if detail else ""
+    )
 
 
 def _demographics_rows(df: pd.DataFrame, res: dict) -> list[dict]:
@@ -351,9 +383,10 @@ def run(
         print(to_markdown(table))
     n_disc = int((table["status"] == DISCREPANCY).sum())
     n_nc = int((table["status"] == NOT_COMPARABLE).sum())
+    n_read = int((table["status"] == DEPENDS_ON_READING).sum())
     n_ok = int((table["status"] == REPRODUCED).sum())
     summary = f"{len(table)} published numbers checked: {n_ok} reproduced, "
-    summary += f"{n_disc} discrepancies, {n_nc} not comparable"
+    summary += f"{n_disc} discrepancies, {n_read} depend on reading, {n_nc} not comparable"
     if out_csv is not None:
         summary += f"; written to {write_csv_atomic(table, paths.resolve(out_csv))}"
     # with --format csv, stdout is the CSV alone; the summary goes to stderr

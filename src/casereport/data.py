@@ -135,7 +135,7 @@ def load_claims(path: str | os.PathLike[str] = paths.CLAIMS_YAML) -> pd.DataFram
         raise DataError(problems)
     claims = yaml.safe_load(p.read_text(encoding="utf-8-sig"))["claims"]
     cols = ["id", "source", "doi", "location", "quote", "site", "quantity", "unit", "published"]
-    cols += ["decimals", "compute", "also_compute", "note", "not_comparable"]
+    cols += ["decimals", "compute", "also_compute", "note", "not_comparable", "reading"]
     rows = [{c: claim.get(c) for c in cols} for claim in claims]
     return pd.DataFrame(rows, columns=cols)
 

@@ -26,6 +26,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from casereport.rounding import round_half_up  # noqa: E402
 from casereport.stats import clopper_pearson  # noqa: E402
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "h"]
@@ -114,10 +115,24 @@ def _mean_band(ols: Any, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     return fit, fit - q * se, fit + q * se
 
 
+def published_positions(df: pd.DataFrame) -> pd.DataFrame:
+    """Sites whose published engagement % (``pct_engaged``) is not their recomputed one
+    rounded half up: ``site, fidelity_score, engagement_pct, pct_engaged`` (empty when the
+    table has no published column or every site agrees)."""
+    if "pct_engaged" not in df.columns:
+        return df.iloc[0:0]
+    pub = df["pct_engaged"].to_numpy(float)
+    off = np.array([round_half_up(v) != p for v, p in zip(df["engagement_pct"], pub,
+                                                            strict=True)], dtype=bool)  # fmt: skip
+    return df.loc[off, ["site", "fidelity_score", "engagement_pct", "pct_engaged"]]
+
+
 def enrich_scatter(df: pd.DataFrame, ols: Any, level: float = 0.95) -> plt.Figure:
-    """Fig. 1 reproduced and extended: engagement % against site fidelity, every site
-    labelled; exact intervals per site; size by participants with engagement data; colour
-    by employer, marker by location; dotted OLS line with its confidence band."""
+    """Fig. 1 redrawn and extended: engagement % against site fidelity, every site
+    labelled, at its engagement recomputed from the counts; where the published % differs
+    (:func:`published_positions`), a hollow marker at the published value joined to the
+    site's point; exact intervals per site; size by participants with engagement data;
+    colour by employer, marker by location; dotted OLS line with its confidence band."""
     lo, hi = clopper_pearson(df["engaged"], df["with_engagement_data"], level)
     x, y = df["fidelity_score"].to_numpy(float), df["engagement_pct"].to_numpy(float)
     emp, loc = df["employer"].astype(str), df["location"].astype(str)
@@ -139,6 +154,13 @@ def enrich_scatter(df: pd.DataFrame, ols: Any, level: float = 0.95) -> plt.Figur
             x[idx], y[idx], s=size[idx], color=col[e], marker=mk[lc],
             edgecolor="black", lw=0.7, zorder=3,
         )  # fmt: skip
+    pub = published_positions(df)
+    if len(pub):
+        px = pub["fidelity_score"].to_numpy(float)
+        ax.vlines(px, pub["pct_engaged"], pub["engagement_pct"], colors="0.2", lw=0.8,
+                  linestyles="--", zorder=2)  # fmt: skip
+        ax.scatter(px, pub["pct_engaged"], s=70, facecolors="none", edgecolors="black",
+                   lw=1.2, zorder=3)  # fmt: skip
     show = label_subset(ols, df["site"])
     _label_points(
         ax, x[show], y[show], [f"Site {s}" for s in df["site"].to_numpy()[show]],
@@ -172,6 +194,13 @@ def enrich_scatter(df: pd.DataFrame, ols: Any, level: float = 0.95) -> plt.Figur
         plt.Rectangle((0, 0), 1, 1, fc="0.85", label=f"{pct} confidence band"),
         Line2D([], [], color="0.45", label=f"{pct} exact CI (site)"),
     ]
+    if len(pub):
+        names = ", ".join(plain(s) for s in pub["site"])
+        handles += [
+            head("Published"),
+            Line2D([], [], ls="", marker="o", mfc="none", mec="black",
+                   label=f"printed %, site {names}"),
+        ]  # fmt: skip
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False,
               handletextpad=0.4, labelspacing=0.45)  # fmt: skip
     fig.tight_layout()
@@ -284,6 +313,11 @@ def enrich_missing_bounds(df: pd.DataFrame, bounds: pd.DataFrame, level: float =
     bl = 100 * b.loc[d["site"], "lower"].to_numpy(float)
     bu = 100 * b.loc[d["site"], "upper"].to_numpy(float)
     ax.hlines(pos - 0.15, bl, bu, color="tab:orange", lw=5, label="Bounds over those offered")
+    zero = np.isclose(bl, bu)  # no one offered lacks data: the bar would be invisible
+    if zero.any():
+        names = ", ".join(plain(s) for s in d.loc[zero, "site"])
+        ax.plot(bl[zero], pos[zero] - 0.15, "D", color="tab:orange", mec="black", ms=7,
+                label=f"Zero-width bounds (no missing data): site {names}")  # fmt: skip
     pairs = zip(d["site"], d["fidelity_score"], strict=True)
     ax.set_yticks(pos, [f"Site {s} (fidelity {plain(f)})" for s, f in pairs])
     ax.set_xlim(0, 100)
@@ -291,3 +325,4 @@ def enrich_missing_bounds(df: pd.DataFrame, bounds: pd.DataFrame, level: float =
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
+

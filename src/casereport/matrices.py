@@ -1,6 +1,6 @@
-"""Display tables: Craven 2021 Table 1, RETAKE permutation tests, theory map, cross-case.
+"""Display tables: Craven 2021 Table 1, RETAKE reason ratios, theory map, cross-case.
 
-Table 1 of Craven 2021, the RETAKE exact permutation tests, the reason-to-programme-theory
+Table 1 of Craven 2021, the RETAKE reasons described by two ratios, the reason-to-programme-theory
 mapping (element x site matrix and the list with its supporting sentences) and the two
 cross-case matrices, as Markdown-ready DataFrames (numbers via :mod:`casereport.format`)."""
 
@@ -24,32 +24,34 @@ def _num(x, digits: int = 2) -> str:
     return F.number(x, digits, DASH)
 
 
-def retake_permutation(perm: pd.DataFrame, more: pd.DataFrame, level: float) -> pd.DataFrame:
-    """Per factor: the exact permutation test over all 16 sites and among the sites that
-    received more than expected only (ratio of mean minutes per month, interval by test
-    inversion, exact p and Holm-adjusted p across the factors)."""
-    pct = F.percent_level(level)
-    m = more.set_index("factor")
+def retake_reason_ratios(ratios: pd.DataFrame, more: pd.DataFrame) -> pd.DataFrame:
+    """Per listed reason, over all sites and then among the sites that received more than
+    expected: sites with / without it, the mean site rates and their ratio, the pooled rates
+    and their ratio (minutes per month; :func:`casereport.analyses.retake.reason_ratios`).
+    Descriptions: no interval or p-value."""
 
-    def n_with(r) -> str:
-        return f"{int(r.n_present)} / {int(r.n) - int(r.n_present)}"
+    def one(df: pd.DataFrame, scope: str) -> list[dict[str, str]]:
+        out = []
+        for r in df.itertuples(index=False):
+            out.append(
+                {
+                    "Sites": scope,
+                    "Reason": sentence_case(factor_label(r.factor)),
+                    "With / without": f"{int(r.n_present)} / {int(r.n) - int(r.n_present)}",
+                    "Mean site rate, with / without": (
+                        f"{_num(r.mean_rate_present, 1)} / {_num(r.mean_rate_absent, 1)}"
+                    ),
+                    "Ratio of mean site rates": _num(r.ratio_mean_rates),
+                    "Pooled rate, with / without": (
+                        f"{_num(r.pooled_rate_present, 1)} / {_num(r.pooled_rate_absent, 1)}"
+                    ),
+                    "Ratio of pooled rates": _num(r.ratio_pooled_rates),
+                }
+            )
+        return out
 
-    rows = []
-    for r in perm.itertuples(index=False):
-        w = m.loc[r.factor]
-        rows.append(
-            {
-                "Site factor": sentence_case(factor_label(r.factor)),
-                "With / without": n_with(r),
-                "Ratio": _num(r.estimate),
-                f"{pct} CI": F.interval(r.ci_low, r.ci_high, 2),
-                "Exact p": F.p_value(r.p_value, DASH),
-                "Holm p": F.p_value(r.p_holm, DASH),
-                "Above-expected sites: with / without": n_with(w),
-                "Ratio ": _num(w["estimate"]),
-                "Holm p ": F.p_value(w["p_holm"], DASH),
-            }
-        )
+    n_all, n_more = int(ratios["n"].max()), int(more["n"].max())
+    rows = one(ratios, f"All {n_all}") + one(more, f"Above expected ({n_more})")
     return pd.DataFrame(rows)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from casereport import format as F
-from casereport import markdown
+from casereport import markdown, stats
 from casereport.analyses.enrich import most_influential_site
 from casereport.analyses.estimability import NotEstimable, passes_through
 from casereport.analyses.retake import totals
@@ -24,7 +24,6 @@ from casereport.labels import (
     CASE_LABELS,
     CORRELATES,
     GROUP_LABELS,
-    factor_label,
     site_label,
 )
 from casereport.rounding import round_half_up
@@ -261,24 +260,6 @@ def retake_sites(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
 
 
 
-def retake_rates(rates: Sequence[Any], level: float) -> pd.DataFrame:
-    """Rate ratios of mentoring minutes (months as exposure), one factor at a time."""
-    fam = {"quasipoisson": "quasi-Poisson", "negbin": "negative binomial"}
-    return pd.DataFrame(
-        {
-            "Site factor": [factor_label(r.factor) for r in rates],
-            "Sites with / without": [f"{r.n_present} / {r.n_absent}" for r in rates],
-            "Rate ratio": [num(r.estimate) for r in rates],
-            f"{F.percent_level(level)} CI": [ci(r.ci_low, r.ci_high) for r in rates],
-            "p": [pval(r.p_value) for r in rates],
-            "Dispersion": [num(r.dispersion) for r in rates],
-            "Model": [fam.get(r.family, r.family) for r in rates],
-        }
-    )
-
-
-
-
 _CORRELATE_LABELS = dict(CORRELATES.values())
 
 
@@ -300,12 +281,18 @@ def retake_correlations(cors: Mapping[str, Any]) -> pd.DataFrame:
 # ------------------------------------------------------------------------- cross-case
 
 
-def truth_table(tt: pd.DataFrame, conditions: Mapping[str, str], outcome: str) -> pd.DataFrame:
-    """A QCA truth table for display; ``conditions`` maps column -> label."""
+def truth_table(
+    tt: pd.DataFrame, conditions: Mapping[str, str], outcome: str, crisp: bool = True
+) -> pd.DataFrame:
+    """A QCA truth table for display; ``conditions`` maps column -> label. In a crisp table
+    a contradictory configuration (cases on both sides of the outcome,
+    :func:`casereport.stats.contradictions`) has its OUT marked "C"."""
     out = pd.DataFrame({"Row": tt["row"].astype(str)})
     for c, label in conditions.items():
         out[label] = tt[c].astype(int).astype(str)
-    out[outcome] = tt["OUT"].astype(str)
+    contra = set(stats.contradictions(tt)["row"]) if crisp else set()
+    out[outcome] = [f"{o} C" if r in contra else str(o) for r, o in zip(tt["row"], tt["OUT"],
+                                                                        strict=True)]
     out["Cases (n)"] = tt["n"].astype(str)
     out["Consistency"] = [num(v, 2) for v in tt["incl"]]
     out["PRI"] = [num(v, 2) for v in tt["PRI"]]

@@ -156,6 +156,23 @@ def qca_sweep(sweep: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def qca_necessity(nec: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
+    """The necessity table: each condition and its negation (``names`` maps condition
+    columns to labels), the sites in it, consistency, coverage and relevance of necessity."""
+    def label(c: str) -> str:
+        return ("NOT " if c.startswith("~") else "") + names.get(c.lstrip("~"), c)
+
+    return pd.DataFrame(
+        {
+            "Condition": [label(c) for c in nec["condition"]],
+            "Sites in the set": [integer(v) for v in nec["n_in_set"]],
+            "Consistency": [num(v) for v in nec["incl"]],
+            "Coverage": [num(v) for v in nec["cov"]],
+            "Relevance (RoN)": [num(v) for v in nec["RoN"]],
+        }
+    )
+
+
 def _expression(expr: str, names: Mapping[str, str]) -> str:
     """"a*~b + c" with condition names replaced by their labels: "A AND NOT B OR C"."""
     if expr == "no sufficient row":

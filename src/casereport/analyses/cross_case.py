@@ -15,13 +15,20 @@ import pandas as pd
 from casereport import labels, stats
 from casereport.analyses.enrich import cases as enrich_cases
 from casereport.analyses.retake import groups as retake_groups
+from casereport.format import number as fmt_number
 from casereport.labels import CASE_LABELS, CASE_TYPES, GROUP_LABELS, MENTORING_GROUPS
-from casereport.results import class_rows, row, site_quantity, slug
+from casereport.results import class_rows, label_row, row, site_quantity, slug
 
 
-def qca_rows(analysis: str, tt: pd.DataFrame, n_conditions: int) -> list[dict[str, Any]]:
+def qca_rows(
+    analysis: str, tt: pd.DataFrame, n_conditions: int, incl_cut: float = 1.0
+) -> list[dict[str, Any]]:
     """Per truth-table row ``r``: ``n_row_r``, ``out_row_r``, ``incl_row_r``, ``pri_row_r``,
-    ``cov_row_r`` (row numbers as in R's QCA::truthTable)."""
+    ``cov_row_r`` (row numbers as in R's QCA::truthTable); the inclusion cut-off
+    ``incl_cut``; ``n_contradictory`` and, naming each contradictory configuration with its
+    consistency and treatment (:func:`describe_contradictions`), the label
+    ``contradictory_rows``; ``min_incl_with_condition``, the lowest consistency of an
+    observed row with at least one condition present."""
     out = []
     for r in tt.itertuples(index=False):
         k = r.row
@@ -33,12 +40,32 @@ def qca_rows(analysis: str, tt: pd.DataFrame, n_conditions: int) -> list[dict[st
             row(analysis, f"pri_row_{k}", r.PRI, n=r.n),
             row(analysis, f"cov_row_{k}", r.cov, n=r.n),
         ]
+    contra = stats.contradictions(tt)
+    conds = list(tt.columns[1 : 1 + n_conditions])
+    with_cond = tt[(tt["n"] > 0) & (tt[conds].sum(axis=1) > 0)]
     out += [
         row(analysis, "n_cases", int(tt["n"].sum())),
         row(analysis, "n_conditions", n_conditions),
         row(analysis, "n_configurations_observed", int((tt["n"] > 0).sum())),
+        row(analysis, "incl_cut", incl_cut),
+        row(analysis, "n_contradictory", len(contra), n=int((tt["n"] > 0).sum())),
+        label_row(analysis, "contradictory_rows", describe_contradictions(contra)),
+        row(analysis, "min_incl_with_condition", with_cond["incl"].min(), n=len(with_cond)),
     ]
     return out
+
+
+def describe_contradictions(contra: pd.DataFrame) -> str:
+    """Each contradictory row as words: "row 8 (sites 2, 3, 5): consistency 0.67, coded 0,
+    not sufficient"; rows joined by "; "; "none" when there is none."""
+    if len(contra) == 0:
+        return "none"
+    parts = []
+    for r in contra.itertuples(index=False):
+        sites = ", ".join(str(r.cases).split(","))
+        coded = "coded 1, sufficient" if r.OUT == 1 else "coded 0, not sufficient"
+        parts.append(f"row {r.row} (sites {sites}): consistency {fmt_number(r.incl, 2)}, {coded}")
+    return "; ".join(parts)
 
 
 def theory_rows(theory: pd.DataFrame) -> list[dict[str, Any]]:
@@ -158,7 +185,8 @@ def cross_case(
             notes[str(r.site)] = "also: " + ", ".join(present)
     r_classes = [GROUP_LABELS[g] for g in groups]
     r_syn = synthesis_frame("RETAKE", retake["site"], r_classes, r_sets, r_tt, r_cond, r_out, notes)
-    rows = qca_rows("qca_enrich", e_tt, len(e_cond)) + qca_rows("qca_retake", r_tt, len(r_cond))
+    rows = qca_rows("qca_enrich", e_tt, len(e_cond), incl_cut)
+    rows += qca_rows("qca_retake", r_tt, len(r_cond), incl_cut)
     rows += synthesis_rows("synthesis_enrich", e_syn, CASE_TYPES, CASE_LABELS)
     rows += synthesis_rows("synthesis_retake", r_syn, MENTORING_GROUPS, GROUP_LABELS)
     return {

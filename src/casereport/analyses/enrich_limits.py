@@ -182,7 +182,7 @@ def missing(df: pd.DataFrame, level: float = 0.95) -> dict[str, Any]:
     the Methods denominator (offered) instead of Table 2's (with data)."""
     b = stats.missing_outcome_bounds(df, K, M, N_OFFERED, X)
     glm = stats.binomial_glm(df, K, N_OFFERED, X, level=level, dispersion_threshold=-np.inf)
-    return {"bounds": b, "glm_offered": glm}
+    return {"bounds": b, "glm_offered": glm, "counts": df[["site", M, N_OFFERED]]}
 
 
 @passes_through
@@ -216,7 +216,26 @@ def missing_rows(mis: Mapping[str, Any]) -> list[dict[str, Any]]:
         label_row(a, "max_missing_site", t["site"].iloc[i], n=n),
         row(a, "max_missing_share", 100 * t["missing_share"].iloc[i], n=n),
     ]
-    return out
+    return out + denominator_rows(t, mis["counts"])
+
+
+def denominator_rows(t: pd.DataFrame, counts: pd.DataFrame) -> list[dict[str, Any]]:
+    """The denominators behind the missing-data shares: at the site with the largest share,
+    ``max_missing_n`` participants offered peer support without engagement data out of
+    ``max_missing_offered`` offered; ``n_zero_width`` sites whose bounds have zero width
+    (everyone offered has data) and their ids, the label ``zero_width_sites``."""
+    a = "enrich_missing"
+    c = counts.assign(site=counts["site"].astype(str)).set_index("site")
+    site = str(t["site"].iloc[int(t["missing_share"].to_numpy().argmax())])
+    offered = int(c.at[site, N_OFFERED])
+    zero = [str(s) for s, lo, hi in zip(t["site"], t["lower"], t["upper"], strict=True)
+            if np.isclose(lo, hi)]  # fmt: skip
+    return [
+        row(a, "max_missing_n", offered - int(c.at[site, M]), n=offered),
+        row(a, "max_missing_offered", offered),
+        row(a, "n_zero_width", len(zero), n=len(t)),
+        label_row(a, "zero_width_sites", ", ".join(zero) if zero else "none", n=len(t)),
+    ]
 
 
 # --- confounding by employer ------------------------------------------------------------

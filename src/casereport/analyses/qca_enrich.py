@@ -1,6 +1,7 @@
-"""ENRICH QCA with its calibration stated and tested: the calibration table, a sweep of the
-engagement threshold, the negated outcome, Boolean minimisation (conservative and
-parsimonious) and a fuzzy-set option calibrated by Ragin's direct method.
+"""ENRICH QCA with its calibration stated and tested: the calibration table, the necessity
+table (consistency, coverage, relevance), a sweep of the engagement threshold, the negated
+outcome, Boolean minimisation (conservative and parsimonious) and a fuzzy-set option
+calibrated by Ragin's direct method (illustrative anchors).
 
 The crisp sets are those of :func:`casereport.analyses.cross_case.cross_case`
 (:func:`casereport.stats.enrich_crisp_sets`); every threshold and anchor is a parameter.
@@ -59,6 +60,35 @@ def calibration_rows(sets: pd.DataFrame, cutoffs: Mapping[str, float]) -> list[d
         row(a, "n_nhs", int(sets["nhs"].sum()), n=len(sets)),
         row(a, "n_high_engagement", int(sets[OUTCOME].sum()), n=len(sets)),
     ]
+
+
+def necessity(sets: pd.DataFrame) -> pd.DataFrame:
+    """Each condition and its negation as a necessary condition for high engagement
+    (:func:`casereport.stats.necessity`): ``condition, incl`` (consistency Σmin(X,Y)/ΣY),
+    ``cov`` (coverage Σmin(X,Y)/ΣX), ``RoN`` (relevance Σ(1−X)/Σ(1−min(X,Y)), Schneider &
+    Wagemann 2012: near 0 when X is present almost everywhere, so a consistent X is trivially
+    necessary) and ``n_in_set`` (sites in X)."""
+    nec = stats.necessity(sets, CONDITIONS, OUTCOME)
+    n_in = []
+    for c in nec["condition"]:
+        v = sets[c.lstrip("~")].astype(int)
+        n_in.append(int((1 - v).sum() if c.startswith("~") else v.sum()))
+    return nec.assign(n_in_set=n_in)
+
+
+def necessity_rows(nec: pd.DataFrame, n_sites: int) -> list[dict[str, Any]]:
+    """Per set ``c`` (``not_<c>`` for a negation): ``nec_incl_<c>``, ``nec_cov_<c>``,
+    ``ron_<c>``, ``n_in_set_<c>`` (n: sites)."""
+    a, out = "qca_enrich_necessity", []
+    for r in nec.itertuples(index=False):
+        key = ("not_" + r.condition[1:]) if r.condition.startswith("~") else r.condition
+        out += [
+            row(a, f"nec_incl_{key}", r.incl, n=n_sites),
+            row(a, f"nec_cov_{key}", r.cov, n=n_sites),
+            row(a, f"ron_{key}", r.RoN, n=n_sites),
+            row(a, f"n_in_set_{key}", r.n_in_set, n=n_sites),
+        ]
+    return out
 
 
 def threshold_sweep(

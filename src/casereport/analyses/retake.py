@@ -1,7 +1,7 @@
 """RETAKE mentoring time: the analysis table with recomputed ratios, Table 3 reproduced
-with totals that do not double-count, the groups against the expected minutes, rate models
-and exact permutation tests per site factor (all sites and the above-expected sites alone)
-and rank correlations.
+with totals that do not double-count, the groups against the expected minutes, the paper's
+reasons described by two ratios per site factor (all sites and the above-expected sites
+alone; no test, see :func:`reason_ratios`) and rank correlations.
 
 The mentoring_time notebook calls these; each ``*_rows`` function turns a result into
 tidy rows (:mod:`casereport.results`).
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from casereport import data, labels, stats
-from casereport.results import class_rows, row, site_quantity
+from casereport.results import class_rows, row, site_quantity, slug
 from casereport.rounding import round_half_up
 
 
@@ -92,13 +92,21 @@ def turnover_rows(df: pd.DataFrame, recruited: int = 2) -> list[dict[str, Any]]:
 
 def demographics_rows(demo: pd.DataFrame) -> list[dict[str, Any]]:
     """Table 1 of Craven 2021: each printed percentage recomputed (``pct_row_<r>`` =
-    n / denominator x 100) and the interviewed OTs and mentors."""
+    n / denominator x 100), the interviewed OTs and mentors (``n_ots``, ``n_mentors``) and,
+    for a characteristic with missing data, those with data
+    (``n_with_data_<group>_<characteristic>``, n: the group)."""
     a, out = "retake_demographics", []
     for r in demo.itertuples(index=False):
         if isinstance(r.pct_published, str) and r.pct_published.strip():
             out.append(row(a, f"pct_row_{r.row}", 100 * r.n / r.denominator, n=r.denominator))
-    for g, n in demo.groupby("group")["denominator"].max().items():
+    group_n = demo.groupby("group")["denominator"].max()
+    for g, n in group_n.items():
         out.append(row(a, f"n_{str(g).lower()}", int(n)))
+    # characteristics with missing data: their own denominator (OTs' education: 16 of 19)
+    for (g, c), n in demo.groupby(["group", "characteristic"])["denominator"].max().items():
+        if n < group_n[g]:
+            out.append(row(a, f"n_with_data_{slug(str(g))}_{slug(str(c))}", int(n),
+                           n=int(group_n[g])))  # fmt: skip
     return out
 
 
@@ -130,24 +138,25 @@ def groups_rows(
     return out
 
 
-def rates(
-    df: pd.DataFrame, factors: list[str], level: float = 0.95, family: str = "quasipoisson"
-) -> list:
-    """One rate model per site factor: minutes with log(months) offset (RateResult list)."""
-    return [
-        stats.rate_model(df, "mentoring_minutes", "months_in_study", f, level=level, family=family)
-        for f in factors
-    ]
+def reason_ratios(df: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
+    """Per listed reason, minutes per month at the sites with it against those without,
+    described by the two ratios of :func:`casereport.stats.rate_ratios` (ratio of mean site
+    rates; ratio of pooled rates, minutes over months summed). No interval or p-value: the
+    paper lists reasons only for sites that received more than expected, so no assignment
+    of a reason to sites is a valid reference distribution. One row per factor."""
+    count, exposure = "mentoring_minutes", "months_in_study"
+    rows = [{"factor": f} | stats.rate_ratios(df, count, exposure, f) for f in factors]
+    return pd.DataFrame(rows)
 
 
-def rates_rows(rates: list) -> list[dict[str, Any]]:
-    a, out = "retake_rates", []
-    for r in rates:
-        out += [
-            row(a, f"rate_ratio_{r.factor}", r.estimate, r.ci_low, r.ci_high, r.p_value, r.n),
-            row(a, f"dispersion_{r.factor}", r.dispersion, n=r.n),
-            row(a, f"n_present_{r.factor}", r.n_present, n=r.n),
-        ]
+def reason_ratio_rows(ratios: pd.DataFrame, analysis: str) -> list[dict[str, Any]]:
+    """Per factor ``f``: ``ratio_mean_rates_<f>``, ``ratio_pooled_rates_<f>``, the four
+    rates (``mean_rate_present_<f>`` ...) and ``n_present_<f>`` (n: the sites compared)."""
+    out = []
+    keys = ("ratio_mean_rates", "ratio_pooled_rates", "mean_rate_present", "mean_rate_absent",
+            "pooled_rate_present", "pooled_rate_absent", "n_present")  # fmt: skip
+    for r in ratios.itertuples(index=False):
+        out += [row(analysis, f"{k}_{r.factor}", getattr(r, k), n=int(r.n)) for k in keys]
     return out
 
 
@@ -167,46 +176,6 @@ def correlations_rows(cors: dict) -> list[dict[str, Any]]:
         row("retake_correlations", f"spearman_rho_{name}", r.statistic, p_value=r.p_value, n=r.n)
         for name, r in cors.items()
     ]
-
-
-# --------------------------------------------------------------------------- permutation
-
-
-def permutation_tests(df: pd.DataFrame, factors: list[str], level: float = 0.95) -> pd.DataFrame:
-    """Exact permutation test per factor of minutes per month (ratio of mean site rates),
-    all C(n, m) assignments of the factor to the m sites that have it, with Holm-adjusted p
-    across the factors (:func:`casereport.stats.factor_permutation_tests`). The rows carry
-    ``factor`` for display."""
-    out = stats.factor_permutation_tests(
-        df, "mentoring_minutes", "months_in_study", factors, "log_ratio", level
-    )
-    out.insert(0, "factor", list(factors))
-    return out
-
-
-def within_more(
-    df: pd.DataFrame, groups: list[str], factors: list[str], level: float = 0.95
-) -> pd.DataFrame:
-    """:func:`permutation_tests` among the sites that received more than expected only,
-    the sites for which the paper gives reasons (a factor every such site has, or none
-    has, gives NaN)."""
-    more = df[[g == "more" for g in groups]]
-    return permutation_tests(more, factors, level)
-
-
-def permutation_rows(perm: pd.DataFrame, analysis: str) -> list[dict[str, Any]]:
-    """Per factor: ``ratio_<f>`` (with interval, p and n), ``p_holm_<f>``,
-    ``n_present_<f>``, ``n_assignments_<f>``."""
-    out = []
-    for r in perm.itertuples(index=False):
-        f, n = r.factor, r.n
-        out += [
-            row(analysis, f"ratio_{f}", r.estimate, r.ci_low, r.ci_high, r.p_value, n),
-            row(analysis, f"p_holm_{f}", r.p_holm, n=n),
-            row(analysis, f"n_present_{f}", r.n_present, n=n),
-            row(analysis, f"n_assignments_{f}", getattr(r, "n_assignments", math.nan), n=n),
-        ]
-    return out
 
 
 def reasons_rows(df: pd.DataFrame, groups: list[str], factors: list[str]) -> list[dict[str, Any]]:

@@ -113,8 +113,9 @@ def audit_md(audit: pd.DataFrame | None) -> str:
     """The reproduction audit: counts and every discrepancy in full (the list of all
     checks is :func:`audit_all_md`, for the appendix).
 
-    Expects ``casereport.audit.audit()``'s columns (``status`` is ``reproduced`` or
-    ``discrepancy``); any other table is shown as it is."""
+    Expects ``casereport.audit.audit()``'s columns (``status`` is ``reproduced``,
+    ``discrepancy``, ``depends on reading`` or ``not comparable``); any other table is shown
+    as it is."""
     if audit is None or len(audit) == 0:
         return "The audit found no derived published numbers to check.\n"
     if "status" not in audit.columns:
@@ -123,21 +124,28 @@ def audit_md(audit: pd.DataFrame | None) -> str:
     bad = audit[status != "reproduced"]
     n, n_bad = len(audit), len(bad)
     n_disc = int((status == "discrepancy").sum())
+    n_read = int((status == "depends on reading").sum())
     n_nc = int((status == "not comparable").sum())
     lead = (
         f"The audit recomputed {n} published numbers from the numbers they are derived from "
         f"(published table cells and claims in the text); {n - n_bad} reproduce exactly after "
         f"rounding half up to the published precision, {n_disc} "
-        f"{'does' if n_disc == 1 else 'do'} not (discrepancies) and {n_nc} "
+        f"{'does' if n_disc == 1 else 'do'} not (discrepancies: clear errors of the papers), "
+        f"{n_read} {'depends' if n_read == 1 else 'depend'} on how this report reads the "
+        "sentence (depends on reading: the reading is stated, and another reading would "
+        f"reproduce the text) and {n_nc} "
         f"{'is' if n_nc == 1 else 'are'} not comparable (the published number uses another "
         "definition than the data; the reason is shown). Published values are kept as "
-        "published; the differences are findings about the papers"
-        + (", listed in @tbl-audit-discrepancies" if n_bad else "")
+        "published; the discrepancies are findings about the papers"
+        + (", listed with the others in @tbl-audit-discrepancies" if n_bad else "")
         + ". Every check is listed in @tbl-audit-all (@sec-audit-all).\n\n"
     )
     if not n_bad:
         return lead
-    shown = _audit_view(bad, ("explanation",))  # a not-comparable reason opens with it
+    # discrepancies first, then the report's readings, then other definitions
+    order = {k: i for i, k in enumerate(("discrepancy", "depends on reading", "not comparable"))}
+    bad = bad.iloc[bad["status"].astype(str).map(order).fillna(len(order)).argsort(kind="stable")]
+    shown = _audit_view(bad, ("status", "explanation"))
     if {"published", "recomputed"} <= set(shown.columns):  # one narrow column, not two
         pair = [f"{_cell(a)} → {_cell(b)}" for a, b in zip(shown["published"],
                                                           shown["recomputed"], strict=True)]
@@ -146,10 +154,12 @@ def audit_md(audit: pd.DataFrame | None) -> str:
     return (
         lead
         + frame_md(shown)
-        + "\n: Published numbers that their own inputs do not reproduce (discrepancy) or that "
+        + "\n: Published numbers that their own inputs do not reproduce (discrepancy), that "
+        "reproduce or not depending on how the sentence is read (depends on reading), or that "
         "use another definition than the data (not comparable): the published value, "
-        "the value recomputed from its inputs (rounded half up to the published precision), "
-        "the status and the explanation or reason. {#tbl-audit-discrepancies}\n"
+        "the value recomputed from its inputs (rounded half up to the published precision; "
+        "a true/false check shows whether the stated relation holds), the status and the "
+        "explanation, reading or reason. {#tbl-audit-discrepancies}\n"
     )
 
 

@@ -15,7 +15,8 @@ results; see docs/architecture.md, "Results quantities"):
 
 - ``sets.<parameter_set>.analysis.quantity`` (same suffixes): the sensitivity parameter
   sets, i.e. non-primary sets that re-run an analysis of the primary set
-- ``audit.checked`` / ``reproduced`` / ``discrepancies`` / ``not_comparable``: counts from
+- ``audit.checked`` / ``reproduced`` / ``discrepancies`` / ``depends_on_reading`` /
+  ``not_comparable``: counts from
   the audit table
 
 Numbers are formatted by :mod:`casereport.format`, the style the notebooks' tables use
@@ -87,7 +88,7 @@ def alternative_sets(results: pd.DataFrame | None) -> list[str]:
 
 def audit_variables(audit: pd.DataFrame | None) -> dict[str, str]:
     """``audit.checked``, ``audit.reproduced``, ``audit.discrepancies``,
-    ``audit.not_comparable`` from the audit table."""
+    ``audit.depends_on_reading``, ``audit.not_comparable`` from the audit table."""
     if audit is None or "status" not in getattr(audit, "columns", []):
         return {}
     status = audit["status"].astype(str)
@@ -95,6 +96,7 @@ def audit_variables(audit: pd.DataFrame | None) -> dict[str, str]:
         "checked": str(len(audit)),
         "reproduced": str(int((status == "reproduced").sum())),
         "discrepancies": str(int((status == "discrepancy").sum())),
+        "depends_on_reading": str(int((status == "depends on reading").sum())),
         "not_comparable": str(int((status == "not comparable").sum())),
     }
 

@@ -32,7 +32,7 @@ from .permutation import (
     PermutationResult,
     permutation_correlation,
 )
-from .qca import necessity, set_measures, sufficiency, truth_table
+from .qca import contradictions, necessity, set_measures, sufficiency, truth_table
 
 __all__ = [
     "DEFAULT_SEED",
@@ -55,6 +55,7 @@ __all__ = [
     "leave_one_out",
     "loo_rows",
     "most_influential",
+    "contradictions",
     "necessity",
     "ols_leave_one_out",
     "pearson_without_each",
@@ -106,6 +107,7 @@ from .rates import (  # noqa: E402
     all_assignments,
     factor_permutation_test,
     factor_permutation_tests,
+    rate_ratios,
 )
 from .robust import (  # noqa: E402
     adjusted_slope,
@@ -143,6 +145,7 @@ __all__ += [
     "prime_implicants",
     "term_string",
     "all_assignments",
+    "rate_ratios",
     "factor_permutation_test",
     "factor_permutation_tests",
     "holm",

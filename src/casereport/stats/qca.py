@@ -35,7 +35,7 @@ import pandas as pd
 
 from ._util import as_float
 
-__all__ = ["set_measures", "truth_table", "sufficiency", "necessity"]
+__all__ = ["set_measures", "truth_table", "contradictions", "sufficiency", "necessity"]
 
 
 def _as_members(v) -> np.ndarray:
@@ -133,6 +133,16 @@ def truth_table(
             }
         )
     return pd.DataFrame(out)
+
+
+def contradictions(tt: pd.DataFrame) -> pd.DataFrame:
+    """The contradictory configurations of a crisp truth table (:func:`truth_table`): rows
+    with cases on both sides of the outcome, i.e. 0 < incl < 1 (Ragin 2008; Rihoux & De
+    Meur 2009). Their treatment is the row's ``OUT``: 1 if incl reaches the inclusion
+    cut-off, else 0 (not sufficient, left out of the minimisation of the outcome)."""
+    n = tt["n"].to_numpy()
+    incl = tt["incl"].to_numpy(float)
+    return tt[(n > 0) & (incl > 1e-12) & (incl < 1 - 1e-12)]
 
 
 def _condition_table(df, conditions, outcome, negations) -> list[tuple[str, np.ndarray]]:

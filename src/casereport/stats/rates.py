@@ -1,6 +1,7 @@
-"""Exact permutation tests of a site-level rate against binary site factors: every
-assignment of the factor to m of the n sites is enumerated, with an interval for the rate
-ratio by test inversion and Holm adjustment across factors."""
+"""Site-level rates against binary site factors: the two descriptive ratios
+(:func:`rate_ratios`: ratio of mean site rates and ratio of pooled rates) and exact
+permutation tests, every assignment of the factor to m of the n sites enumerated, with an
+interval for the rate ratio by test inversion and Holm adjustment across factors."""
 
 from __future__ import annotations
 
@@ -14,10 +15,48 @@ from .models import tidy
 from .permutation import TIE_TOL
 from .robust import holm, invert_test
 
-__all__ = ["factor_permutation_test", "factor_permutation_tests", "all_assignments"]
+__all__ = ["rate_ratios", "factor_permutation_test", "factor_permutation_tests", "all_assignments"]
 
 #: Largest number of sites enumerated: 2^20 bit patterns are screened (≈ 20 MB).
 MAX_SITES = 20
+
+
+def rate_ratios(df: pd.DataFrame, count: str, exposure: str, factor: str) -> dict[str, float]:
+    """The two ratios that compare a site rate (``count / exposure``, e.g. minutes per month
+    in the study) between sites with and without a 0/1 ``factor``, as descriptions only.
+
+    With P the sites with the factor and A those without (m and n - m sites):
+
+    * ratio of mean site rates  = mean_P(count_i / exposure_i) / mean_A(count_i / exposure_i),
+      every site counting once;
+    * ratio of pooled rates     = (Σ_P count / Σ_P exposure) / (Σ_A count / Σ_A exposure),
+      every unit of exposure counting once. This is also the maximum-likelihood rate ratio of
+      a Poisson (or quasi-Poisson) model with the factor and a log(exposure) offset.
+
+    Returns ``n, n_present, mean_rate_present, mean_rate_absent, ratio_mean_rates,
+    pooled_rate_present, pooled_rate_absent, ratio_pooled_rates``; the rates and ratios are
+    NaN when the factor is at every site or at none. Rows with a missing value or exposure
+    <= 0 are dropped."""
+    d = df.dropna(subset=[count, exposure, factor])
+    d = d[d[exposure].astype(float) > 0]
+    y, t = d[count].to_numpy(float), d[exposure].to_numpy(float)
+    f = d[factor].to_numpy(float) > 0
+    out = {"n": float(y.size), "n_present": float(f.sum())}
+    if f.all() or not f.any():
+        keys = ("mean_rate_present", "mean_rate_absent", "ratio_mean_rates",
+                "pooled_rate_present", "pooled_rate_absent", "ratio_pooled_rates")  # fmt: skip
+        return out | dict.fromkeys(keys, np.nan)
+    rate = y / t
+    mp, ma = float(rate[f].mean()), float(rate[~f].mean())
+    pp, pa = float(y[f].sum() / t[f].sum()), float(y[~f].sum() / t[~f].sum())
+    return out | {
+        "mean_rate_present": mp,
+        "mean_rate_absent": ma,
+        "ratio_mean_rates": mp / ma,
+        "pooled_rate_present": pp,
+        "pooled_rate_absent": pa,
+        "ratio_pooled_rates": pp / pa,
+    }
 
 
 def all_assignments(n: int, m: int) -> np.ndarray:

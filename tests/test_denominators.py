@@ -1,0 +1,54 @@
+"""Denominators the article names (issue 19, item 10), against Table 2 of Gillard 2024 and
+Table 1 of Craven 2021 read by hand."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from casereport import data, matrices, paths, results
+from casereport.analyses import enrich, retake
+from casereport.analyses import enrich_limits as L
+
+
+def _article() -> str:
+    return re.sub(r"\s+", " ", (paths.ROOT / "index.qmd").read_text(encoding="utf-8"))
+
+
+def test_missing_share_is_of_those_offered():
+    """Site 4: 33 offered peer support, 17 with engagement data (Table 2), so 16 of 33 =
+    48.5% of those offered have none; the share is not of its participants in the trial."""
+    rows = pd.DataFrame(L.missing_rows(L.missing(enrich.prepare(data.load_enrich()))))
+    get = lambda q: results.lookup(rows, "enrich_missing", q)  # noqa: E731
+    assert rows.set_index("quantity").loc["max_missing_site", "label"] == "4"
+    assert (get("max_missing_n"), get("max_missing_offered")) == (16, 33)
+    assert round(get("max_missing_share"), 1) == 48.5
+    text = _article()
+    sentence = text[text.index("**Missing engagement data.**"):][:400]
+    assert "of those offered peer support at a site" in sentence
+    for q in ("max_missing_share", "max_missing_n", "max_missing_offered", "max_missing_site"):
+        assert "{{< var enrich_missing." + q + " >}}" in sentence, q
+    assert "of a site's participants" not in text
+
+
+def test_demographics_describe_the_interviewed_and_education_has_its_own_denominator():
+    """Table 1 of Craven 2021 describes the 6 mentors and 19 OTs interviewed (001 Results),
+    not the 41 OTs of Table 3; its footnote b says education data are missing for 3 OTs, so
+    the education rows' denominator is 19 - 3 = 16, shown in the table's 'Of' column and
+    quoted in the article through a variable."""
+    demo = data.load_demographics()
+    rows = pd.DataFrame(retake.demographics_rows(demo))
+    get = lambda q: results.lookup(rows, "retake_demographics", q)  # noqa: E731
+    assert (get("n_mentors"), get("n_ots"), get("n_with_data_ots_education")) == (6, 19, 16)
+    shown = matrices.demographics(demo)
+    edu = shown[(shown["Group"] == "OTs") & (shown["Characteristic"] == "Education")]
+    assert len(edu) == 3 and (edu["Of"] == "16").all()
+    others = shown[(shown["Group"] == "OTs") & (shown["Characteristic"] != "Education")]
+    assert (others["Of"] == "19").all()
+    text = _article()
+    i = text.index("@tbl-retake-demographics (Table 1")
+    sentence = text[i : i + 500]
+    for q in ("n_mentors", "n_ots", "n_with_data_ots_education"):
+        assert "{{< var retake_demographics." + q + " >}}" in sentence, q
+    assert "interviewed" in sentence
