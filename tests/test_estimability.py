@@ -105,3 +105,17 @@ def test_display_of_a_not_estimable_table_keeps_one_row_with_the_reason():
     assert shown.to_dict("list") == {
         "Not estimable": ["Needs at least 4 sites; this trial has 3."]
     }
+
+
+def test_figures_of_an_association_that_is_not_estimable_still_draw():
+    """A constant score: the scatter shows the sites without a line (no fit to draw) and
+    the bounds figure becomes a note, so both figure cells keep their labels."""
+    import matplotlib.pyplot as plt
+
+    from casereport import figures
+
+    flat = ENRICH.assign(fidelity_score=10.0)
+    fig = figures.enrich_scatter(flat, enrich.ols_fit(enrich.association(flat)))
+    assert not [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == ":"]
+    plt.close(fig)
+    assert isinstance(figures.enrich_missing_bounds(L.missing(flat), flat), NotEstimable)

@@ -112,7 +112,7 @@ def test_missing_figure_marks_zero_width_bounds():
     mis = L.missing(df)
     full = df.loc[df["with_engagement_data"] == df["offered_peer_support"], "site"].tolist()
     assert full == ["3"]
-    fig = figures.enrich_missing_bounds(df, mis["bounds"].table)
+    fig = figures.enrich_missing_bounds(mis, df)
     ax = fig.axes[0]
     diamonds = [ln for ln in ax.get_lines() if ln.get_marker() == "D"]
     assert len(diamonds) == 1 and len(diamonds[0].get_xdata()) == 1

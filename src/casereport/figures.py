@@ -11,7 +11,7 @@ from typing import Any
 
 import matplotlib
 
-from casereport.analyses.estimability import NotEstimable
+from casereport.analyses.estimability import NotEstimable, passes_through
 from casereport.labels import GROUP_LABELS, MENTORING_GROUPS
 from casereport.notebook_setup import PALETTE, in_kernel
 
@@ -96,7 +96,7 @@ LABEL_TOP = 10
 def label_subset(ols: Any, sites: pd.Series) -> np.ndarray:
     """Boolean mask over ``sites``: which sites the scatter labels."""
     sites = sites.astype(str)
-    if len(sites) <= LABEL_ALL_MAX:
+    if len(sites) <= LABEL_ALL_MAX or ols is None:  # no fit: label every site
         return np.ones(len(sites), dtype=bool)
     inf = ols.influence
     top = inf["site"].astype(str).to_numpy()[
@@ -132,7 +132,8 @@ def enrich_scatter(df: pd.DataFrame, ols: Any, level: float = 0.95) -> plt.Figur
     labelled, at its engagement recomputed from the counts; where the published % differs
     (:func:`published_positions`), a hollow marker at the published value joined to the
     site's point; exact intervals per site; size by participants with engagement data;
-    colour by employer, marker by location; dotted OLS line with its confidence band."""
+    colour by employer, marker by location; dotted OLS line with its confidence band
+    (left out when ``ols`` is None: the association was not estimable)."""
     lo, hi = clopper_pearson(df["engaged"], df["with_engagement_data"], level)
     x, y = df["fidelity_score"].to_numpy(float), df["engagement_pct"].to_numpy(float)
     emp, loc = df["employer"].astype(str), df["location"].astype(str)
@@ -144,9 +145,10 @@ def enrich_scatter(df: pd.DataFrame, ols: Any, level: float = 0.95) -> plt.Figur
     fig, ax = plt.subplots(figsize=(7.5, 5.0))
     xr = np.ptp(x) or 1.0
     grid = np.linspace(x.min() - 0.05 * xr, x.max() + 0.05 * xr, 100)
-    fit, blo, bhi = _mean_band(ols, grid)
-    ax.fill_between(grid, blo, bhi, color="0.85", zorder=0, lw=0)
-    ax.plot(grid, fit, ls=":", color="0.25", lw=1.8, zorder=1)
+    if ols is not None:
+        fit, blo, bhi = _mean_band(ols, grid)
+        ax.fill_between(grid, blo, bhi, color="0.85", zorder=0, lw=0)
+        ax.plot(grid, fit, ls=":", color="0.25", lw=1.8, zorder=1)
     ax.errorbar(x, y, yerr=[y - 100 * lo, 100 * hi - y], fmt="none", ecolor="0.45", lw=1, zorder=2)
     # one scatter call per employer × location group: vectorised for large trials
     for (e, lc), idx in df.groupby([emp, loc], sort=True).indices.items():
@@ -188,12 +190,13 @@ def enrich_scatter(df: pd.DataFrame, ols: Any, level: float = 0.95) -> plt.Figur
         for v in sizes
     ]  # fmt: skip
     pct = f"{100 * level:g}%"
-    handles += [
-        head("Fit"),
-        Line2D([], [], ls=":", color="0.25", label="OLS line of best fit"),
-        plt.Rectangle((0, 0), 1, 1, fc="0.85", label=f"{pct} confidence band"),
-        Line2D([], [], color="0.45", label=f"{pct} exact CI (site)"),
-    ]
+    handles += [head("Fit")] if ols is not None else [head("Intervals")]
+    if ols is not None:
+        handles += [
+            Line2D([], [], ls=":", color="0.25", label="OLS line of best fit"),
+            plt.Rectangle((0, 0), 1, 1, fc="0.85", label=f"{pct} confidence band"),
+        ]
+    handles.append(Line2D([], [], color="0.45", label=f"{pct} exact CI (site)"))
     if len(pub):
         names = ", ".join(plain(s) for s in pub["site"])
         handles += [
@@ -297,10 +300,13 @@ def profile_strips(
     return fig
 
 
-def enrich_missing_bounds(df: pd.DataFrame, bounds: pd.DataFrame, level: float = 0.95):
+@passes_through
+def enrich_missing_bounds(mis: Any, df: pd.DataFrame, level: float = 0.95):
     """Each site's engagement: the exact interval among those with data (thin line, point
     at the observed %) beside the bounds among those offered (thick bar: lower = no one
-    without data engaged, upper = all did), sites ordered by fidelity."""
+    without data engaged, upper = all did), sites ordered by fidelity. ``mis``:
+    :func:`casereport.analyses.enrich_limits.missing`."""
+    bounds = mis["bounds"].table
     lo, hi = clopper_pearson(df["engaged"], df["with_engagement_data"], level)
     d = df.assign(site=df["site"].astype(str), _lo=100 * lo, _hi=100 * hi)
     b = bounds.assign(site=bounds["site"].astype(str)).set_index("site")

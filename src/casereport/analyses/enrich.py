@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from casereport import labels, stats
-from casereport.analyses.estimability import needs, passes_through
+from casereport.analyses.estimability import NotEstimable, needs, passes_through
 from casereport.analyses.inputs import site_list
 from casereport.results import class_rows, label_row, row, site_quantity
 from casereport.rounding import round_half_up
@@ -140,6 +140,12 @@ def association_rows(assoc: dict) -> list[dict[str, Any]]:
     for r in inf.itertuples(index=False):
         out.append(row("enrich_influence", site_quantity("cooks_d", r.site), r.cooks_d, n=ols.n))
     return out
+
+
+def ols_fit(assoc: dict | NotEstimable) -> Any:
+    """The unweighted OLS fit of :func:`association`, or None when it was not estimable
+    (the scatter then shows the sites without a line)."""
+    return None if isinstance(assoc, NotEstimable) else assoc["ols"]
 
 
 @passes_through
