@@ -51,7 +51,7 @@ def retake_reason_ratios(ratios: pd.DataFrame, more: pd.DataFrame) -> pd.DataFra
         return out
 
     n_all, n_more = int(ratios["n"].max()), int(more["n"].max())
-    rows = one(ratios, f"All {n_all}") + one(more, f"Above expected ({n_more})")
+    rows = one(ratios, f"All ({n_all})") + one(more, f"Above expected ({n_more})")
     return pd.DataFrame(rows)
 
 

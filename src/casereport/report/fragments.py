@@ -145,7 +145,12 @@ def audit_md(audit: pd.DataFrame | None) -> str:
     # discrepancies first, then the report's readings, then other definitions
     order = {k: i for i, k in enumerate(("discrepancy", "depends on reading", "not comparable"))}
     bad = bad.iloc[bad["status"].astype(str).map(order).fillna(len(order)).argsort(kind="stable")]
-    shown = _audit_view(bad, ("status", "explanation"))
+    shown = _audit_view(bad, ("explanation",))
+    if "status" in bad.columns and "explanation" in shown.columns:  # each opens with its status
+        shown = shown.assign(explanation=[
+            e if str(e).startswith(str(st)) else f"{st}: {e}"
+            for st, e in zip(bad["status"], shown["explanation"], strict=True)
+        ])  # fmt: skip
     if {"published", "recomputed"} <= set(shown.columns):  # one narrow column, not two
         pair = [f"{_cell(a)} → {_cell(b)}" for a, b in zip(shown["published"],
                                                           shown["recomputed"], strict=True)]
@@ -158,8 +163,8 @@ def audit_md(audit: pd.DataFrame | None) -> str:
         "reproduce or not depending on how the sentence is read (depends on reading), or that "
         "use another definition than the data (not comparable): the published value, "
         "the value recomputed from its inputs (rounded half up to the published precision; "
-        "a true/false check shows whether the stated relation holds), the status and the "
-        "explanation, reading or reason. {#tbl-audit-discrepancies}\n"
+        "a true/false check shows whether the stated relation holds) and the explanation, "
+        "which opens with the status. {#tbl-audit-discrepancies}\n"
     )
 
 
