@@ -238,3 +238,19 @@ def test_cutoff_sweep_respects_its_parameters():
     rows = L.cutoff_sweep_rows(sweep)
     assert _q(rows, "n_shifts") == 3
     assert _q(rows, "n_shifts_same_selection") == int(sweep.loc[sweep["step"] != 0, "same"].sum())
+
+
+def test_kendall_above_the_exact_size_is_asymptotic():
+    """Oracle: scipy.stats.kendalltau(method="asymptotic") on the same columns. With more
+    sites than KENDALL_EXACT_MAX_SITES (no ties) the notebook's Kendall p is the normal
+    approximation and says so; the Theil-Sen slope is scipy's theilslopes."""
+    n = L.KENDALL_EXACT_MAX_SITES + 1
+    rng = np.random.default_rng(7)
+    x = rng.permutation(n) / 10 + 5
+    df = pd.DataFrame({L.X: x, L.Y: 40 + 3 * x + rng.normal(0, 5, n), "site": range(n)})
+    nn = L.nonnormal(df)
+    want = sps.kendalltau(df[L.X], df[L.Y], method="asymptotic")
+    assert nn["kendall_note"] == f"asymptotic (more than {n - 1} sites)"
+    assert nn["kendall"].estimate == pytest.approx(want.statistic, rel=1e-12)
+    assert nn["kendall"].p_value == pytest.approx(want.pvalue, rel=1e-9)
+    assert nn["theil_sen"].estimate == pytest.approx(sps.theilslopes(df[L.Y], df[L.X]).slope)

@@ -116,7 +116,8 @@ def test_figure_caption_cutoffs_and_sets(built_project):
     assert text.index("What these data can and cannot show") < text.rindex("Limitations")
     limits = _after(text, "What these data can and cannot show", "Limitations")
     for point in ("Sites, not people", "Fidelity may depend on engagement", "after looking at",
-                  "Employer confounding", "Missing engagement data", "one primary estimand"):  # fmt: skip
+                  "Employer confounding", "Missing engagement data",
+                  "one primary estimand"):  # fmt: skip
         assert point in limits, point
 
 

@@ -121,3 +121,24 @@ def test_missing_figure_marks_zero_width_bounds():
     rows = pd.DataFrame(L.missing_rows(mis)).set_index("quantity")
     assert rows.loc["zero_width_sites", "label"] == "3"
     figures.show(fig)
+
+
+def test_missing_bounds_figure_stops_growing_above_its_row_limit():
+    """Up to BOUNDS_ROWS_MAX sites one labelled row per site (the real 7: 7 labels, as
+    the data name them); above, the figure keeps the height of BOUNDS_ROWS_MAX rows and
+    drops the labels (oracle: counting the figure's tick labels and its height)."""
+    import pandas as pd
+
+    from casereport.analyses import enrich_limits
+
+    real = enrich.prepare(data.load_enrich(paths.ENRICH_CSV))
+    fig = figures.enrich_missing_bounds(enrich_limits.missing(real), real)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert len(labels) == len(real) and all(t.startswith("Site ") for t in labels)
+    reps = figures.BOUNDS_ROWS_MAX // len(real) + 2
+    big = pd.concat([real.assign(site=real["site"].astype(str) + f"-{i}") for i in range(reps)],
+                    ignore_index=True)
+    fig = figures.enrich_missing_bounds(enrich_limits.missing(big), big)
+    assert len(big) > figures.BOUNDS_ROWS_MAX
+    assert fig.axes[0].get_yticklabels() == []
+    assert fig.get_size_inches()[1] == pytest.approx(0.45 * figures.BOUNDS_ROWS_MAX + 1.6)

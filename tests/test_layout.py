@@ -178,6 +178,21 @@ def test_module_size_and_opening_line(module):
     assert doc and len(doc.split()) >= 4, f"{module} has no opening docstring"
 
 
+#: The benchmarks' code (not their private project copies under benchmarks/work/).
+BENCHMARKS = sorted(p for p in (paths.ROOT / "benchmarks").glob("**/*.py")
+                    if "work" not in p.relative_to(paths.ROOT / "benchmarks").parts)
+
+
+@pytest.mark.parametrize("path", BENCHMARKS, ids=lambda p: p.relative_to(paths.ROOT).as_posix())
+def test_benchmark_module_size_and_opening_line(path):
+    """The benchmarks follow the same rule as the package: one module per section, none
+    much over 400 lines, each opening with a docstring saying what it holds."""
+    text = path.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 420, f"{path.name}: {len(text.splitlines())} lines"
+    doc = ast.get_docstring(ast.parse(text))
+    assert doc and len(doc.split()) >= 4, f"{path} has no opening docstring"
+
+
 def _parameter_defaults(notebook: str) -> dict[str, object]:
     cells = json.loads((paths.NOTEBOOKS_DIR / f"{notebook}.ipynb").read_text())["cells"]
     cell = next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))

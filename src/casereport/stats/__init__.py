@@ -86,6 +86,7 @@ from .metareg import (  # noqa: E402
     reml_loglik,
     site_log_odds,
 )
+from .mle import maximise, profile_interval, wald_se  # noqa: E402
 from .overdispersion import (  # noqa: E402
     agh_loglik,
     beta_binomial_regression,
@@ -134,6 +135,9 @@ __all__ += [
     "reml_loglik",
     "site_log_odds",
     "agh_loglik",
+    "maximise",
+    "profile_interval",
+    "wald_se",
     "beta_binomial_regression",
     "random_intercept_logistic",
     "RAGIN_LOG_ODDS",

@@ -55,18 +55,34 @@ def _design(x) -> np.ndarray:
     return np.column_stack([np.ones(x.size), x])
 
 
-def _p_matrix(v, X, tau2):
-    W = np.diag(1 / (v + tau2))
-    xtwx = X.T @ W @ X
-    inv = np.linalg.inv(xtwx)
-    return W - W @ X @ inv @ X.T @ W, xtwx, inv, W
+class _Weighted:
+    """The REML pieces at one τ², in O(k) (never the k × k matrix P): with W = diag(w),
+    w = 1/(v + τ²), M = (X'WX)⁻¹, A = M X'W²X and B = M X'W³X,
+    Py = Wy − WX M X'Wy, tr P = Σw − tr A and tr PP = Σw² − 2 tr B + tr(AA)
+    (P = W − WXMX'W expanded; tr(XY) = tr(YX))."""
+
+    def __init__(self, y, v, X, tau2):
+        w = 1 / (v + tau2)
+        xtw = X.T * w
+        self.xtwx = xtw @ X
+        self.inv = np.linalg.inv(self.xtwx)
+        self.beta = self.inv @ (xtw @ y)
+        self.Py = w * y - w * (X @ self.beta)
+        self.yPy = float(y @ self.Py)
+        self.w, self.X = w, X
+
+    def traces(self) -> tuple[float, float]:
+        w, X, inv = self.w, self.X, self.inv
+        A = inv @ ((X.T * w**2) @ X)
+        B = inv @ ((X.T * w**3) @ X)
+        return float(w.sum() - np.trace(A)), float((w**2).sum() - 2 * np.trace(B) + np.trace(A @ A))
 
 
 def reml_loglik(y, v, x, tau2: float) -> float:
     """Restricted log-likelihood l_R(τ²) of the module docstring (constants dropped)."""
     y, v, X = as_float(y), as_float(v), _design(x)
-    P, xtwx, _, _ = _p_matrix(v, X, tau2)
-    return float(-0.5 * (np.log(v + tau2).sum() + np.linalg.slogdet(xtwx)[1] + y @ P @ y))
+    f = _Weighted(y, v, X, tau2)
+    return float(-0.5 * (np.log(v + tau2).sum() + np.linalg.slogdet(f.xtwx)[1] + f.yPy))
 
 
 def _reml_tau2(y, v, X, tol=1e-12, max_iter=500) -> tuple[float, bool]:
@@ -74,9 +90,9 @@ def _reml_tau2(y, v, X, tol=1e-12, max_iter=500) -> tuple[float, bool]:
     # start at the DerSimonian–Laird-like moment value max(0, var(y) − mean(v))
     tau2 = max(0.0, float(np.var(y, ddof=X.shape[1]) * k / (k - 1) - v.mean()) if k > 2 else 0.0)
     for _ in range(max_iter):
-        P = _p_matrix(v, X, tau2)[0]
-        Py = P @ y
-        step = (Py @ Py - np.trace(P)) / np.trace(P @ P)
+        f = _Weighted(y, v, X, tau2)
+        tr_p, tr_pp = f.traces()
+        step = (f.Py @ f.Py - tr_p) / tr_pp
         new = max(0.0, tau2 + step)
         if abs(new - tau2) < tol * max(1.0, tau2):
             return new, True
@@ -105,10 +121,10 @@ def meta_regression(
     converged = True
     if tau2 is None:
         tau2, converged = _reml_tau2(y, v, X)
-    P, _, inv, W = _p_matrix(v, X, tau2)
-    beta = inv @ X.T @ W @ y
+    f = _Weighted(y, v, X, tau2)
+    beta, inv = f.beta, f.inv
     df = k - X.shape[1]
-    q_raw = float(y @ P @ y) / df
+    q_raw = f.yPy / df
     # modified HKSJ (Knapp & Hartung 2003; Röver, Knapp & Friede 2015, BMC Med Res Methodol
     # 15:99): the scale factor is floored at one, so the interval is never narrower than
     # the fixed-τ² Wald interval on the same weights.
