@@ -29,8 +29,45 @@ def make_project(dest: Path) -> Path:
     return dest
 
 
-def casereport(root: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+def copy_built(built: Path, dest: Path, outputs: bool = True) -> Path:
+    """A fresh copy of the project holding the run cache of ``built`` (a project copy that
+    was built), and with ``outputs`` its build/ and _variables.yml too. The cache is keyed
+    on content, not on the copy's place, so a build of the copy after an edit re-executes
+    only the runs whose inputs the edit changed."""
+    root = make_project(dest)
+    shutil.copytree(built / ".casereport-cache", root / ".casereport-cache",
+                    ignore=shutil.ignore_patterns("*.lock"))
+    if outputs:
+        shutil.copytree(built / "build", root / "build")
+        shutil.copy2(built / "_variables.yml", root / "_variables.yml")
+    return root
+
+
+def edit_retake_minutes(root: Path) -> tuple[str, str, str]:
+    """Add 1 to the first RETAKE site's mentoring_minutes in ``root``'s data (still valid;
+    the audit flags it); return the site, the old and the new value. Read by the RETAKE
+    runs only: mentoring time, cross-case and the RETAKE case profiles."""
+    csv = root / "data" / "retake_sites.csv"
+    lines = csv.read_text().splitlines()
+    header, first = lines[0].split(","), lines[1].split(",")
+    col = header.index("mentoring_minutes")
+    old = first[col]
+    first[col] = str(int(old) + 1)
+    lines[1] = ",".join(first)
+    csv.write_text("\n".join(lines) + "\n")
+    return first[header.index("site")], old, first[col]
+
+
+def casereport(root: Path, *args: str, timeout: float = 900,
+               quarto: bool = True) -> subprocess.CompletedProcess:
+    """``casereport ARGS`` on the copy ``root``; ``quarto=False`` takes Quarto off PATH, so
+    a build renders the no-Quarto preview only (for tests that check the build, not the
+    manuscript, which the session build renders once)."""
     env = {**os.environ, "CASEREPORT_ROOT": str(root), "COLUMNS": "200"}
+    if not quarto:
+        env["PATH"] = os.pathsep.join(
+            p for p in env.get("PATH", "").split(os.pathsep) if "quarto" not in p)
+        env.pop("QUARTO_PATH", None)
     env.pop("CASEREPORT_SKIP_PRERENDER", None)
     return subprocess.run([sys.executable, "-m", "casereport", *args], cwd=root, env=env,
                           capture_output=True, text=True, timeout=timeout)
@@ -56,8 +93,9 @@ def manifest_statuses(out: subprocess.CompletedProcess, root: Path) -> dict[str,
     return {r["run_id"]: r["status"] for r in manifest["runs"]}
 
 
-def full_build(root: Path) -> subprocess.CompletedProcess:
-    """`casereport build --strict`: with Quarto on PATH, a Quarto warning fails it."""
-    out = casereport(root, "build", "--jobs", "2", "--strict")
+def full_build(root: Path, quarto: bool = True) -> subprocess.CompletedProcess:
+    """`casereport build --strict`: with Quarto on PATH, a Quarto warning fails it;
+    ``quarto=False``: Quarto off PATH, the preview is the report."""
+    out = casereport(root, "build", "--jobs", "2", "--strict", quarto=quarto)
     assert out.returncode == 0, out.stdout + out.stderr
     return out

@@ -1,12 +1,16 @@
 """Claims under data changes: each perturbation builds the real notebooks on changed data.
 
-One private project copy is built on the real data (every claim holds), then on each
-perturbed copy of ``data/`` with ``--data-dir``, sharing the run cache so only the runs
-whose inputs changed re-execute. Quarto is taken off PATH for these builds, so the
-no-Quarto preview is the rendered report checked here; the Quarto HTML and PDF marking is
-checked once in ``tests/test_quarto.py``. Each test's docstring says what the perturbation
-makes false and why, from a calculation independent of casereport (numpy on the changed
-table, or arithmetic on its cells).
+The project copy starts from the session's full build on the real data (``built_project``,
+every claim holds), with its run cache. Each perturbation edits the copy's ``data/`` in
+place and builds; the cache is keyed on the content of what each run reads, so only the
+runs that read the changed file re-execute, and ``data/`` is put back afterwards. One
+perturbation is built with ``--data-dir`` on an edited copy of ``data/`` instead, so the
+option is still exercised end to end (every run re-executes there: the run keys hold the
+data paths). Quarto is taken off PATH for these builds, so the no-Quarto preview is the
+rendered report checked here, except in the one Quarto test at the end, which renders
+the site-6 correction (its runs are cached by then). Each test's docstring says what the
+perturbation makes false and why, from a calculation independent of casereport (numpy on
+the changed table, or arithmetic on its cells).
 """
 
 from __future__ import annotations
@@ -23,19 +27,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.project import make_project
+from tests.project import casereport, copy_built
 
 pytestmark = pytest.mark.slow
 
 
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess:
-    path = os.pathsep.join(
-        p for p in os.environ.get("PATH", "").split(os.pathsep) if "quarto" not in p
-    )
-    env = {**os.environ, "CASEREPORT_ROOT": str(root), "COLUMNS": "200", "PATH": path}
-    env.pop("CASEREPORT_SKIP_PRERENDER", None)
-    return subprocess.run([sys.executable, "-m", "casereport", *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=900)
+    return casereport(root, *args, quarto=False)
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -56,25 +54,35 @@ def _status(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A copy built on the real data; its build/ kept as ``base_build`` for the diffs."""
-    root = make_project(tmp_path_factory.mktemp("claims") / "project")
+def project(built_project, tmp_path_factory) -> Path:
+    """A copy of the session's build on the real data, with its run cache; its build/ kept
+    as ``base_build`` for the diffs, its data/ as ``data-real`` to put back."""
+    root = copy_built(built_project, tmp_path_factory.mktemp("claims") / "project")
     out = _run(root, "build", "--jobs", "2", "--strict")
     assert out.returncode == 0, out.stdout + out.stderr
     shutil.copytree(root / "build", root / "base_build")
+    shutil.copytree(root / "data", root / "data-real")
     return root
 
 
+@pytest.fixture
+def data(project) -> Path:
+    """The copy's data/, for the test to edit in place; put back afterwards."""
+    yield project / "data"
+    shutil.rmtree(project / "data")
+    shutil.copytree(project / "data-real", project / "data")
+
+
 def _perturbed(root: Path, name: str) -> Path:
+    """A copy of data/ beside it (for ``--data-dir``)."""
     data = root / f"data-{name}"
     shutil.rmtree(data, ignore_errors=True)
     shutil.copytree(root / "data", data)
     return data
 
 
-def _edited(root: Path, name: str, table: str, site: str, **cells: str) -> Path:
-    """A copy of data/ with one site's cells of ``table`` changed."""
-    data = _perturbed(root, name)
+def _edit(data: Path, table: str, site: str, **cells: str) -> Path:
+    """``data`` with one site's cells of ``table`` changed."""
     rows = _rows(data / table)
     next(r for r in rows if r["site"] == site).update(cells)
     _write(data / table, rows)
@@ -82,7 +90,8 @@ def _edited(root: Path, name: str, table: str, site: str, **cells: str) -> Path:
 
 
 def _build_strict(root: Path, data: Path) -> subprocess.CompletedProcess:
-    return _run(root, "build", "--jobs", "2", "--strict", "--data-dir", str(data))
+    extra = () if data == root / "data" else ("--data-dir", str(data))
+    return _run(root, "build", "--jobs", "2", "--strict", *extra)
 
 
 def _n_marks(root: Path, ids: set[str]) -> int:
@@ -125,7 +134,7 @@ def test_real_data_every_claim_holds(project):
     assert doc["problems"] == []
 
 
-def test_site6_fidelity_corrected(project):
+def test_site6_fidelity_corrected(project, data):
     """ENRICH site 6 fidelity 7.9 -> 10.6 (the issue's plausible correction).
 
     Independent calculation on the changed Table 2 (numpy, below): Pearson r falls to about
@@ -140,7 +149,7 @@ def test_site6_fidelity_corrected(project):
     contrast (without site 2 clear of zero, without site 6 not) stands. With site 6 at
     10.6 the mean fidelity is 10.4 and site 4 (9.0) is the farthest from it (1.4 below;
     site 6 is 0.2 above), so site 4, not site 6, has the highest leverage."""
-    data = _edited(project, "site6", "enrich_sites.csv", "6", fidelity_score="10.6")
+    _edit(data, "enrich_sites.csv", "6", fidelity_score="10.6")
     rows = _rows(data / "enrich_sites.csv")
     x = np.array([float(r["fidelity_score"]) for r in rows])
     y = np.array([int(r["engaged"]) / int(r["with_engagement_data"]) for r in rows])
@@ -164,15 +173,14 @@ def test_site6_fidelity_corrected(project):
     })
 
 
-def test_retake_site_minutes_changed(project):
+def test_retake_site_minutes_changed(project, data):
     """RETAKE site 11: 1,605 -> 1,400 minutes over its 22 months (64 a month).
 
     Hand calculation: 1400 / 22 = 63.6 minutes a month, within 10 of the expected 60, so
     site 11 moves from "more" to "close"; the paper lists reasons for it (turnover, low
     competency, site issues), so a close site now has a reason and "0 and 0 have one, by
     construction" is false."""
-    data = _edited(project, "retake11", "retake_sites.csv", "11", mentoring_minutes="1400",
-                   minutes_per_month="64")
+    _edit(data, "retake_sites.csv", "11", mentoring_minutes="1400", minutes_per_month="64")
     out = _build_strict(project, data)
     _assert_marked(project, out, {"retake-reasons-only-above"})
 
@@ -183,7 +191,10 @@ def test_voluntary_site_added(project):
     Hand calculation: a voluntary site at 11.5 scores above every NHS site (the highest is
     site 3 at 11.2), so the voluntary sites are no longer the lowest on fidelity; at 40%
     engaged and 11.5 it is high on fidelity and low on engagement, a second outlier, so the
-    cut-offs no longer give the paper's selection (one outlier)."""
+    cut-offs no longer give the paper's selection (one outlier).
+
+    Built with ``--data-dir`` on a copy of data/: the plan reads the sites from that folder
+    (a profile of site 8 runs) and every run reads its files from there."""
     data = _perturbed(project, "site8")
     rows = _rows(data / "enrich_sites.csv")
     rows.append({**rows[-1], "site": "8", "total_participants": "60", "offered_peer_support":
@@ -196,9 +207,14 @@ def test_voluntary_site_added(project):
     assert status["enrich-voluntary-lowest"] == "fails"
     assert status["enrich-cutoffs-reproduce"] == "fails"
     assert out.returncode == 1 and "claim enrich-voluntary-lowest fails" in out.stdout
+    manifest = json.loads((project / "build" / "manifest.json").read_text(encoding="utf-8"))
+    runs = {r["run_id"]: r for r in manifest["runs"]}
+    assert runs["case_profile--enrich-8"]["status"] == "ran"
+    assert all(r["parameters"]["enrich_csv"] == str((data / "enrich_sites.csv").resolve())
+               for r in runs.values() if "enrich_csv" in r["parameters"])
 
 
-def test_site4_fidelity_lowered(project):
+def test_site4_fidelity_lowered(project, data):
     """ENRICH site 4 fidelity 9.0 -> 7.0.
 
     Hand calculation: the fidelity scores are then 10.4, 11.0, 11.2, 7.0, 10.9, 7.9, 9.7
@@ -207,7 +223,7 @@ def test_site4_fidelity_lowered(project):
     the text names site 4 (a computed word) and the claim that the ``without_site_6`` set
     leaves out the highest-leverage site fails. Both voluntary sites (7.0, 7.9) are still
     below every NHS site (at least 9.7), so that claim still holds."""
-    data = _edited(project, "site4", "enrich_sites.csv", "4", fidelity_score="7.0")
+    _edit(data, "enrich_sites.csv", "4", fidelity_score="7.0")
     out = _build_strict(project, data)
     status = _status(project)
     assert status["enrich-site6-most-leverage"] == "fails"
@@ -218,14 +234,13 @@ def test_site4_fidelity_lowered(project):
     assert re.search(r"highest\s+leverage \([0-9.]+, site\s+4\)", page)
 
 
-def test_retake_site_months_changed(project):
+def test_retake_site_months_changed(project, data):
     """RETAKE site 15: 8 -> 14 months in the study for its 612 minutes (44 a month).
 
     Hand calculation: 612 / 14 = 43.7 minutes a month, more than 10 below the expected 60,
     so site 15 moves from "more" (77 a month) to "less"; the paper lists reasons for it, so
     a site below the expected amount now has a reason and "by construction" is false."""
-    data = _edited(project, "retake15", "retake_sites.csv", "15", months_in_study="14",
-                   minutes_per_month="44")
+    _edit(data, "retake_sites.csv", "15", months_in_study="14", minutes_per_month="44")
     out = _build_strict(project, data)
     _assert_marked(project, out, {"retake-reasons-only-above"})
 
@@ -247,7 +262,7 @@ def test_audit_recipe_on_renamed_sites_is_a_clean_error(project):
     assert (project / "build" / "manifest.json").read_bytes() == before
 
 
-def test_letter_site_ids(project):
+def test_letter_site_ids(project, data):
     """Sites "A".."G" for 1..7, the site-naming parameter sets renamed to match.
 
     Expected from the mapping: the site whose removal raises the slope most is site 2 on
@@ -257,7 +272,6 @@ def test_letter_site_ids(project):
     The article's quotes of the renamed parameter sets are the only unresolved variables,
     and each is listed as a problem (what ``--strict`` fails on).
     It renames the copy's parameter sets and puts them back afterwards."""
-    data = _perturbed(project, "letters")
     letters = dict(zip("1234567", "ABCDEFG", strict=True))
     for name in ("enrich_sites.csv",):
         rows = _rows(data / name)
@@ -288,7 +302,7 @@ def _letters_build(project: Path, data: Path, params: Path) -> None:
                             'engaged_from_published_pct: ["D"]')):
         (params / f"{old}.yaml").unlink()
         (params / f"{new}.yaml").write_text(text + "\n", encoding="utf-8")
-    out = _run(project, "build", "--jobs", "2", "--data-dir", str(data))
+    out = _run(project, "build", "--jobs", "2")
     assert out.returncode == 0, out.stdout + out.stderr
     page = (project / "build" / "report-preview.html").read_text(encoding="utf-8")
     # The site-naming quantities resolve; only the article's quotes of the renamed
@@ -305,7 +319,7 @@ def _letters_build(project: Path, data: Path, params: Path) -> None:
 
 
 @pytest.mark.quarto
-def test_failed_claim_marked_in_quarto_html_and_pdf(project):
+def test_failed_claim_marked_in_quarto_html_and_pdf(project, data):
     """The site-6 correction rendered by Quarto: the failed claims carry ``claim-failed``
     in the HTML and the PDF text says "Not supported by these data" after each sentence;
     ``--strict`` exits 1 after rendering, so the report can be looked at but CI stops.
@@ -313,13 +327,13 @@ def test_failed_claim_marked_in_quarto_html_and_pdf(project):
     from tests.test_quarto import require_quarto
 
     exe = require_quarto()
-    data = _edited(project, "site6-quarto", "enrich_sites.csv", "6", fidelity_score="10.6")
+    _edit(data, "enrich_sites.csv", "6", fidelity_score="10.6")
     env_path = f"{Path(exe).parent}{os.pathsep}{Path(sys.executable).parent}"
     env = {**os.environ, "CASEREPORT_ROOT": str(project), "COLUMNS": "200",
            "PATH": f"{env_path}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("CASEREPORT_SKIP_PRERENDER", None)
     out = subprocess.run([sys.executable, "-m", "casereport", "build", "--jobs", "2",
-                          "--strict", "--data-dir", str(data)], cwd=project, env=env,
+                          "--strict"], cwd=project, env=env,
                          capture_output=True, text=True, timeout=900)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "quarto    ok" in out.stdout, out.stdout

@@ -27,13 +27,10 @@ def cached_results(root: Path) -> dict[str, dict[str, str]]:
     return out
 
 
-def test_dask_cluster_build_equals_local_build(tmp_path, monkeypatch):
-    """Oracle: the local process-pool build of the same project copy."""
+def test_dask_cluster_build_equals_local_build(built_project, tmp_path, monkeypatch):
+    """Oracle: the local process-pool build of the same project (the session's full build,
+    conftest.py: its engagement-fidelity runs, executed from an empty cache)."""
     from distributed import LocalCluster
-
-    local = make_project(tmp_path / "local")
-    out = casereport(local, "build", "--only", "engagement_fidelity", "--jobs", "2")
-    assert out.returncode == 0, out.stdout + out.stderr
 
     remote = make_project(tmp_path / "remote")
     # workers resolve root-relative paths against their own checkout: this copy
@@ -55,7 +52,9 @@ def test_dask_cluster_build_equals_local_build(tmp_path, monkeypatch):
     used = [pid for pid in templates.values() if pid is not None]
     assert used and len(set(used)) == len(used)
 
-    a, b = cached_results(local), cached_results(remote)
+    a = {k: v for k, v in cached_results(built_project).items()
+         if k.startswith("engagement_fidelity--")}
+    b = cached_results(remote)
     assert a and a.keys() == b.keys()
     assert a == b
 

@@ -25,7 +25,7 @@ import zmq
 from casereport import paths
 from casereport.pipeline import executors, forking, kernel_client
 from tests import test_executors
-from tests.project import casereport, make_project
+from tests.project import casereport, copy_built, edit_retake_minutes, make_project
 
 pytestmark = pytest.mark.slow
 
@@ -78,12 +78,11 @@ def _gone(root: Path, seconds: float = 20) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def two_builds(tmp_path_factory) -> tuple[Path, Path, str]:
-    """The same project built from an empty cache with forked and with normal kernels."""
-    forked = make_project(tmp_path_factory.mktemp("forked"))
+def two_builds(first_build, tmp_path_factory) -> tuple[Path, Path, str]:
+    """The same project built from an empty cache with forked kernels (the session's first
+    build, conftest.py: forked is the default) and with normal kernels (built here)."""
+    forked, out = first_build
     normal = make_project(tmp_path_factory.mktemp("normal"))
-    out = casereport(forked, "build", "--no-render", "--jobs", "2")
-    assert out.returncode == 0, out.stdout + out.stderr
     ref = casereport(normal, "build", "--no-render", "--jobs", "2", "--no-fork")
     assert ref.returncode == 0, ref.stdout + ref.stderr
     return forked, normal, out.stdout
@@ -209,12 +208,15 @@ def test_killed_build_leaves_no_template_or_kernel(tmp_path):
     assert _gone(root) == []
 
 
-def test_build_killed_alone_takes_its_workers_templates_and_kernels(tmp_path):
+def test_build_killed_alone_takes_its_workers_templates_and_kernels(built_project, tmp_path):
     """SIGKILL to the build process only (not its group, as ``kill -9 PID`` does): its
     process-pool workers die with it (PR_SET_PDEATHSIG), their templates see stdin close
     and kill their kernels, so within 10 s no process of this project copy remains (the
-    issue's bound); the next build then succeeds (expected: a clean run, exit 0)."""
-    root = make_project(tmp_path / "p")
+    issue's bound); the next build then succeeds (expected: a clean run, exit 0). The copy
+    holds the session build's cache with one RETAKE cell edited, so the builds execute the
+    RETAKE runs only."""
+    root = copy_built(built_project, tmp_path / "p", outputs=False)
+    edit_retake_minutes(root)
     proc, _ = _build_with_forked_kernels(root)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -5,8 +5,9 @@ and fig-alt on figure cells, tbl-cap on table cells, no committed outputs, param
 that only override notebook parameters.
 Slow: every notebook runs on the real data and on the synthetic fixture trial (a different
 number of sites); results CSVs have the tidy columns and the published values; one
-notebook runs from notebooks/ as JupyterLab would. Executed notebooks are shared through
-module-scoped fixtures to keep the run time down.
+notebook runs from notebooks/ as JupyterLab would. The real-data runs of the analysis
+notebooks are the session's full build (conftest.py: papermill, every run executed), read
+from its build/; the synthetic trial is executed here once, in a module-scoped fixture.
 """
 
 from __future__ import annotations
@@ -144,11 +145,19 @@ def _n_sites(df: pd.DataFrame, analysis: str, stem: str) -> int:
     return int(df[(df["analysis"] == analysis) & df["quantity"].str.match(pat)].shape[0])
 
 
+def built_run(root: Path, run_id: str) -> pd.DataFrame:
+    """A run of the session's full build: its results CSV, with its executed notebook."""
+    df = results.read_results(root / "build" / "results" / f"{run_id}.csv")
+    df.attrs["notebook"] = root / "build" / "runs" / f"{run_id}.ipynb"
+    return df
+
+
 @pytest.fixture(scope="module")
-def real(tmp_path_factory):
-    out = tmp_path_factory.mktemp("real")
-    res = {n: run(n, out) for n in ["engagement_fidelity", "mentoring_time", "cross_case"]}
+def real(built_project, tmp_path_factory):
+    res = {n: built_run(built_project, f"{n}--primary")
+           for n in ["engagement_fidelity", "mentoring_time", "cross_case"]}  # fmt: skip
     # as JupyterLab would: kernel started in notebooks/, root-relative defaults still resolve
+    out = tmp_path_factory.mktemp("real")
     res["case_profile"] = run("case_profile", out, cwd=paths.NOTEBOOKS_DIR, site="2")
     return res
 
@@ -227,11 +236,9 @@ def test_real_cross_case_and_profile(real):
 
 
 @pytest.mark.slow
-def test_sensitivity_site4_published_pct(tmp_path):
-    overrides = yaml.safe_load(
-        (paths.PARAMS_DIR / "engagement_fidelity" / "site4_published_pct.yaml").read_text()
-    )
-    df = run("engagement_fidelity", tmp_path, parameter_set="site4_published_pct", **overrides)
+def test_sensitivity_site4_published_pct(built_project):
+    """The build's run of params/engagement_fidelity/site4_published_pct.yaml."""
+    df = built_run(built_project, "engagement_fidelity--site4_published_pct")
     assert (df["parameter_set"] == "site4_published_pct").all()
     assert results.lookup(df, "enrich_table2", "pct_engaged_site_4") == pytest.approx(700 / 17)
     assert results.lookup(df, "enrich_table2", "n_pct_mismatches") == 0

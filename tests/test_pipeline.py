@@ -1,16 +1,19 @@
 """The build pipeline on a private copy of the project: caching, failures, kills, locking.
 
 Every build here is real: papermill executes the real notebooks in the
-`casereport` kernel. Each test works on its own copy of the project (the
-package is pointed at it with CASEREPORT_ROOT), so the developer's build/ and
-cache are never touched.
+`casereport` kernel. Each test works on a copy of the project (the package is pointed at
+it with CASEREPORT_ROOT), so the developer's build/ and cache are never touched. The copies
+start from the session's full build (``built_project``: its run cache, and its build/ where
+the test needs a last good report), so a build after an edit executes only the runs the
+edit reaches. Builds whose manuscript is not what the test checks run with Quarto off PATH
+(the no-Quarto preview is the report then); the session build's Quarto render is checked
+in tests/test_quarto.py.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +25,15 @@ import pytest
 from filelock import FileLock
 
 from casereport import paths
-from tests.project import casereport, full_build, make_project, manifest_statuses, statuses
+from tests.project import (
+    casereport,
+    copy_built,
+    edit_retake_minutes,
+    full_build,
+    make_project,
+    manifest_statuses,
+    statuses,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -30,17 +41,14 @@ FAST = ["--only", "engagement_fidelity", "--only", "mentoring_time", "--jobs", "
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    """A project copy with the two main notebooks' runs already in its cache."""
-    root = make_project(tmp_path_factory.mktemp("proj"))
-    first = casereport(root, "build", *FAST)
-    assert first.returncode == 0, first.stdout + first.stderr
-    assert set(statuses(root).values()) == {"ran"}
-    return root
+def project(built_project, tmp_path_factory) -> Path:
+    """A project copy with the session build's cache, so the two main notebooks' runs are
+    in it (the session's first build executed every run: conftest.py)."""
+    return copy_built(built_project, tmp_path_factory.mktemp("proj"), outputs=False)
 
 
 def test_second_build_executes_no_notebook(project):
-    """Nothing changed since the fixture's build, so every run is a cache hit."""
+    """Nothing changed since the session's build, so every run is a cache hit."""
     again = casereport(project, "build", *FAST)
     assert again.returncode == 0, again.stdout + again.stderr
     st = statuses(project)
@@ -53,16 +61,8 @@ def test_changing_one_data_file_reruns_only_its_readers(project, tmp_path):
     Expected split from the notebooks' parameters: mentoring_time reads retake_csv,
     engagement_fidelity reads only enrich_csv.
     """
-    root = make_project(tmp_path / "p")
-    shutil.copytree(project / ".casereport-cache", root / ".casereport-cache")
-    csv = root / "data" / "retake_sites.csv"
-    lines = csv.read_text().splitlines()
-    header = lines[0].split(",")
-    first = lines[1].split(",")
-    col = header.index("mentoring_minutes")
-    first[col] = str(int(first[col]) + 1)  # still valid; the audit will flag the change
-    lines[1] = ",".join(first)
-    csv.write_text("\n".join(lines) + "\n")
+    root = copy_built(project, tmp_path / "p", outputs=False)
+    edit_retake_minutes(root)
     out = casereport(root, "build", *FAST)
     assert out.returncode == 0, out.stdout + out.stderr
     st = statuses(root)
@@ -73,8 +73,7 @@ def test_changing_one_data_file_reruns_only_its_readers(project, tmp_path):
 
 def test_force_reruns_everything(project, tmp_path):
     """--force ignores the cache."""
-    root = make_project(tmp_path / "p")
-    shutil.copytree(project / ".casereport-cache", root / ".casereport-cache")
+    root = copy_built(project, tmp_path / "p", outputs=False)
     out = casereport(root, "build", "--force", "--only", "mentoring_time")
     assert out.returncode == 0, out.stdout + out.stderr
     assert set(statuses(root).values()) == {"ran"}
@@ -133,16 +132,15 @@ def test_noop_rebuild_executes_nothing_and_keeps_the_report(built):
 
 
 def test_report_source_change_reassembles_from_the_cache(built, tmp_path):
-    """Editing index.qmd is not a data change: the report is rebuilt, every run is cached."""
-    root = make_project(tmp_path / "p")
-    shutil.copytree(built / "build", root / "build")
-    shutil.copytree(built / ".casereport-cache", root / ".casereport-cache")
-    shutil.copy2(built / "_variables.yml", root / "_variables.yml")
+    """Editing index.qmd is not a data change: the report (here the preview: Quarto off
+    PATH) is rebuilt from the edited article, every run is cached."""
+    root = copy_built(built, tmp_path / "p")
     qmd = root / "index.qmd"
-    qmd.write_text(qmd.read_text() + "\n<!-- edited -->\n")
-    full_build(root)
+    qmd.write_text(qmd.read_text() + "\n\nA sentence added by this test.\n")
+    full_build(root, quarto=False)
     st = statuses(root)
     assert st and set(st.values()) == {"cached"}
+    assert "A sentence added by this test." in (root / "build" / "report-preview.html").read_text()
 
 
 def test_editing_a_function_reruns_exactly_the_runs_that_loaded_it(built, tmp_path):
@@ -152,18 +150,17 @@ def test_editing_a_function_reruns_exactly_the_runs_that_loaded_it(built, tmp_pa
     import casereport.analyses.profile as profile_module
 
     rel = Path(profile_module.__file__).resolve().relative_to(paths.SRC_DIR)
-    root = make_project(tmp_path / "p")
-    shutil.copytree(built / ".casereport-cache", root / ".casereport-cache")
+    root = copy_built(built, tmp_path / "p", outputs=False)
     build_py = root / "src" / "casereport" / "pipeline" / "build.py"
     build_py.write_text(build_py.read_text() + "\n# edited\n")
-    first = manifest_statuses(full_build(root), root)
+    first = manifest_statuses(full_build(root, quarto=False), root)
     assert first and set(first.values()) == {"cached"}
     target = root / "src" / "casereport" / rel
     text = target.read_text()
     edited = text.replace('"""``case_profile--<trial>', '"""(edited) ``case_profile--<trial>')
     assert edited != text
     target.write_text(edited)
-    st = manifest_statuses(full_build(root), root)
+    st = manifest_statuses(full_build(root, quarto=False), root)
     profiles = {r for r in st if r.startswith("case_profile--")}
     assert {r for r, s in st.items() if s == "ran"} == profiles
     assert sum(s == "ran" for s in st.values()) == 23
@@ -179,9 +176,7 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 def test_failing_notebook_keeps_previous_report(built, tmp_path):
     """A cell that raises: exit 1, the report names notebook, set, cell and error, and the
     last good build/ is byte-for-byte unchanged."""
-    root = make_project(tmp_path / "p")
-    shutil.copytree(built / "build", root / "build")
-    shutil.copytree(built / ".casereport-cache", root / ".casereport-cache")
+    root = copy_built(built, tmp_path / "p")
     before = _snapshot(root)
     nb_path = root / "notebooks" / "mentoring_time.ipynb"
     nb = nbformat.read(nb_path, as_version=4)
@@ -203,9 +198,7 @@ def test_failing_notebook_keeps_previous_report(built, tmp_path):
 def test_killed_build_keeps_previous_report_and_cache(built, tmp_path):
     """SIGKILL in the middle of a forced rebuild: build/ unchanged, no half-written cache
     entry, and the next build succeeds from the cache it had."""
-    root = make_project(tmp_path / "p")
-    shutil.copytree(built / "build", root / "build")
-    shutil.copytree(built / ".casereport-cache", root / ".casereport-cache")
+    root = copy_built(built, tmp_path / "p")
     before = _snapshot(root)
     env = {**os.environ, "CASEREPORT_ROOT": str(root)}
     proc = subprocess.Popen([sys.executable, "-m", "casereport", "build", "--force"],
@@ -217,7 +210,7 @@ def test_killed_build_keeps_previous_report_and_cache(built, tmp_path):
     assert _snapshot(root) == before
     for entry in (root / ".casereport-cache" / "runs").glob("*/*"):  # <key>/<deps hash>
         assert entry.name.startswith(".") or (entry / "meta.json").is_file()
-    out = casereport(root, "build")
+    out = casereport(root, "build", quarto=False)
     assert out.returncode == 0, out.stdout + out.stderr
     assert not list((root / ".casereport-cache" / "runs").glob("*/.*"))
 

@@ -7,12 +7,11 @@ copy of the project holding that build's cache, and ``status`` executes nothing.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.project import casereport, make_project, statuses
+from tests.project import casereport, copy_built, edit_retake_minutes, statuses
 
 pytestmark = pytest.mark.slow
 
@@ -20,9 +19,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def copy(built_project, tmp_path) -> Path:
     """A project copy with the full build's cache."""
-    root = make_project(tmp_path / "p")
-    shutil.copytree(built_project / ".casereport-cache", root / ".casereport-cache")
-    return root
+    return copy_built(built_project, tmp_path / "p", outputs=False)
 
 
 def _stale(root: Path) -> dict[str, list[str]]:
@@ -30,19 +27,6 @@ def _stale(root: Path) -> dict[str, list[str]]:
     assert out.returncode == 1, out.stdout + out.stderr
     runs = json.loads(out.stdout)["runs"]
     return {r["run_id"]: r["reasons"] for r in runs if not r["up_to_date"]}
-
-
-def _edit_mentoring_minutes(root: Path) -> tuple[str, str, str]:
-    """Add 1 to the first RETAKE site's mentoring_minutes; return site, old and new value."""
-    csv = root / "data" / "retake_sites.csv"
-    lines = csv.read_text().splitlines()
-    header, first = lines[0].split(","), lines[1].split(",")
-    col = header.index("mentoring_minutes")
-    old = first[col]
-    first[col] = str(int(old) + 1)
-    lines[1] = ",".join(first)
-    csv.write_text("\n".join(lines) + "\n")
-    return first[header.index("site")], old, first[col]
 
 
 def test_status_after_a_clean_build(built_project):
@@ -65,7 +49,7 @@ def test_data_edit_names_file_site_and_column(copy):
     RETAKE profiles, mentoring time, cross-case: the notebooks' retake_csv parameter), each
     naming the file, the site, the column and old -> new (the edit made here); the build
     prints the same reason beside each run it re-executes."""
-    site, old, new = _edit_mentoring_minutes(copy)
+    site, old, new = edit_retake_minutes(copy)
     stale = _stale(copy)
     want = f"data: data/retake_sites.csv: site {site}, mentoring_minutes: '{old}' -> '{new}'"
     assert "mentoring_time--primary" in stale and "cross_case--primary" in stale
