@@ -24,6 +24,7 @@ PRIMITIVES = {
     "casereport.paths": set(),
     "casereport.atomic": set(),
     "casereport.format": {"casereport.rounding"},
+    "casereport.terminal": {"casereport.markdown"},
     "casereport.results": {"casereport.atomic", "casereport.paths"},
 }
 #: What the analysis side (statistics, analyses, display, notebooks) must never import.

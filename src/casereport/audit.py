@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from casereport import atomic, claims, codebook, data, markdown, paths, validate
+from casereport import atomic, claims, codebook, data, markdown, paths, terminal, validate
 from casereport.claims import show as _show
 from casereport.codebook import DataError, Problem
 from casereport.rounding import is_half as _is_half
@@ -341,15 +341,22 @@ def audit(
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def to_markdown(df: pd.DataFrame) -> str:
-    """The audit table as Markdown (:func:`casereport.markdown.table`), recomputed values
-    shown to 4 decimals."""
+#: What ``casereport audit`` shows on a terminal (every column: Markdown or CSV).
+TERMINAL_COLUMNS = ["id", "published", "recomputed", "status", "explanation"]
+
+
+def _display_rows(df: pd.DataFrame) -> list[list[str]]:
+    """The audit's cells as text, recomputed values shown to 4 decimals."""
 
     def cell(v) -> str:
         return ("" if math.isnan(v) else _show(round(v, 4))) if isinstance(v, float) else str(v)
 
-    rows = [[cell(v) for v in r] for r in df.itertuples(index=False)]
-    return markdown.table([str(c) for c in df.columns], rows).rstrip("\n")
+    return [[cell(v) for v in r] for r in df.itertuples(index=False)]
+
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """The audit table as Markdown (:func:`casereport.markdown.table`)."""
+    return markdown.table([str(c) for c in df.columns], _display_rows(df)).rstrip("\n")
 
 
 def write_csv_atomic(df: pd.DataFrame, out_csv: str | os.PathLike[str]) -> Path:
@@ -363,11 +370,15 @@ def write_csv_atomic(df: pd.DataFrame, out_csv: str | os.PathLike[str]) -> Path:
 def run(
     data_dir: str | os.PathLike[str] = paths.DATA_DIR,
     out_csv: str | os.PathLike[str] | None = None,
-    fmt: str = "markdown",
+    fmt: str | None = None,
 ) -> int:
-    """CLI entry: print the audit table; write ``out_csv`` if given. 1 only if data invalid."""
-    if fmt not in ("markdown", "csv"):
-        print(f"unknown format {fmt!r}: use markdown or csv")
+    """CLI entry: print the audit table; write ``out_csv`` if given. 1 only if data invalid.
+
+    ``fmt``: ``table`` (aligned, for a terminal), ``markdown`` or ``csv``; None: a table on
+    a terminal, Markdown otherwise (a pipe or a file)."""
+    fmt = fmt or ("table" if terminal.interactive() else "markdown")
+    if fmt not in ("table", "markdown", "csv"):
+        print(f"unknown format {fmt!r}: use table, markdown or csv")
         return 2
     data_dir = paths.resolve(data_dir)
     try:
@@ -379,6 +390,10 @@ def run(
         return 1
     if fmt == "csv":
         print(table.to_csv(index=False), end="")
+    elif fmt == "table":
+        terminal.table(TERMINAL_COLUMNS, _display_rows(table[TERMINAL_COLUMNS]))
+        print(f"(columns {', '.join(c for c in table.columns if c not in TERMINAL_COLUMNS)}: "
+              "--format markdown or csv)")
     else:
         print(to_markdown(table))
     n_disc = int((table["status"] == DISCREPANCY).sum())
@@ -390,7 +405,7 @@ def run(
     if out_csv is not None:
         summary += f"; written to {write_csv_atomic(table, paths.resolve(out_csv))}"
     # with --format csv, stdout is the CSV alone; the summary goes to stderr
-    if fmt == "markdown":
+    if fmt != "csv":
         print("\n" + summary)
     else:
         print(summary, file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Command line: ``casereport validate | audit | build | diff | status | prerender``.
+"""Command line: ``casereport validate | audit | build | diff | status | preview | prerender``.
 
 Each command is a thin wrapper: the work happens in the module it names, so the same
 functions serve the CLI, the notebooks and the tests. Every option is checked before any
@@ -41,6 +41,7 @@ class FailOn(StrEnum):
 
 
 class AuditFormat(StrEnum):
+    table = "table"
     markdown = "markdown"
     csv = "csv"
 
@@ -72,13 +73,15 @@ def audit(
         typer.Option("--out", help="CSV to write (default: print only).", dir_okay=False),
     ] = None,
     fmt: Annotated[
-        AuditFormat, typer.Option("--format", help="markdown or csv on stdout.")
-    ] = AuditFormat.markdown,
+        AuditFormat | None,
+        typer.Option("--format", help="table, markdown or csv on stdout (default: an aligned "
+                     "table on a terminal, Markdown into a pipe or file).", show_default=False),
+    ] = None,
 ) -> None:
     """Recompute every derived published number and compare it with the paper."""
     from casereport import audit as _audit
 
-    raise typer.Exit(_audit.run(data_dir, out, fmt.value))
+    raise typer.Exit(_audit.run(data_dir, out, fmt.value if fmt else None))
 
 
 @app.command()
@@ -277,6 +280,30 @@ def status(
 
     given = None if data_dir.resolve() == paths.DATA_DIR.resolve() else data_dir
     raise typer.Exit(run_status.run(given, as_json=as_json))
+
+
+@app.command()
+def preview(
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free one).")
+    ] = 4848,
+    browser: Annotated[
+        bool, typer.Option("--browser/--no-browser", help="Open the report in a web browser.")
+    ] = True,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Parallel runs (default: all cores)."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", exists=True, file_okay=False,
+                     help="Analyse another trial's data folder (same format)."),
+    ] = None,
+) -> None:
+    """Build, serve the report on 127.0.0.1 and rebuild + reload it whenever a source changes."""
+    from casereport.pipeline import live
+
+    raise typer.Exit(live.run(port, browser, jobs, data_dir.resolve() if data_dir else None))
 
 
 @app.command()

@@ -96,13 +96,18 @@ def table(
 _NUMERIC = re.compile(r"^[-+−]?[\d.,]+%?( \(.*\))?$|^–$|^$")
 
 
+def looks_numeric(cell: Any) -> bool:
+    """A cell to right-align: a number, a percentage, "n (x%)", a dash or empty."""
+    return bool(_NUMERIC.match(str(cell)))
+
+
 def frame(df: pd.DataFrame, align: str | Sequence[str] | None = None) -> str:
     """A DataFrame of display strings as a pipe table (:func:`table`); by default a column
     whose cells all look numeric is right-aligned, any other left-aligned."""
     rows = [list(r) for r in df.astype(object).itertuples(index=False)]
     if align is None:
         align = [
-            "r" if rows and all(_NUMERIC.match(str(r[i])) for r in rows) else "l"
+            "r" if rows and all(looks_numeric(r[i]) for r in rows) else "l"
             for i in range(len(df.columns))
         ]
     return table([str(c) for c in df.columns], rows, "".join(align))

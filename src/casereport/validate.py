@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from casereport import claims, codebook, paths
+from casereport import claims, codebook, paths, terminal
 from casereport.codebook import Problem, read_text
 
 # Frictionless error types that the header check (layer 2) already reports in plainer words,
@@ -389,8 +389,14 @@ def validate_dir(
 
 
 def report(problems: list[Problem], data_dir: Path) -> None:
-    """Print every problem, one a line (file, line, column, value, what was expected)."""
+    """Print every problem (file, line, column, value, what was expected): an aligned table
+    on a terminal, else one a line."""
     print(f"{len(problems)} problem(s) in {data_dir} (line numbers count the header as line 1):")
+    if terminal.interactive():
+        rows = [[p.file, "" if p.row is None else p.row, p.column or "",
+                 "" if p.value is None else repr(p.value), p.expected] for p in problems]
+        terminal.table(["file", "line", "column", "found", "expected"], rows)
+        return
     for p in problems:
         print(f"  - {p}")
 

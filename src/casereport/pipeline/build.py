@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import time
-from concurrent.futures import as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING
 from filelock import FileLock, Timeout
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from casereport import atomic, paths
 from casereport.labels import CACHED, FAILED, RAN
-from casereport.pipeline import cache, changes_fragment, executors, status
+from casereport.pipeline import cache, changes_fragment, executors, progress, status
 from casereport.pipeline import plan as run_plan
 from casereport.pipeline.state import (
     fingerprint,
@@ -144,107 +143,83 @@ def _plan(opts: Options, tables: dict[Path, pd.DataFrame] | None = None) -> list
     return planned
 
 
-def _progress(total: int) -> Progress:
-    return Progress(
-        TextColumn("[bold]runs"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    )
-
-
-def _report_failure(p: Planned, out: executors.Outcome) -> str:
-    failed_dir = paths.BUILD_DIR / "failed"
-    failed_dir.mkdir(parents=True, exist_ok=True)
-    saved = failed_dir / f"{p.run.run_id}.ipynb"
-    if out.notebook_json:
-        saved.write_text(out.notebook_json, encoding="utf-8")
-    if out.failed_cell is None:
-        cell = "none: the kernel failed to start or died"
-    elif out.failed_cell < 0:
-        cell = "none: every cell ran"
-    else:
-        cell = f"cell [{out.failed_cell}] (execution count)"
-    first = out.failed_source.strip().splitlines()[:3]
-    lines = [
-        f"FAILED {p.run.run_id}",
-        f"  notebook:      {rel(p.run.notebook_path)}",
-        f"  parameter set: {p.run.parameter_set}",
-        f"  failing cell:  {cell}",
-        *[f"      {line}" for line in first],
-        f"  error:         {out.error}",
-        *(
-            [f"  kernel log:    {line}" for line in out.kernel_log.strip().splitlines()[-5:]]
-            if out.failed_cell is None and out.kernel_log.strip()
-            else []
-        ),
-        f"  saved:         {rel(saved) if out.notebook_json else '(no notebook was written)'}",
-    ]
-    return "\n".join(lines)
+def _record(p: Planned, out: executors.Outcome, store: cache.RunCache, force: bool) -> bool:
+    """Store a successful run in the cache; False when it failed."""
+    p.seconds = round(out.seconds, 2)
+    if out.ok and out.deps is None:
+        out.ok, out.failed_cell = False, -1
+        out.error = "the run did not report the package modules it loaded"
+    if not out.ok:
+        p.status = FAILED
+        return False
+    meta = {
+        "run_id": p.run.run_id,
+        "notebook": p.run.notebook,
+        "parameter_set": p.run.parameter_set,
+        "parameters": p.parameters,
+        "inputs": p.key.inputs,
+        "seconds": round(out.seconds, 2),
+        **status.record_inputs(p.run.notebook_path, p.parameters, p.key.inputs),
+    }
+    deps = cache.dependency_hashes(out.deps or [])
+    p.cached = store.put(p.key.key, out.notebook_json, out.results, meta, deps, force)
+    p.status = RAN
+    return True
 
 
 def _execute(planned: list[Planned], opts: Options) -> list[str]:
-    """Run the cache misses; store successes in the cache; return failure reports."""
+    """Run the cache misses; store successes in the cache; return failure reports.
+
+    Locally at most one run per worker is submitted at a time, so the runs in flight are
+    the runs executing (the progress bar names them); Dask gets every run at once."""
     store = cache.RunCache()
     todo = [p for p in planned if p.cached is None]
     failures: list[str] = []
     fell_back = False
     for p in planned:
         if p.cached is not None:
-            console.print(f"  cached   {0.0:6.1f}s  {p.run.run_id}")
+            console.print(progress.cached_line(p.run.run_id))
     if not todo:
         return failures
+    local = opts.executor == "local"
+    window = executors.local_workers(opts.jobs) if local else len(todo)
+    waiting = list(todo)
     with (
         executors.make_executor(opts.executor, opts.jobs, opts.scheduler, opts.fork) as ex,
-        _progress(len(todo)) as bar,
+        progress.RunProgress(console, [p.run.run_id for p in todo],
+                             window if local else opts.jobs or window) as bar,
     ):
-        task_id = bar.add_task("runs", total=len(todo))
-        futures = {
-            ex.submit(
-                executors.execute,
-                executors.Task(
-                    p.run.run_id, rel(p.run.notebook_path), p.run.parameters, fork=opts.fork
-                ),
-            ): p
-            for p in todo
-        }
-        for fut in as_completed(futures):
-            p = futures[fut]
-            try:
-                out = fut.result()
-            except Exception as exc:  # the worker itself died
-                out = executors.Outcome(p.run.run_id, False, 0.0, error=repr(exc))
-            bar.advance(task_id)
-            if out.fallback and not fell_back:
-                fell_back = True
-                console.print(f"[yellow]kernels   not forked[/yellow]: {escape(out.fallback)}; "
-                              "normal kernels are used")
-            p.seconds = round(out.seconds, 2)
-            if out.ok and out.deps is None:
-                out.ok, out.failed_cell = False, -1
-                out.error = "the run did not report the package modules it loaded"
-            if out.ok:
-                meta = {
-                    "run_id": p.run.run_id,
-                    "notebook": p.run.notebook,
-                    "parameter_set": p.run.parameter_set,
-                    "parameters": p.parameters,
-                    "inputs": p.key.inputs,
-                    "seconds": round(out.seconds, 2),
-                    **status.record_inputs(p.run.notebook_path, p.parameters, p.key.inputs),
-                }
-                deps, nb = cache.dependency_hashes(out.deps or []), out.notebook_json
-                p.cached = store.put(p.key.key, nb, out.results, meta, deps, opts.force)
-                p.status = RAN
-                why = f"  [dim]{escape(p.reason)}[/dim]" if p.reason else ""
-                console.print(f"  ran      {out.seconds:6.1f}s  {p.run.run_id}{why}")
-            else:
-                p.status = FAILED
-                console.print(f"  [red]FAILED[/red]   {out.seconds:6.1f}s  {p.run.run_id}")
-                failures.append(_report_failure(p, out))
+        futures: dict[Future, Planned] = {}
+
+        def submit_more() -> None:
+            while waiting and len(futures) < window:
+                p = waiting.pop(0)
+                task = executors.Task(p.run.run_id, rel(p.run.notebook_path), p.run.parameters,
+                                      fork=opts.fork)
+                futures[ex.submit(executors.execute, task)] = p
+                bar.started(p.run.run_id)
+
+        submit_more()
+        while futures:
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for fut in done:
+                p = futures.pop(fut)
+                try:
+                    out = fut.result()
+                except Exception as exc:  # the worker itself died
+                    out = executors.Outcome(p.run.run_id, False, 0.0, error=repr(exc))
+                bar.finished(p.run.run_id)
+                if out.fallback and not fell_back:
+                    fell_back = True
+                    bar.line(f"[yellow]kernels   not forked[/yellow]: {escape(out.fallback)}; "
+                             "normal kernels are used")
+                if _record(p, out, store, opts.force):
+                    bar.line(progress.ran_line(p.run.run_id, out.seconds, p.reason))
+                else:
+                    bar.line(progress.failed_line(p.run.run_id, out.seconds))
+                    failures.append(progress.failure_report(
+                        p.run.run_id, p.run.notebook_path, p.run.parameter_set, out))
+            submit_more()
     return failures
 
 

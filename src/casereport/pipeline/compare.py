@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.markdown import Markdown
+from rich.text import Text
 
-from casereport import atomic
+from casereport import atomic, terminal
 from casereport.pipeline import data_diff, sides
 from casereport.pipeline import diff as _diff
 from casereport.report import changes
@@ -137,5 +137,19 @@ def run(
     finally:
         sides.release(*got)
     text = write_outputs(d, markdown, json_out, csv_out, runs, comment)
-    console.print(Markdown(text))
+    if terminal.interactive(console):
+        show_tables(d)
+    else:  # a pipe or a file: the Markdown of the job summary
+        print(text, end="")
     return exit_code(d, fail_on)
+
+
+def show_tables(d: _diff.Diff) -> None:
+    """The summary on a terminal: the counts, then one aligned table per section."""
+    rows = d.records()
+    console.print(Text(f"casereport diff: {d.base} → {d.head}", style="bold"))
+    console.print(Text(changes.summary_line(rows, d.reran)))
+    for title, chosen in changes.sections(rows):
+        console.print()
+        terminal.table(changes.HEADERS, [changes.cells(r) for r in chosen], title=title,
+                       out=console)

@@ -190,6 +190,11 @@ def _worker_start(build_pid: int, fork: bool) -> None:
         warm()
 
 
+def local_workers(jobs: int | None) -> int:
+    """The local process pool's size: ``jobs``, default one worker per core."""
+    return max(1, jobs or os.cpu_count() or 1)
+
+
 @contextlib.contextmanager
 def make_executor(kind: str = "local", jobs: int | None = None,
                   scheduler: str | None = None, fork: bool = False) -> Iterator[Executor]:
@@ -203,7 +208,7 @@ def make_executor(kind: str = "local", jobs: int | None = None,
     first run).
     """
     if kind == "local":
-        workers = max(1, jobs or os.cpu_count() or 1)
+        workers = local_workers(jobs)
         with ProcessPoolExecutor(max_workers=workers, initializer=_worker_start,
                                  initargs=(os.getpid(), fork)) as pool:
             yield pool

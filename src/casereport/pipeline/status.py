@@ -135,6 +135,13 @@ def _latest(run_id: str) -> dict | None:
         return None
 
 
+def recorded_seconds(run_id: str) -> float | None:
+    """How long the run's last execution took (its latest cache entry), or None."""
+    meta = _latest(run_id)
+    seconds = meta.get("seconds") if meta else None
+    return float(seconds) if isinstance(seconds, int | float) else None
+
+
 def _cell_reasons(old: list[dict], new: list[dict]) -> list[str]:
     out = []
     for i in range(max(len(old), len(new))):

@@ -38,10 +38,25 @@ def _what(r: Mapping) -> str:
     return f"{r['section']}: {r['what']}" if r["category"] != "data" else r["what"]
 
 
+def cells(r: Mapping) -> list[str]:
+    """One change as the cells of a row under :data:`HEADERS`."""
+    return [_what(r), r["where"], r["old"], r["new"]]
+
+
+def sections(rows: Sequence[Mapping]) -> list[tuple[str, list[Mapping]]]:
+    """The listed rows by section, in :data:`SECTIONS` order, each title with its count."""
+    out = []
+    for category, title in SECTIONS:
+        chosen = [r for r in rows if r["category"] == category]
+        if chosen:
+            out.append((f"{title} ({len(chosen)})", chosen))
+    return out
+
+
 def table_md(rows: Sequence[Mapping], caption: str = "") -> str:
     """A pipe table of changes (old and new values as text), with an optional caption
     line (``: caption {#tbl-x}``)."""
-    body = [[_what(r), r["where"], r["old"], r["new"]] for r in rows]
+    body = [cells(r) for r in rows]
     out = markdown.table(HEADERS, body)
     return out + (f"\n: {caption}\n" if caption else "")
 
@@ -75,10 +90,8 @@ def diff_md(rows: Sequence[Mapping], base: str, head: str, reran: Sequence[str] 
     """The full Markdown summary (terminal, job summary, pull-request comment)."""
     lines = [f"## casereport diff: {markdown.escape(base)} → {markdown.escape(head)}", ""]
     lines += [summary_line(rows, reran), ""]
-    for category, title in SECTIONS:
-        chosen = [r for r in rows if r["category"] == category]
-        if chosen:
-            lines += [f"### {title} ({len(chosen)})", "", table_md(chosen)]
+    for title, chosen in sections(rows):
+        lines += [f"### {title}", "", table_md(chosen)]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -1,0 +1,208 @@
+"""`casereport preview`: the served page follows the data, and a bad edit leaves it showing.
+
+The browser tests start the real command on a copy of the project (``--port 0
+--no-browser``), open the page in headless Chromium and edit ``data/enrich_sites.csv`` as an
+analyst would. Site 4 has 17 participants with engagement data; its engaged count 8 gives
+8 / 17 = 47.1 % and 9 gives 9 / 17 = 52.9 % (by hand, one decimal as the article shows it);
+the caption of the ENRICH scatter plot says "site 4 is at …%". Every wait is bounded and
+polls; none is a fixed sleep. The unit tests check the server and the watcher alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from casereport import paths
+from casereport.pipeline import live, serve, watch
+from tests.project import make_project
+from tests.test_quarto import require_quarto
+from tests.test_report_support import CHROMIUM_ARGS, require_chromium
+
+#: Seconds a build of the copy may take on a busy machine (the first one executes all runs).
+BUILD_WAIT = 1200
+
+
+def until(what: str, check: Callable[[], object], timeout: float, every: float = 0.5) -> object:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(every)
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read()
+
+
+# ------------------------------------------------------------------ the server and watcher
+
+
+def test_served_page_carries_the_reload_script_and_the_status(tmp_path):
+    """An HTML page gets the script (with the version it was served at) before </body>; the
+    status endpoint returns the state as JSON; other files are served unchanged; "/" before
+    any report exists is a placeholder page that will reload."""
+    (tmp_path / "index.html").write_text("<html><body><p>report</p></body></html>")
+    (tmp_path / "fig.png").write_bytes(b"\x89PNG-not-really")
+    state = serve.LiveState(version=3)
+    server = serve.start(tmp_path, "index.html", state, 0)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        page = _get(base + "/").decode()
+        assert page.index("<p>report</p>") < page.index("var loaded = 3;") < page.index("</body>")
+        assert _get(base + "/fig.png") == b"\x89PNG-not-really"
+        state.update(problem={"kind": "failed", "title": "t", "detail": "<b>x</b>"})
+        assert json.loads(_get(base + serve.STATUS_PATH)) == {
+            "version": 3, "building": False, "reason": "",
+            "problem": {"kind": "failed", "title": "t", "detail": "<b>x</b>"}}
+        (tmp_path / "index.html").unlink()
+        assert "No report has been built yet" in _get(base + "/").decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_watcher_sees_edits_additions_and_included_articles(tmp_path, monkeypatch):
+    """The watched set holds data, params, notebooks, package modules, the article and a
+    .qmd it includes; an edit and a new data file each show as changed."""
+    root = make_project(tmp_path / "p")
+    (root / "_extra.qmd").write_text("Included text.\n")
+    index = root / "index.qmd"
+    index.write_text(index.read_text() + "\n{{< include _extra.qmd >}}\n")
+    monkeypatch.setattr(paths, "ROOT", root)
+    for name in ("DATA_DIR", "PARAMS_DIR", "NOTEBOOKS_DIR"):
+        monkeypatch.setattr(paths, name, root / getattr(paths, name).name)
+    monkeypatch.setattr(paths, "SRC_DIR", root / "src" / "casereport")
+    files = {p.relative_to(root).as_posix() for p in watch.watched()}
+    for expected in ("data/enrich_sites.csv", "params/engagement_fidelity/primary.yaml",
+                     "notebooks/cross_case.ipynb", "src/casereport/stats/glm.py", "index.qmd",
+                     "_extra.qmd", "_quarto.yml", "_quarto/claims.lua", "references.bib"):
+        assert expected in files
+    before = watch.look()
+    csv = root / "data" / "enrich_sites.csv"
+    csv.write_text(csv.read_text() + "\n")
+    (root / "data" / "new.csv").write_text("a\n1\n")
+    assert [p.name for p in watch.changed(before, watch.look())] == ["enrich_sites.csv",
+                                                                       "new.csv"]
+
+
+# ------------------------------------------------------------------ in Chromium
+
+
+def _env(root: Path, with_quarto: bool) -> dict[str, str]:
+    env = {**os.environ, "CASEREPORT_ROOT": str(root)}
+    env.pop("CASEREPORT_SKIP_PRERENDER", None)
+    if not with_quarto:
+        env.pop("QUARTO_PATH", None)
+        env["PATH"] = os.pathsep.join(
+            d for d in env["PATH"].split(os.pathsep) if not (Path(d) / "quarto").exists())
+    return env
+
+
+def _set_engaged(root: Path, value: str) -> None:
+    """Site 4's engaged count in data/enrich_sites.csv (its row starts 4,71,33,17,52,)."""
+    csv = root / "data" / "enrich_sites.csv"
+    text, n = re.subn(r"(?m)^(4,71,33,17,52,)[^,]*,", rf"\g<1>{value},", csv.read_text())
+    assert n == 1
+    csv.write_text(text)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.timeout(3 * BUILD_WAIT)
+@pytest.mark.parametrize("with_quarto", [True, False], ids=["quarto", "no-quarto"])
+def test_page_follows_a_data_edit_and_keeps_the_last_good_report(tmp_path, with_quarto):
+    """Engaged 8 -> 9: the open page reloads by itself and says 52.9 %. Then 9 -> 'nine'
+    (not a whole number): the banner names the file, row and column and the page still
+    says 52.9 %; the terminal says the build failed and the server keeps answering."""
+    exe = require_chromium()
+    if with_quarto:
+        require_quarto()
+    root = make_project(tmp_path / "project")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "casereport", "preview", "--port", "0", "--no-browser",
+         "--jobs", "2"],
+        cwd=root, env=_env(root, with_quarto), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        url = until("the server's address", lambda: next(
+            (m[1] for ln in lines if (m := re.search(r"serving (http://\S+/)", ln))), None), 120)
+        status_url = url + serve.STATUS_PATH.lstrip("/")
+
+        def status() -> dict:
+            return json.loads(_get(status_url))
+
+        until("the first build", lambda: status()["version"] >= 1, BUILD_WAIT, every=2)
+        from playwright.sync_api import Error, sync_playwright
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(url)
+
+            def body() -> str:
+                try:
+                    return page.inner_text("body")
+                except Error:  # the page is reloading
+                    return ""
+
+            def banner_state() -> str | None:
+                try:
+                    return page.get_attribute(f"#{serve.BANNER_ID}", "data-state", timeout=500)
+                except Error:
+                    return None
+
+            until("47.1 % on the first page", lambda: "site 4 is at 47.1%" in body(), 60)
+            _set_engaged(root, "9")
+            until("the page to show 52.9 %", lambda: "site 4 is at 52.9%" in body(), BUILD_WAIT)
+            _set_engaged(root, "nine")
+            until("the failure banner", lambda: banner_state() == "failed", BUILD_WAIT)
+            banner = page.inner_text(f"#{serve.BANNER_ID}")
+            assert "The build failed" in banner
+            assert "enrich_sites.csv, line 5, column 'engaged': found 'nine'" in banner
+            assert "site 4 is at 52.9%" in body()  # the last good report stays
+            browser.close()
+        assert status()["problem"]["kind"] == "failed"  # the server still answers
+        out = "".join(lines)
+        assert "found 'nine'" in out and "[build failed, exit 1]" in out
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, "".join(lines)[-3000:]
+
+
+def test_a_failed_build_becomes_the_banner_and_keeps_the_version(tmp_path, monkeypatch):
+    """A real `casereport build` of invalid data (site 4 engaged 'nine') exits 1 before any
+    run: the state says failed, with the validation problem, and the version (the page
+    served) is unchanged, so the page is not reloaded away from the last good report."""
+    root = make_project(tmp_path / "p")
+    _set_engaged(root, "nine")
+    monkeypatch.setattr(paths, "ROOT", root)
+    state = serve.LiveState(version=4)
+    page = root / "build" / "report-preview.html"
+    assert live.build_once(state, page, [], "a test") == 1
+    assert state.version == 4 and not state.building
+    assert state.problem["kind"] == "failed"
+    assert "enrich_sites.csv, line 5, column 'engaged': found 'nine'" in state.problem["detail"]
