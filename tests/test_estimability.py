@@ -119,3 +119,20 @@ def test_figures_of_an_association_that_is_not_estimable_still_draw():
     assert not [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == ":"]
     plt.close(fig)
     assert isinstance(figures.enrich_missing_bounds(L.missing(flat), flat), NotEstimable)
+
+
+def test_a_site_at_the_fuzzy_crossover_makes_the_fuzzy_option_not_estimable():
+    """Fidelity 10.5, the default crossover of high fidelity: Ragin's direct method gives
+    membership exactly 0.5 (log-odds 0 at the crossover), which belongs to no truth-table
+    row; the fuzzy option says so instead of stopping the cross-case notebook."""
+    from casereport import stats
+    from casereport.analyses import qca_enrich
+
+    at = ENRICH.copy()
+    at.loc[0, "fidelity_score"] = 10.5
+    sets = stats.enrich_crisp_sets(at)
+    fz = qca_enrich.fuzzy(at, sets, [50.0, 70.0, 85.0], [9.0, 10.5, 11.5])
+    assert isinstance(fz, NotEstimable)
+    assert fz.reason.startswith(f"site {at.loc[0, 'site']} sits exactly at the crossover")
+    assert qca_enrich.fuzzy_rows(fz) == fz.rows()
+    assert qca_enrich.truth(fz) is fz

@@ -281,6 +281,7 @@ def retake_correlations(cors: Mapping[str, Any]) -> pd.DataFrame:
 # ------------------------------------------------------------------------- cross-case
 
 
+@passes_through
 def truth_table(
     tt: pd.DataFrame, conditions: Mapping[str, str], outcome: str, crisp: bool = True
 ) -> pd.DataFrame:

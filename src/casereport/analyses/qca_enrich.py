@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from casereport import stats
+from casereport.analyses.estimability import NotEstimable, passes_through
 from casereport.results import row
 
 CONDITIONS = ["nhs", "urban", "high_fidelity"]
@@ -168,16 +169,32 @@ def fuzzy(
     """Fuzzy option: engagement and fidelity calibrated by Ragin's direct method
     (:func:`casereport.stats.calibrate_direct`; anchors full non-membership, crossover, full
     membership), employer and location crisp; the same truth table, consistency, PRI and
-    coverage, and the necessity of each condition."""
+    coverage, and the necessity of each condition. A site exactly at a crossover (membership
+    0.5) belongs to no truth-table row, so the option is then :class:`NotEstimable`."""
     fz = sets[["site", "nhs", "urban"]].assign(
         high_fidelity=stats.calibrate_direct(enrich["fidelity_score"], *fidelity_anchors),
         high_engagement=stats.calibrate_direct(enrich["engagement_pct"], *engagement_anchors),
     )
+    for col, anchors in (("high_fidelity", fidelity_anchors),
+                         ("high_engagement", engagement_anchors)):  # fmt: skip
+        at = fz.loc[np.isclose(fz[col], 0.5), "site"].astype(str).tolist()
+        if at:
+            return NotEstimable(
+                "qca_enrich_fuzzy",
+                f"site {', '.join(at)} sits exactly at the crossover of {col.replace('_', ' ')} "
+                f"({anchors[1]:g}), so it belongs to no configuration",
+            )
     tt = stats.truth_table(fz, CONDITIONS, OUTCOME, complete=False)
     nec = stats.necessity(fz, CONDITIONS, OUTCOME)
     return {"sets": fz, "tt": tt, "necessity": nec}
 
 
+def truth(fz: Mapping[str, Any] | NotEstimable) -> pd.DataFrame | NotEstimable:
+    """The fuzzy option's truth table, or its :class:`NotEstimable` for display."""
+    return fz if isinstance(fz, NotEstimable) else fz["tt"]
+
+
+@passes_through
 def fuzzy_rows(fz: Mapping[str, Any]) -> list[dict[str, Any]]:
     a = "qca_enrich_fuzzy"
     nec = fz["necessity"].set_index("condition")

@@ -119,11 +119,11 @@ def _validate_and_audit(data_dir: Path) -> tuple[pd.DataFrame, dict[Path, pd.Dat
         table = audit.audit(data_dir, tables=checked.tables)
     except data.DataError as exc:  # a published claim's recipe does not run on these data
         raise BuildError(f"the audit of {rel(data_dir)} failed: {exc}") from None
-    n_disc = int((table["status"] == audit.DISCREPANCY).sum())
-    n_nc = int((table["status"] == audit.NOT_COMPARABLE).sum())
+    n = {st: int((table["status"] == st).sum()) for st in audit.STATUSES}
     console.print(
-        f"audit     ok   {len(table)} published numbers checked, {n_disc} discrepancies, "
-        f"{n_nc} not comparable"
+        f"audit     ok   {len(table)} published numbers checked, {n[audit.DISCREPANCY]} "
+        f"discrepancies, {n[audit.DEPENDS_ON_READING]} depend on reading, "
+        f"{n[audit.NOT_COMPARABLE]} not comparable"
     )
     by_file = {checked.files[n].resolve(): df for n, df in checked.tables.items()}
     return table, by_file
