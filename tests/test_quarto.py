@@ -30,7 +30,7 @@ import pytest
 from casereport import paths
 from casereport.report import quarto, shortcodes
 from tests.project import make_project
-from tests.test_report_support import SCRIPT_LOCATION, inspect_page, serve
+from tests.test_report_support import SCRIPT_LOCATION, inspect_page, page_fit, serve
 
 HAVE_QUARTO = quarto.find_quarto() is not None
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -378,6 +378,20 @@ def test_quarto_html_in_a_browser_over_http(manuscript):
     assert info["missing_targets"] == [] and info["outside_requests"] == []
     assert info["n_images"] > 0 and info["pwned"] is None
     assert "?var:" not in info["text"] and "?@" not in info["text"]
+
+
+@pytest.mark.quarto
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1366, 390])
+def test_quarto_html_fits_a_laptop_and_a_phone(manuscript, width):
+    """At a laptop width (1366 px) and a phone width (390 px) the page never scrolls
+    sideways, no table is wider than its column (a wide one scrolls in its own box on a
+    phone) and no figure runs past the window (oracle: the browser's own layout boxes)."""
+    with serve(manuscript) as base:
+        fit = page_fit(base + "index.html", width)
+    assert fit["page_width"] <= width, fit
+    assert fit["wide_tables"] == [] and fit["wide_images"] == [], fit
 
 
 @pytest.mark.quarto

@@ -163,3 +163,31 @@ def inspect_page(page_or_url: Path | str, screenshot: Path) -> dict:
     info["errors"] = errors
     info["outside_requests"] = outside
     return info
+
+
+def page_fit(url: str, width: int) -> dict:
+    """Open ``url`` in headless Chromium ``width`` px wide and report what runs off the
+    page: ``page_width`` (the document's scroll width: more than ``width`` means the whole
+    page scrolls sideways), ``wide_tables`` (ids near each table wider than its container)
+    and ``wide_images`` (images whose right edge passes the window)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(url, wait_until="load")
+            return page.evaluate(
+                """() => ({
+                  page_width: document.documentElement.scrollWidth,
+                  wide_tables: [...document.querySelectorAll('main table')]
+                    .filter(t => t.getBoundingClientRect().width
+                                 > t.parentElement.getBoundingClientRect().width + 2)
+                    .map(t => (t.closest('[id]') || {}).id || '?'),
+                  wide_images: [...document.querySelectorAll('main img')]
+                    .filter(i => i.getBoundingClientRect().right > window.innerWidth + 2)
+                    .map(i => i.src.split('/').pop()),
+                })"""
+            )
+        finally:
+            browser.close()
