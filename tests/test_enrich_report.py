@@ -102,7 +102,7 @@ def test_figure_caption_cutoffs_and_sets(built_project):
     pub = results.lookup(df, "enrich_table2", "plotted_recomputed_published_pct")
     text = _html(built_project)
     assert "plotted at its engagement recomputed from its counts" in text
-    assert f"site {site} is at" in text and f"not the printed {pub:g}%" in text
+    assert f"site {site} is at" in text and f"its printed {pub:g}% is drawn beside it" in text
     assert "chosen here so that the published selection is reproduced" in text
     assert "illustrative" in text and "without_site_6" in text
     # "the two sets move the slope in opposite directions, and only the first keeps its
