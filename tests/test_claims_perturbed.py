@@ -179,10 +179,13 @@ def test_retake_site_minutes_changed(project, data):
     Hand calculation: 1400 / 22 = 63.6 minutes a month, within 10 of the expected 60, so
     site 11 moves from "more" to "close"; the paper lists reasons for it (turnover, low
     competency, site issues), so a close site now has a reason and "0 and 0 have one, by
-    construction" is false."""
+    construction" is false; and the RETAKE truth-table row of site 11's reasons now holds a
+    site without the outcome (more than expected), so "consistency 1 by construction"
+    fails too."""
     _edit(data, "retake_sites.csv", "11", mentoring_minutes="1400", minutes_per_month="64")
     out = _build_strict(project, data)
-    _assert_marked(project, out, {"retake-reasons-only-above"})
+    _assert_marked(project, out, {"retake-reasons-only-above",
+                                  "qca-retake-consistency-by-construction"})
 
 
 def test_voluntary_site_added(project):
@@ -239,10 +242,12 @@ def test_retake_site_months_changed(project, data):
 
     Hand calculation: 612 / 14 = 43.7 minutes a month, more than 10 below the expected 60,
     so site 15 moves from "more" (77 a month) to "less"; the paper lists reasons for it, so
-    a site below the expected amount now has a reason and "by construction" is false."""
+    a site below the expected amount now has a reason and "by construction" is false, in
+    the reasons sentence and in the RETAKE truth table's consistency alike."""
     _edit(data, "retake_sites.csv", "15", months_in_study="14", minutes_per_month="44")
     out = _build_strict(project, data)
-    _assert_marked(project, out, {"retake-reasons-only-above"})
+    _assert_marked(project, out, {"retake-reasons-only-above",
+                                  "qca-retake-consistency-by-construction"})
 
 
 def test_audit_recipe_on_renamed_sites_is_a_clean_error(project):
