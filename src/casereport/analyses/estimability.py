@@ -40,12 +40,11 @@ def shortfall(
     df: pd.DataFrame,
     min_sites: int = 3,
     varying: Sequence[str] = (),
-    positive: str = "",
     whose: str = "this trial",
 ) -> str | None:
-    """Why ``df`` cannot support an analysis, or None: fewer than ``min_sites`` sites, a
-    column of ``varying`` that takes one value only, or no row with ``positive`` > 0.
-    ``whose`` names the sites in the reason ("this trial", "the stratum")."""
+    """Why ``df`` cannot support an analysis, or None: fewer than ``min_sites`` sites, or a
+    column of ``varying`` that takes one value only. ``whose`` names the sites in the
+    reason ("this trial", "the stratum")."""
     n = len(df)
     if n < min_sites:
         return f"needs at least {min_sites} sites; {whose} has {n}"
@@ -54,13 +53,11 @@ def shortfall(
         if len(values) < 2:
             shown = f" ({values[0]:g} at every site)" if len(values) == 1 else ""
             return f"{col.replace('_', ' ')} does not vary{shown}"
-    if positive and not (df[positive] > 0).any():
-        return f"no site has {positive.replace('_', ' ')} above zero"
     return None
 
 
 def needs(
-    analysis: str, min_sites: int = 3, varying: Sequence[str] = (), positive: str = ""
+    analysis: str, min_sites: int = 3, varying: Sequence[str] = ()
 ) -> Callable:
     """Decorator for an analysis ``fn(df, ...)``: returns :class:`NotEstimable` when
     :func:`shortfall` finds ``df`` short, else ``fn``'s result."""
@@ -68,7 +65,7 @@ def needs(
     def wrap(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def run(df: pd.DataFrame, *args: Any, **kwargs: Any) -> Any:
-            reason = shortfall(df, min_sites, varying, positive)
+            reason = shortfall(df, min_sites, varying)
             return NotEstimable(analysis, reason) if reason else fn(df, *args, **kwargs)
 
         return run
