@@ -47,7 +47,7 @@ def edit_retake_minutes(root: Path) -> tuple[str, str, str]:
     """Add 1 to the first RETAKE site's mentoring_minutes in ``root``'s data (still valid;
     the audit flags it); return the site, the old and the new value. Read by the RETAKE
     runs only: mentoring time, cross-case and the RETAKE case profiles."""
-    csv = root / "data" / "retake_sites.csv"
+    csv = root / "data" / "retake" / "retake_sites.csv"
     lines = csv.read_text().splitlines()
     header, first = lines[0].split(","), lines[1].split(",")
     col = header.index("mentoring_minutes")

@@ -63,10 +63,13 @@ def test_python_round_would_have_been_wrong():
 def test_audit_columns_and_size(table):
     """Columns from the contract; 49 derived cells (7 sites x 2 ENRICH percentages + 16 sites
     x 2 RETAKE averages + the 3 printed percentages of Craven 2021 Table 1) and one row per
-    claim in data/published_claims.yaml."""
+    claim in each trial's data/<trial>/published_claims.yaml."""
     import yaml
 
-    n_claims = len(yaml.safe_load(paths.CLAIMS_YAML.read_text(encoding="utf-8"))["claims"])
+    n_claims = sum(
+        len(yaml.safe_load(f.read_text(encoding="utf-8"))["claims"])
+        for f in paths.DATA_DIR.glob("*/published_claims.yaml")
+    )
     assert list(table.columns) == audit.COLUMNS
     assert (table["kind"] == "derived").sum() == 7 * 2 + 16 * 2 + 3
     assert (table["kind"] == "claim").sum() == n_claims
@@ -192,7 +195,7 @@ def test_a_reading_never_hides_a_reproduced_claim(tmp_path):
     """A claim with a reading that reproduces stays 'reproduced' (the status says what the
     check found; the reading is still recorded)."""
     folder = _copy_data(tmp_path)
-    p = folder / "published_claims.yaml"
+    p = folder / "retake" / "published_claims.yaml"
     text = p.read_text(encoding="utf-8").replace(
         "    compute: {table: retake_sites, agg: count}\n",
         "    compute: {table: retake_sites, agg: count}\n"
@@ -269,7 +272,8 @@ def test_half_rounded_down_is_flagged(tmp_path):
     """If the paper had printed 58 for 1053/18 = 58.5 (banker's rounding), the audit says
     discrepancy of +1: the convention is enforced, not merely tolerated."""
     folder = _copy_data(tmp_path)
-    _edit(folder / "retake_sites.csv", "13,18,1053,97.2,13,2,59,7", "13,18,1053,97.2,13,2,58,7")
+    csv = folder / "retake" / "retake_sites.csv"
+    _edit(csv, "13,18,1053,97.2,13,2,59,7", "13,18,1053,97.2,13,2,58,7")
     row = _row(audit.audit(folder), "retake_sites.minutes_per_month.site_13")
     assert row["status"] == "discrepancy" and row["difference"] == 1
 
@@ -277,7 +281,7 @@ def test_half_rounded_down_is_flagged(tmp_path):
 def test_truncation_is_named(tmp_path):
     """61/89 = 68.54%: a printed 68 is what truncation gives; the explanation says so."""
     folder = _copy_data(tmp_path)
-    _edit(folder / "enrich_sites.csv", "1,181,93,89,96,61,69,", "1,181,93,89,96,61,68,")
+    _edit(folder / "enrich" / "enrich_sites.csv", "1,181,93,89,96,61,69,", "1,181,93,89,96,61,68,")
     row = _row(audit.audit(folder), "enrich_sites.pct_engaged.site_1")
     assert row["status"] == "discrepancy" and row["difference"] == 1
     assert "truncation" in row["explanation"]
@@ -286,7 +290,8 @@ def test_truncation_is_named(tmp_path):
 def test_audit_without_claims_file(tmp_path):
     """A user's trial without published_claims.yaml still gets the 49 derived rows."""
     folder = _copy_data(tmp_path)
-    (folder / "published_claims.yaml").unlink()
+    for trial in ("enrich", "retake"):
+        (folder / trial / "published_claims.yaml").unlink()
     table = audit.audit(folder)
     assert len(table) == 49 and set(table["kind"]) == {"derived"}
 
@@ -319,7 +324,7 @@ def test_cli_audit_csv_format():
 def test_cli_audit_on_invalid_data_fails_and_writes_nothing(tmp_path):
     """Invalid data (140%) -> exit 1, problems printed, no CSV written."""
     folder = _copy_data(tmp_path)
-    _edit(folder / "enrich_sites.csv", "3,69,34,34,100,", "3,69,34,34,140,")
+    _edit(folder / "enrich" / "enrich_sites.csv", "3,69,34,34,100,", "3,69,34,34,140,")
     out = tmp_path / "audit.csv"
     result = CliRunner().invoke(app, ["audit", "--data-dir", str(folder), "--out", str(out)])
     assert result.exit_code == 1
@@ -330,7 +335,8 @@ def test_bad_recipe_is_a_data_error(tmp_path):
     """A claim whose recipe names a column that does not exist stops the audit with a
     problem naming the claim (exit 1), rather than a traceback or a silent skip."""
     folder = _copy_data(tmp_path)
-    _edit(folder / "published_claims.yaml", "agg: sum, expr: ots}", "agg: sum, expr: otz}")
+    claims_file = folder / "retake" / "published_claims.yaml"
+    _edit(claims_file, "agg: sum, expr: ots}", "agg: sum, expr: otz}")
     with pytest.raises(audit.DataError) as info:
         audit.audit(folder)
     assert info.value.problems[0].column == "retake_total_ots.compute"
@@ -344,8 +350,11 @@ def test_unknown_recipe_is_caught_by_validate(tmp_path):
     from casereport import validate
 
     folder = _copy_data(tmp_path)
-    _edit(folder / "published_claims.yaml", "agg: sum, expr: ots}", "agg: total, expr: ots}")
+    claims_file = folder / "retake" / "published_claims.yaml"
+    _edit(claims_file, "agg: sum, expr: ots}", "agg: total, expr: ots}")
     (p,) = validate.validate_dir(folder).problems
     assert (
-        p.file == "published_claims.yaml" and p.value == "total" and "ratio_of_sums" in p.expected
+        p.file == "retake/published_claims.yaml"
+        and p.value == "total"
+        and "ratio_of_sums" in p.expected
     )

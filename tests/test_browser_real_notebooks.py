@@ -63,12 +63,15 @@ def hostile_build(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     data = root / "data"
     shutil.copytree(paths.DATA_DIR, data)
-    enrich = pd.read_csv(data / "enrich_sites.csv", dtype=str, keep_default_na=False)
+    enrich = pd.read_csv(data / "enrich" / "enrich_sites.csv", dtype=str, keep_default_na=False)
     enrich.loc[enrich["site"] == "1", "location"] = SCRIPT_LOCATION
-    enrich.to_csv(data / "enrich_sites.csv", index=False)
+    enrich.to_csv(data / "enrich" / "enrich_sites.csv", index=False)
     build = root / "build"
     (build / "runs").mkdir(parents=True)
-    common = {"enrich_csv": str(data / "enrich_sites.csv"), "results_dir": str(root / "res")}
+    common = {
+        "enrich_csv": str(data / "enrich" / "enrich_sites.csv"),
+        "results_dir": str(root / "res"),
+    }
     jobs = [
         ("engagement_fidelity", build / "runs" / "engagement_fidelity--primary.ipynb", common),
         (
@@ -79,8 +82,8 @@ def hostile_build(tmp_path_factory):
                 "trial": "enrich",
                 "site": "1",
                 "parameter_set": "enrich-1",
-                "retake_csv": str(data / "retake_sites.csv"),
-                "factors_csv": str(data / "retake_site_factors.csv"),
+                "retake_csv": str(data / "retake" / "retake_sites.csv"),
+                "factors_csv": str(data / "retake" / "retake_site_factors.csv"),
             },
         ),
     ]

@@ -103,14 +103,17 @@ def test_environment_hash_follows_codebook_and_lock(tmp_path, monkeypatch):
     run from what the kernel loaded)."""
     (tmp_path / "requirements").mkdir()
     (tmp_path / "requirements" / "lock.txt").write_text("a==1\n")
-    (tmp_path / "dp.json").write_text("{}")
+    trial = tmp_path / "data" / "t"  # a trial folder: its codebook is the one hashed
+    trial.mkdir(parents=True)
+    (trial / "trial.yaml").write_text("code: t\n")
+    (trial / "datapackage.json").write_text("{}")
     monkeypatch.setattr(paths, "ROOT", tmp_path)
-    monkeypatch.setattr(paths, "DATAPACKAGE", tmp_path / "dp.json")
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
     h = cache.environment_hash()
     (tmp_path / "requirements" / "lock.txt").write_text("a==2\n")
     assert cache.environment_hash() != h
     h = cache.environment_hash()
-    (tmp_path / "dp.json").write_text('{"x": 1}')
+    (trial / "datapackage.json").write_text('{"x": 1}')
     assert cache.environment_hash() != h
 
 

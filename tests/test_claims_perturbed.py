@@ -149,8 +149,8 @@ def test_site6_fidelity_corrected(project, data):
     contrast (without site 2 clear of zero, without site 6 not) stands. With site 6 at
     10.6 the mean fidelity is 10.4 and site 4 (9.0) is the farthest from it (1.4 below;
     site 6 is 0.2 above), so site 4, not site 6, has the highest leverage."""
-    _edit(data, "enrich_sites.csv", "6", fidelity_score="10.6")
-    rows = _rows(data / "enrich_sites.csv")
+    _edit(data, "enrich/enrich_sites.csv", "6", fidelity_score="10.6")
+    rows = _rows(data / "enrich" / "enrich_sites.csv")
     x = np.array([float(r["fidelity_score"]) for r in rows])
     y = np.array([int(r["engaged"]) / int(r["with_engagement_data"]) for r in rows])
     r = np.corrcoef(x, y)[0, 1]
@@ -182,7 +182,7 @@ def test_retake_site_minutes_changed(project, data):
     construction" is false; and the RETAKE truth-table row of site 11's reasons now holds a
     site without the outcome (more than expected), so "consistency 1 by construction"
     fails too."""
-    _edit(data, "retake_sites.csv", "11", mentoring_minutes="1400", minutes_per_month="64")
+    _edit(data, "retake/retake_sites.csv", "11", mentoring_minutes="1400", minutes_per_month="64")
     out = _build_strict(project, data)
     _assert_marked(project, out, {"retake-reasons-only-above",
                                   "qca-retake-consistency-by-construction"})
@@ -199,12 +199,12 @@ def test_voluntary_site_added(project):
     Built with ``--data-dir`` on a copy of data/: the plan reads the sites from that folder
     (a profile of site 8 runs) and every run reads its files from there."""
     data = _perturbed(project, "site8")
-    rows = _rows(data / "enrich_sites.csv")
+    rows = _rows(data / "enrich" / "enrich_sites.csv")
     rows.append({**rows[-1], "site": "8", "total_participants": "60", "offered_peer_support":
                  "31", "with_engagement_data": "30", "pct_with_engagement_data": "97",
                  "engaged": "12", "pct_engaged": "40", "fidelity_score": "11.5",
                  "employer": "Voluntary", "location": "Urban"})
-    _write(data / "enrich_sites.csv", rows)
+    _write(data / "enrich" / "enrich_sites.csv", rows)
     out = _build_strict(project, data)
     status = _status(project)
     assert status["enrich-voluntary-lowest"] == "fails"
@@ -213,7 +213,8 @@ def test_voluntary_site_added(project):
     manifest = json.loads((project / "build" / "manifest.json").read_text(encoding="utf-8"))
     runs = {r["run_id"]: r for r in manifest["runs"]}
     assert runs["case_profile--enrich-8"]["status"] == "ran"
-    assert all(r["parameters"]["enrich_csv"] == str((data / "enrich_sites.csv").resolve())
+    csv = str((data / "enrich" / "enrich_sites.csv").resolve())
+    assert all(r["parameters"]["enrich_csv"] == csv
                for r in runs.values() if "enrich_csv" in r["parameters"])
 
 
@@ -226,7 +227,7 @@ def test_site4_fidelity_lowered(project, data):
     the text names site 4 (a computed word) and the claim that the ``without_site_6`` set
     leaves out the highest-leverage site fails. Both voluntary sites (7.0, 7.9) are still
     below every NHS site (at least 9.7), so that claim still holds."""
-    _edit(data, "enrich_sites.csv", "4", fidelity_score="7.0")
+    _edit(data, "enrich/enrich_sites.csv", "4", fidelity_score="7.0")
     out = _build_strict(project, data)
     status = _status(project)
     assert status["enrich-site6-most-leverage"] == "fails"
@@ -244,7 +245,7 @@ def test_retake_site_months_changed(project, data):
     so site 15 moves from "more" (77 a month) to "less"; the paper lists reasons for it, so
     a site below the expected amount now has a reason and "by construction" is false, in
     the reasons sentence and in the RETAKE truth table's consistency alike."""
-    _edit(data, "retake_sites.csv", "15", months_in_study="14", minutes_per_month="44")
+    _edit(data, "retake/retake_sites.csv", "15", months_in_study="14", minutes_per_month="44")
     out = _build_strict(project, data)
     _assert_marked(project, out, {"retake-reasons-only-above",
                                   "qca-retake-consistency-by-construction"})
@@ -255,10 +256,10 @@ def test_audit_recipe_on_renamed_sites_is_a_clean_error(project):
     engagement (``where: site == '2'``) selects no row, so its ratio is 0/0. Expected: exit
     1 with the claim and the file named, no traceback, the last good build/ kept."""
     data = _perturbed(project, "letters-audit")
-    rows = _rows(data / "enrich_sites.csv")
+    rows = _rows(data / "enrich" / "enrich_sites.csv")
     for r in rows:
         r["site"] = "ABCDEFG"[int(r["site"]) - 1]
-    _write(data / "enrich_sites.csv", rows)
+    _write(data / "enrich" / "enrich_sites.csv", rows)
     before = (project / "build" / "manifest.json").read_bytes()
     out = _run(project, "build", "--jobs", "2", "--no-render", "--data-dir", str(data))
     assert out.returncode == 1, out.stdout + out.stderr
@@ -276,28 +277,23 @@ def test_letter_site_ids(project, data):
     paper's selection (which names sites 2-6 by number) is marked not evaluable, not true.
     The article's quotes of the renamed parameter sets are the only unresolved variables,
     and each is listed as a problem (what ``--strict`` fails on).
-    It renames the copy's parameter sets and puts them back afterwards."""
+    It renames the copy's parameter sets (in its data/enrich/params/, put back with the
+    rest of data/ by the fixture)."""
     letters = dict(zip("1234567", "ABCDEFG", strict=True))
-    for name in ("enrich_sites.csv",):
+    for name in ("enrich/enrich_sites.csv",):
         rows = _rows(data / name)
         for r in rows:
             r["site"] = letters[r["site"]]
         _write(data / name, rows)
     # the audit's ENRICH recipes name sites too: a trial with letter ids publishes its own
-    text = (data / "published_claims.yaml").read_text(encoding="utf-8")
+    text = (data / "enrich" / "published_claims.yaml").read_text(encoding="utf-8")
     items = re.split(r"(?m)^(?=  - id: )", text)
     for i, item in enumerate(items):
         if item.startswith("  - id: enrich_"):
             item = re.sub(r'site: "(\d)"', lambda m: f'site: "{letters[m[1]]}"', item)
             items[i] = re.sub(r"site == '(\d)'", lambda m: f"site == '{letters[m[1]]}'", item)
-    (data / "published_claims.yaml").write_text("".join(items), encoding="utf-8")
-    params = project / "params" / "engagement_fidelity"
-    shutil.copytree(params, project / "params-kept", dirs_exist_ok=True)
-    try:
-        _letters_build(project, data, params)
-    finally:  # the later tests build the numbered sites again
-        shutil.rmtree(params)
-        shutil.copytree(project / "params-kept", params)
+    (data / "enrich" / "published_claims.yaml").write_text("".join(items), encoding="utf-8")
+    _letters_build(project, data, data / "enrich" / "params" / "engagement_fidelity")
 
 
 def _letters_build(project: Path, data: Path, params: Path) -> None:
@@ -332,7 +328,7 @@ def test_failed_claim_marked_in_quarto_html_and_pdf(project, data):
     from tests.test_quarto import require_quarto
 
     exe = require_quarto()
-    _edit(data, "enrich_sites.csv", "6", fidelity_score="10.6")
+    _edit(data, "enrich/enrich_sites.csv", "6", fidelity_score="10.6")
     env_path = f"{Path(exe).parent}{os.pathsep}{Path(sys.executable).parent}"
     env = {**os.environ, "CASEREPORT_ROOT": str(project), "COLUMNS": "200",
            "PATH": f"{env_path}{os.pathsep}{os.environ.get('PATH', '')}"}

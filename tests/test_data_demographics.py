@@ -8,7 +8,7 @@ The expected values below come from the papers, not from the CSV files:
   TABLE_1_CELLS is the transcription key: which line is which cell of the table. No
   second extraction of Table 1 exists (003 is the Results section, 002 the abstract).
 * The group sizes from 001's Results ("mentors (n = 6) and OTs (n = 19) interviewed").
-* The reason -> programme theory links of data/reason_theory_map.csv, with every quoted
+* The reason -> programme theory links of data/retake/reason_theory_map.csv, with every quoted
   sentence checked to be verbatim in the seed it names (000 De Dios Perez 2024, 001 Craven
   2021, 003 the other layout of 001).
 
@@ -187,7 +187,7 @@ LABEL_N = re.compile(r"(.+) \((\d+)\)")
 
 
 def _read(name: str) -> list[dict[str, str]]:
-    with open(DATA / name, encoding="utf-8", newline="") as f:
+    with open(DATA / "retake" / name, encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
 
 
@@ -240,7 +240,7 @@ def expected_table_1() -> list[dict[str, str]]:
 
 
 def test_demographics_match_table_1_cell_for_cell():
-    """Every cell of data/retake_demographics.csv equals Table 1 of Craven 2021 (001), as
+    """Every cell of data/retake/retake_demographics.csv equals Table 1 of Craven 2021 (001), as
     parsed from the verbatim extract above: 37 printed cells, counts, printed percentages
     (text, printed precision), means and ranges, group N from the Results."""
     want = expected_table_1()
@@ -402,7 +402,7 @@ SEED_FILES = {
 
 
 def test_reason_map_rows_are_the_expected_links():
-    """data/reason_theory_map.csv holds exactly the 4 paper links and 10 judgement links
+    """data/retake/reason_theory_map.csv holds exactly the 4 paper links and 10 judgement links
     above, each theme with its domain as in programme_theory.csv (000 Table 1), each paper
     row quoting its sentence and each judgement row quoting the theme's Table 1 definition."""
     theory = {r["theme"]: r for r in _read("programme_theory.csv")}

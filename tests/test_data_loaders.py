@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from casereport import audit, codebook, data, paths, validate
+from casereport import audit, codebook, data, paths, trials, validate
 
 FIXTURE = Path(__file__).parent / "fixtures" / "synthetic_trial"
 
@@ -58,7 +59,7 @@ def test_factors_wide():
 
 def test_load_claims():
     """Each claim has a source, a published value and a recipe; ids are unique."""
-    claims = data.load_claims()
+    claims = pd.concat([data.load_claims(t.claims_path) for t in trials.discover().values()])
     assert claims["id"].is_unique
     assert claims["source"].notna().all() and claims["compute"].map(bool).all()
     assert "retake_total_ots" in set(claims["id"])
@@ -66,7 +67,7 @@ def test_load_claims():
 
 def test_loaders_accept_root_relative_paths():
     """Notebook parameters are root-relative strings resolved through paths.resolve."""
-    assert data.load_enrich("data/enrich_sites.csv").equals(data.load_enrich())
+    assert data.load_enrich("data/enrich/enrich_sites.csv").equals(data.load_enrich())
 
 
 def test_missing_file_raises_data_error(tmp_path):
@@ -79,26 +80,28 @@ def test_data_dictionary_covers_every_column():
     """One row per column of every file, each with type, unit and description."""
     dd = codebook.data_dictionary()
     assert list(dd.columns) == ["file", "column", "type", "unit", "allowed", "description"]
-    expected = sum(len(codebook.column_names(r)) for r in codebook.RESOURCES)
+    names = codebook.resource_names(codebook.load_package())
+    expected = sum(len(codebook.column_names(r)) for r in names)
     assert len(dd) == expected == 10 + 8 + 4 + 3 + 14 + 9  # columns per codebook resource
     assert (dd["description"].str.len() > 10).all() and (dd["unit"] != "").all()
-    pct = dd[(dd["file"] == "enrich_sites.csv") & (dd["column"] == "pct_engaged")].iloc[0]
+    pct = dd[(dd["file"] == "enrich/enrich_sites.csv") & (dd["column"] == "pct_engaged")].iloc[0]
     assert pct["unit"] == "percent" and "0 to 100" in pct["allowed"]
 
 
 def test_datapackage_is_valid_frictionless():
-    """data/datapackage.json is a valid Data Package and its data pass frictionless' own
-    validation (types, constraints, primary and foreign keys)."""
+    """Each trial's data/<trial>/datapackage.json is a valid Data Package and its data pass
+    frictionless' own validation (types, constraints, primary and foreign keys)."""
     from frictionless import Package
 
-    report = Package(str(paths.DATAPACKAGE)).validate()
-    assert report.valid, report.flatten(["rowNumber", "fieldName", "message"])
+    for trial in trials.discover().values():
+        report = Package(str(trial.package_path)).validate()
+        assert report.valid, (trial.code, report.flatten(["rowNumber", "fieldName", "message"]))
 
 
 def test_codebook_names_match_architecture():
     """File and column names exactly as docs/architecture.md lists them."""
     arch = (paths.ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
-    for res in codebook.RESOURCES:
+    for res in codebook.resource_names(codebook.load_package()):
         assert f"`{codebook.resource(res)['path']}`" in arch
         for col in codebook.column_names(res):
             assert f"`{col}`" in arch, col
@@ -111,19 +114,20 @@ def test_synthetic_trial_validates_and_reproduces():
     """The fixture (11 + 9 sites) is valid and, built with half-up rounding, every derived
     number reproduces."""
     assert validate.validate_dir(FIXTURE).problems == []
-    assert len(data.load_enrich(FIXTURE / "enrich_sites.csv")) == 11
-    assert len(data.load_retake(FIXTURE / "retake_sites.csv")) == 9
+    assert len(data.load_enrich(FIXTURE / "enrich" / "enrich_sites.csv")) == 11
+    assert len(data.load_retake(FIXTURE / "retake" / "retake_sites.csv")) == 9
     table = audit.audit(FIXTURE)
     assert len(table) == 11 * 2 + 9 * 2 + 3 + 2  # + Table 1's three printed percentages
     assert (table["status"] == "reproduced").all()
 
 
 def test_synthetic_trial_codebook_is_a_copy():
-    """The fixture carries the same codebook as data/ (regenerate it if the codebook
-    changes: tests/fixtures/make_synthetic_trial.py)."""
-    ours = json.loads(paths.DATAPACKAGE.read_text(encoding="utf-8"))
-    theirs = json.loads((FIXTURE / "datapackage.json").read_text(encoding="utf-8"))
-    assert ours == theirs
+    """The fixture's trial folders carry the same codebooks as data/'s (regenerate it if a
+    codebook changes: tests/fixtures/make_synthetic_trial.py)."""
+    for trial in trials.discover().values():
+        ours = json.loads(trial.package_path.read_text(encoding="utf-8"))
+        theirs = json.loads((FIXTURE / trial.code / "datapackage.json").read_text(encoding="utf-8"))
+        assert ours == theirs, trial.code
 
 
 def test_synthetic_trial_is_reproducible(tmp_path):
@@ -133,13 +137,14 @@ def test_synthetic_trial_is_reproducible(tmp_path):
     copy.mkdir()
     (copy / script.name).write_text(script.read_text(encoding="utf-8"), encoding="utf-8")
     subprocess.run([sys.executable, str(copy / script.name)], check=True, capture_output=True)
-    for f in FIXTURE.iterdir():
-        assert (copy / "synthetic_trial" / f.name).read_bytes() == f.read_bytes(), f.name
+    for f in (p for p in FIXTURE.rglob("*") if p.is_file()):
+        rel = f.relative_to(FIXTURE)
+        assert (copy / "synthetic_trial" / rel).read_bytes() == f.read_bytes(), rel
 
 
 def test_synthetic_frames_have_contract_dtypes():
     """Loaders give the fixture the same dtypes as the real data."""
-    real, synth = data.load_retake(), data.load_retake(FIXTURE / "retake_sites.csv")
+    real, synth = data.load_retake(), data.load_retake(FIXTURE / "retake" / "retake_sites.csv")
     pd.testing.assert_series_equal(real.dtypes, synth.dtypes)
 
 
@@ -160,8 +165,8 @@ def test_loader_skips_validation_only_for_the_bytes_the_build_validated(tmp_path
     then skips the checks for exactly those bytes, and checks again after any edit or when
     nothing was recorded (JupyterLab). Expected by construction of the keys (sha256 of the
     file, the resource name and the codebook)."""
-    csv = tmp_path / "enrich_sites.csv"
-    csv.write_bytes(paths.ENRICH_CSV.read_bytes())
+    shutil.copytree(paths.ENRICH_CSV.parent, tmp_path / "enrich")  # a trial folder
+    csv = tmp_path / "enrich" / "enrich_sites.csv"
     record = tmp_path / "validated.json"
     data.record_validated({codebook.ENRICH: csv}, record)
     calls = []

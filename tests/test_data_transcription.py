@@ -80,7 +80,7 @@ RETAKE_COLUMNS = [
     "participants_per_ot",
 ]
 
-# The only changes the transcription makes (documented in data/README.md and the codebook).
+# The only changes the transcription makes (documented in data/<trial>/README.md and the codebook).
 EMPLOYER = {"NHS": "NHS", "Vol": "Voluntary"}
 
 
@@ -137,7 +137,7 @@ def _frame_cells(df) -> dict[str, dict[str, object]]:
 
 
 def test_enrich_matches_table_2_cell_for_cell():
-    """Every one of the 7 x 10 cells of data/enrich_sites.csv equals Table 2 of Gillard
+    """Every one of the 7 x 10 cells of data/enrich/enrich_sites.csv equals Table 2 of Gillard
     2024 (004), read from the extract above; 'Vol' -> 'Voluntary', 'Town/ rural' ->
     'Town/rural' are the only rewrites."""
     want = parse_enrich(ENRICH_TABLE_2)
@@ -150,7 +150,7 @@ def test_enrich_matches_table_2_cell_for_cell():
 
 
 def test_retake_matches_table_3_cell_for_cell():
-    """Every one of the 16 x 8 cells of data/retake_sites.csv equals Table 3 of Craven 2021
+    """Every one of the 16 x 8 cells of data/retake/retake_sites.csv equals Table 3 of Craven 2021
     (001), including the published (rounded) minutes per month and participants per OT."""
     want = parse_retake(RETAKE_TABLE_3_001)
     got = _frame_cells(data.load_retake())

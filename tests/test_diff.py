@@ -166,11 +166,11 @@ def test_data_cells_by_site_and_column(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     shutil.copytree(paths.DATA_DIR, a)
     shutil.copytree(paths.DATA_DIR, b)
-    text = (b / "enrich_sites.csv").read_text().replace("\n4,71,33,17,52,8,", "\n4,71,33,17,52,7,")
-    (b / "enrich_sites.csv").write_text(text)
+    csv = b / "enrich" / "enrich_sites.csv"
+    csv.write_text(csv.read_text().replace("\n4,71,33,17,52,8,", "\n4,71,33,17,52,7,"))
     out = data_diff.compare_data(a, b)
     assert [(c.what, c.where, c.old, c.new) for c in out] == [
-        ("engaged", "enrich_sites.csv: site 4", "8", "7")
+        ("engaged", "enrich/enrich_sites.csv: site 4", "8", "7")
     ]
     assert data_diff.compare_data(a, a) == []
 

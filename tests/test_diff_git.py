@@ -92,7 +92,9 @@ def test_site4_engaged_8_to_7_turns_the_audit_verdict(repo):
         repo,
         "site4",
         lambda r: _replace(
-            r / "data" / "enrich_sites.csv", "\n4,71,33,17,52,8,41,", "\n4,71,33,17,52,7,41,"
+            r / "data" / "enrich" / "enrich_sites.csv",
+            "\n4,71,33,17,52,8,41,",
+            "\n4,71,33,17,52,7,41,",
         ),
     )
     out, d = _diff(repo, BASE, "site4", "--markdown", str(repo.parent / "site4.md"))
@@ -130,7 +132,7 @@ def test_fidelity_change_moves_a_case_type(repo):
         repo,
         "fidelity",
         lambda r: _replace(
-            r / "data" / "enrich_sites.csv",
+            r / "data" / "enrich" / "enrich_sites.csv",
             "\n4,71,33,17,52,8,41,9.0,",
             "\n4,71,33,17,52,8,41,11.0,",
         ),

@@ -19,7 +19,7 @@ from casereport.analyses import enrich
 from casereport.analyses import enrich_estimands as E
 from casereport.analyses import enrich_limits as L
 
-ENRICH = enrich.prepare(data.load_enrich(paths.DATA_DIR / "enrich_sites.csv"))
+ENRICH = enrich.prepare(data.load_enrich(paths.ENRICH_CSV))
 
 
 def _q(rows, analysis, quantity, column="estimate"):

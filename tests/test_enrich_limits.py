@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from casereport import data, paths, results
+from casereport import data, paths, results, trials
 from casereport.analyses import enrich
 from casereport.analyses import enrich_limits as L
 
-ENRICH = enrich.prepare(data.load_enrich(paths.DATA_DIR / "enrich_sites.csv"))
+ENRICH = enrich.prepare(data.load_enrich(paths.ENRICH_CSV))
 
 
 def _relabelled() -> pd.DataFrame:
@@ -227,7 +227,7 @@ def test_stratum_is_the_parameter_and_its_exact_p_by_enumeration(value):
 def test_cutoff_sweep_respects_its_parameters():
     """Oracle: the case rules applied by hand (engagement ≥ high and fidelity ≥ high:
     high–high; both ≤ low: low–low) for one shifted setting; the zero step appears once."""
-    cut = enrich.cutoffs()
+    cut = enrich.cutoffs(**trials.get("enrich").parameters)
     sweep = L.cutoff_sweep(ENRICH, cut, [-10.0, 0.0, 10.0], [0.0, 1.0])
     assert list(sweep["shifted"]) == ["engagement", "none", "engagement", "fidelity"]
     r = sweep.iloc[3]

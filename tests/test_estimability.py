@@ -14,7 +14,7 @@ from casereport.analyses import enrich_estimands as E
 from casereport.analyses import enrich_limits as L
 from casereport.analyses.estimability import NotEstimable, shortfall
 
-ENRICH = enrich.prepare(data.load_enrich(paths.DATA_DIR / "enrich_sites.csv"))
+ENRICH = enrich.prepare(data.load_enrich(paths.ENRICH_CSV))
 
 
 def _all_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -129,7 +129,7 @@ def test_a_site_at_the_fuzzy_crossover_makes_the_fuzzy_option_not_estimable():
 
     at = ENRICH.copy()
     at.loc[0, "fidelity_score"] = 10.5
-    sets = stats.enrich_crisp_sets(at)
+    sets = stats.enrich_crisp_sets(at, high_engagement=70.0, high_fidelity=10.5)
     fz = qca_enrich.fuzzy(at, sets, [50.0, 70.0, 85.0], [9.0, 10.5, 11.5])
     assert isinstance(fz, NotEstimable)
     assert fz.reason.startswith(f"site {at.loc[0, 'site']} sits exactly at the crossover")

@@ -6,7 +6,7 @@ import matplotlib
 import pandas as pd
 import pytest
 
-from casereport import data, figures, paths, stats
+from casereport import data, figures, paths, stats, trials
 from casereport.analyses import enrich, profile, retake
 
 matplotlib.use("Agg")
@@ -21,7 +21,7 @@ def _texts(fig):
 
 @pytest.mark.parametrize("folder", [paths.DATA_DIR, SYN], ids=["real", "synthetic"])
 def test_enrich_scatter_labels_every_site(folder):
-    df = enrich.prepare(data.load_enrich(folder / "enrich_sites.csv"))
+    df = enrich.prepare(data.load_enrich(folder / "enrich" / "enrich_sites.csv"))
     fig = figures.enrich_scatter(df, stats.site_ols(df, "engagement_pct", "fidelity_score"))
     ax = fig.axes[0]
     assert "fidelity" in ax.get_xlabel() and "%" in ax.get_ylabel()
@@ -33,8 +33,8 @@ def test_enrich_scatter_labels_every_site(folder):
 @pytest.mark.parametrize("folder", [paths.DATA_DIR, SYN], ids=["real", "synthetic"])
 def test_retake_figures(folder):
     df = retake.prepare(
-        data.load_retake(folder / "retake_sites.csv"),
-        data.load_factors(folder / "retake_site_factors.csv"),
+        data.load_retake(folder / "retake" / "retake_sites.csv"),
+        data.load_factors(folder / "retake" / "retake_site_factors.csv"),
     )
     groups = retake.groups(df, 60, 10)
     for fig in (figures.retake_minutes(df, groups), figures.retake_caseload(df, groups)):
@@ -44,7 +44,8 @@ def test_retake_figures(folder):
 
 
 def test_profile_figure_one_strip_per_measure():
-    p = profile.build("enrich", "2", enrich=data.load_enrich())
+    cut = trials.get("enrich").parameters  # the trial's cut-offs (data/enrich/trial.yaml)
+    p = profile.build("enrich", "2", enrich=data.load_enrich(), cutoffs=cut)
     fig = figures.profile_strips(p.frame, p.site, p.measures, p.trial_label)
     assert len(fig.axes) == len(p.measures)
     assert all(ax.get_xlabel() for ax in fig.axes)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from casereport import labels, paths, stats
+from casereport import paths
 
 PKG = "casereport"
 SRC = paths.SRC_DIR
@@ -207,19 +207,20 @@ def _parameter_defaults(notebook: str) -> dict[str, object]:
 @pytest.mark.parametrize(
     "notebook", ["engagement_fidelity", "mentoring_time", "cross_case", "case_profile"]
 )
-def test_notebook_defaults_are_the_constants_in_stats(notebook):
-    """A cut-off is typed once, in stats; the notebooks' literal defaults (papermill needs
-    literals) must equal it."""
+def test_notebook_defaults_are_the_trial_folders_parameters(notebook):
+    """A trial's cut-off is typed once, in its data/<code>/trial.yaml (the build passes it
+    to every run); the notebooks' literal defaults (papermill needs literals) equal the
+    default trials' values, so a run from JupyterLab analyses as the build does."""
+    from casereport import trials
+
     defaults = _parameter_defaults(notebook)
-    for name, value in stats.ENRICH_CUTOFFS.items():
-        if name in defaults:
-            assert defaults[name] == value, (notebook, name)
-    if "expected_minutes_per_month" in defaults:
-        assert defaults["expected_minutes_per_month"] == stats.EXPECTED_MINUTES_PER_MONTH
-    if "tolerance_minutes" in defaults:
-        assert defaults["tolerance_minutes"] == stats.MENTORING_TOLERANCE
+    found = trials.discover()
+    for trial in found.values():
+        for name, value in trial.parameters.items():
+            if name in defaults:
+                assert defaults[name] == value, (notebook, trial.code, name)
     if "trial" in defaults:
-        assert defaults["trial"] in labels.TRIALS
+        assert defaults["trial"] in found
 
 
 def test_sources_pass_the_projects_lint_rules():

@@ -1,7 +1,7 @@
 """`casereport preview`: the served page follows the data, and a bad edit leaves it showing.
 
 The browser tests start the real command on a copy of the project (``--port 0
---no-browser``), open the page in headless Chromium and edit ``data/enrich_sites.csv`` as an
+--no-browser``), open the page in headless Chromium and edit ``data/enrich/enrich_sites.csv`` as an
 analyst would. Site 4 has 17 participants with engagement data; its engaged count 8 gives
 8 / 17 = 47.1 % and 9 gives 9 / 17 = 52.9 % (by hand, one decimal as the article shows it);
 the caption of the ENRICH scatter plot says "site 4 is at …%". Every wait is bounded and
@@ -89,14 +89,14 @@ def test_watcher_sees_edits_additions_and_included_articles(tmp_path, monkeypatc
         monkeypatch.setattr(paths, name, root / getattr(paths, name).name)
     monkeypatch.setattr(paths, "SRC_DIR", root / "src" / "casereport")
     files = {p.relative_to(root).as_posix() for p in watch.watched()}
-    for expected in ("data/enrich_sites.csv", "params/engagement_fidelity/primary.yaml",
+    for expected in ("data/enrich/enrich_sites.csv", "params/engagement_fidelity/primary.yaml",
                      "notebooks/cross_case.ipynb", "src/casereport/stats/glm.py", "index.qmd",
                      "_extra.qmd", "_quarto.yml", "_quarto/claims.lua", "references.bib"):
         assert expected in files
     before = watch.look()
-    csv = root / "data" / "enrich_sites.csv"
+    csv = root / "data" / "enrich" / "enrich_sites.csv"
     csv.write_text(csv.read_text() + "\n")
-    (root / "data" / "new.csv").write_text("a\n1\n")
+    (root / "data" / "enrich" / "new.csv").write_text("a\n1\n")
     assert [p.name for p in watch.changed(before, watch.look())] == ["enrich_sites.csv",
                                                                        "new.csv"]
 
@@ -115,8 +115,8 @@ def _env(root: Path, with_quarto: bool) -> dict[str, str]:
 
 
 def _set_engaged(root: Path, value: str) -> None:
-    """Site 4's engaged count in data/enrich_sites.csv (its row starts 4,71,33,17,52,)."""
-    csv = root / "data" / "enrich_sites.csv"
+    """Site 4's engaged count in data/enrich/enrich_sites.csv (its row starts 4,71,33,17,52,)."""
+    csv = root / "data" / "enrich" / "enrich_sites.csv"
     text, n = re.subn(r"(?m)^(4,71,33,17,52,)[^,]*,", rf"\g<1>{value},", csv.read_text())
     assert n == 1
     csv.write_text(text)

@@ -14,6 +14,7 @@ import pytest
 
 from casereport import paths
 from casereport.labels import CASE_PROFILE
+from casereport.pipeline import plan
 
 NOTEBOOKS = sorted(p.stem for p in paths.NOTEBOOKS_DIR.glob("*.ipynb"))
 
@@ -26,18 +27,21 @@ def _intro(name: str) -> str:
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_first_cell_lists_the_parameter_sets_and_commands(name):
-    """The listed sets are exactly the YAML files of params/<notebook>/ (what plan.plan
-    turns into runs; the case profile has none: it runs per site); the commands are
+    """The listed sets are exactly the YAML files plan.plan turns into runs (params/<notebook>/
+    and the trial folders' params/<notebook>/; the case profile has none: it runs per
+    site), and the intro names each folder they are in; the commands are
     `casereport build --only NAME` (cli.build's option) and papermill with -p/-f."""
     intro = _intro(name)
     line = next(x for x in intro.splitlines() if x.startswith("**Parameter sets.**"))
     listed = set(re.findall(r"`([^`/]+)`", line.split(":", 1)[-1]))
-    files = {p.stem for p in (paths.PARAMS_DIR / name).glob("*.yaml")}
+    found = plan.param_files(name)
+    files = {p.stem for p in found}
     if name == CASE_PROFILE:
         assert not files and "once per site" in line
     else:
         assert listed == files
-        assert f"-f params/{name}/" in intro
+        for folder in {p.parent.relative_to(paths.ROOT).as_posix() for p in found}:
+            assert f"-f {folder}/" in intro, folder
     assert f"casereport build --only {name}`" in intro
     assert f"papermill -k {paths.KERNEL_NAME} notebooks/{name}.ipynb" in intro and " -p " in intro
 

@@ -102,7 +102,9 @@ def test_committed_without_outputs(name):
 def test_parameter_files_override_notebook_parameters_only():
     import papermill as pm
 
-    files = sorted(paths.PARAMS_DIR.glob("*/*.yaml"))
+    # params/ (any trial) and each trial folder's own sets (data/<trial>/params/)
+    files = sorted(paths.PARAMS_DIR.glob("*/*.yaml")) + sorted(
+        paths.DATA_DIR.glob("*/params/*/*.yaml"))
     assert {f.parent.name for f in files} == {"engagement_fidelity", "mentoring_time",
                                               "cross_case"}  # fmt: skip
     for f in files:
@@ -166,15 +168,16 @@ def real(built_project, tmp_path_factory):
 def synthetic(tmp_path_factory):
     out = tmp_path_factory.mktemp("synthetic")
     files = {
-        "enrich_csv": str(SYN / "enrich_sites.csv"),
-        "retake_csv": str(SYN / "retake_sites.csv"),
-        "factors_csv": str(SYN / "retake_site_factors.csv"),
+        "enrich_csv": str(SYN / "enrich" / "enrich_sites.csv"),
+        "retake_csv": str(SYN / "retake" / "retake_sites.csv"),
+        "factors_csv": str(SYN / "retake" / "retake_site_factors.csv"),
     }
     return {
         "engagement_fidelity": run("engagement_fidelity", out, enrich_csv=files["enrich_csv"]),
         "mentoring_time": run("mentoring_time", out, retake_csv=files["retake_csv"],
                               factors_csv=files["factors_csv"]),  # fmt: skip
-        "cross_case": run("cross_case", out, theory_csv=str(SYN / "programme_theory.csv"),
+        "cross_case": run("cross_case", out,
+                          theory_csv=str(SYN / "retake" / "programme_theory.csv"),
                           **files),  # fmt: skip
         "case_profile": run("case_profile", out, trial="retake", site="4",
                             retake_csv=files["retake_csv"], factors_csv=files["factors_csv"]),
@@ -237,7 +240,7 @@ def test_real_cross_case_and_profile(real):
 
 @pytest.mark.slow
 def test_sensitivity_site4_published_pct(built_project):
-    """The build's run of params/engagement_fidelity/site4_published_pct.yaml."""
+    """The build's run of data/enrich/params/engagement_fidelity/site4_published_pct.yaml."""
     df = built_run(built_project, "engagement_fidelity--site4_published_pct")
     assert (df["parameter_set"] == "site4_published_pct").all()
     assert results.lookup(df, "enrich_table2", "pct_engaged_site_4") == pytest.approx(700 / 17)
@@ -247,15 +250,15 @@ def test_sensitivity_site4_published_pct(built_project):
 
 @pytest.mark.slow
 def test_synthetic_trial_nothing_hard_coded(synthetic):
-    n_enrich = len(pd.read_csv(SYN / "enrich_sites.csv"))
-    n_retake = len(pd.read_csv(SYN / "retake_sites.csv"))
+    n_enrich = len(pd.read_csv(SYN / "enrich" / "enrich_sites.csv"))
+    n_retake = len(pd.read_csv(SYN / "retake" / "retake_sites.csv"))
     assert (n_enrich, n_retake) != (7, 16)
     ef, mt = synthetic["engagement_fidelity"], synthetic["mentoring_time"]
     assert _n_sites(ef, "enrich_table2", "pct_engaged") == n_enrich
     assert _n_sites(ef, "enrich_loo", "ols_slope_without") == n_enrich
     assert results.lookup(ef, "enrich_table2", "n_sites") == n_enrich
     # issue 11: the limits analyses run on the other trial and give its own numbers
-    syn = pd.read_csv(SYN / "enrich_sites.csv", dtype={"site": str})
+    syn = pd.read_csv(SYN / "enrich" / "enrich_sites.csv", dtype={"site": str})
     assert _n_sites(ef, "enrich_influence", "leverage") == n_enrich
     assert _n_sites(ef, "enrich_missing", "engaged_lower") == n_enrich
     share = 1 - syn["with_engagement_data"] / syn["offered_peer_support"]

@@ -15,6 +15,7 @@ from scipy import optimize, special, stats
 from casereport import data, format, paths
 from casereport.analyses import enrich
 from casereport.analyses import enrich_limits as L
+from casereport.pipeline import plan
 from casereport.stats import agh_loglik
 
 #: parameter set -> model -> (odds ratio, ci_low, ci_high, p, n): today's values at commit
@@ -178,10 +179,14 @@ TODAY = {
 WRONG_AT_54C1821 = {("without_site_2", "beta_binomial"), ("without_site_2", "random_intercept")}
 
 
+# The notebook's parameter sets, where the build finds them (params/ and data/enrich/params/).
+_SETS = {f.stem: f for f in plan.param_files("engagement_fidelity")}
+
+
 def _prepared(parameter_set: str):
     p = (
         yaml.safe_load(
-            (paths.PARAMS_DIR / "engagement_fidelity" / f"{parameter_set}.yaml").read_text()
+            _SETS[parameter_set].read_text()
         )
         or {}
     )
@@ -194,7 +199,7 @@ def _prepared(parameter_set: str):
 
 def test_every_parameter_set_is_recorded():
     """The recorded sets are exactly the notebook's parameter sets."""
-    sets = {f.stem for f in (paths.PARAMS_DIR / "engagement_fidelity").glob("*.yaml")}
+    sets = set(_SETS)
     assert sets == set(TODAY)
 
 

@@ -82,7 +82,7 @@ def test_force_reruns_everything(project, tmp_path):
 def test_bad_data_fails_at_validation_before_any_kernel(tmp_path):
     """A negative count stops the build at validation: no run line is printed, exit 1."""
     root = make_project(tmp_path / "p")
-    csv = root / "data" / "enrich_sites.csv"
+    csv = root / "data" / "enrich" / "enrich_sites.csv"
     text = csv.read_text().splitlines()
     cells = text[1].split(",")
     cells[text[0].split(",").index("engaged")] = "-3"
@@ -121,7 +121,7 @@ def test_noop_rebuild_executes_nothing_and_keeps_the_report(built):
     """A second full build with nothing changed stops at the fingerprint check; touching a
     data file (new mtime, same bytes) changes nothing, since only contents are hashed."""
     before = _snapshot(built)
-    os.utime(built / "data" / "enrich_sites.csv", (1, 1))
+    os.utime(built / "data" / "enrich" / "enrich_sites.csv", (1, 1))
     out = full_build(built)
     assert "up to date" in out.stdout
     assert statuses(built) == {}

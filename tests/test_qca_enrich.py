@@ -11,12 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from casereport import data, paths, results, stats
+from casereport import data, paths, results, stats, trials
 from casereport.analyses import enrich
 from casereport.analyses import qca_enrich as Q
 
-ENRICH = enrich.prepare(data.load_enrich(paths.DATA_DIR / "enrich_sites.csv"))
-SETS = stats.enrich_crisp_sets(ENRICH)
+ENRICH = enrich.prepare(data.load_enrich(paths.ENRICH_CSV))
+CUT = trials.get("enrich").parameters  # data/enrich/trial.yaml
+HIGH = {"high_engagement": CUT["high_engagement"], "high_fidelity": CUT["high_fidelity"]}
+SETS = stats.enrich_crisp_sets(ENRICH, **HIGH)
 
 
 def test_calibration_respects_the_urban_parameter():
@@ -24,11 +26,11 @@ def test_calibration_respects_the_urban_parameter():
     when the parameter lists it."""
     loc = ENRICH["location"]
     for urban in (["Urban"], ["Urban", "Urban/rural"]):
-        sets = stats.enrich_crisp_sets(ENRICH, urban_values=tuple(urban))
-        rows = Q.calibration_rows(sets, enrich.cutoffs())
+        sets = stats.enrich_crisp_sets(ENRICH, urban_values=tuple(urban), **HIGH)
+        rows = Q.calibration_rows(sets, enrich.cutoffs(**CUT))
         got = results.lookup(pd.DataFrame(rows), "qca_enrich_calibration", "n_urban")
         assert got == loc.isin(urban).sum()
-        table = Q.calibration(ENRICH, enrich.cutoffs(), ["NHS"], urban)
+        table = Q.calibration(ENRICH, enrich.cutoffs(**CUT), ["NHS"], urban)
         assert table.loc[1, "In the set (1)"] == ", ".join(sorted(set(loc) & set(urban)))
 
 

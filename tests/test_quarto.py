@@ -174,7 +174,7 @@ def rendered_alone(built_project, tmp_path_factory) -> tuple[Path, str]:
     root = make_project(tmp_path_factory.mktemp("quarto-alone"))
     shutil.copytree(built_project / ".casereport-cache", root / ".casereport-cache",
                     ignore=shutil.ignore_patterns("*.lock"))  # fmt: skip
-    enrich = root / "data" / "enrich_sites.csv"
+    enrich = root / "data" / "enrich" / "enrich_sites.csv"
     rows = enrich.read_text(encoding="utf-8").splitlines()
     header = rows[0].split(",")
     cells = rows[1].split(",")

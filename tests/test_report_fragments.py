@@ -58,8 +58,8 @@ def _manifest(sites=("3", "1", "10")) -> dict:
             "run_id": "engagement_fidelity--primary",
             "notebook": "engagement_fidelity",
             "parameter_set": "primary",
-            "parameters": {"enrich_csv": "data/enrich_sites.csv"},
-            "inputs": {"data/enrich_sites.csv": "ab" * 32},
+            "parameters": {"enrich_csv": "data/enrich/enrich_sites.csv"},
+            "inputs": {"data/enrich/enrich_sites.csv": "ab" * 32},
         },
     ]
     for s in sites:

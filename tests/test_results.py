@@ -80,7 +80,9 @@ def test_prepare_enrich_excludes_and_rejects_unknown_sites():
 
 def test_enrich_case_rows_reproduce_paper():
     df = enrich.prepare(data.load_enrich())
-    from casereport.stats import ENRICH_CUTOFFS
+    from casereport import trials
+
+    ENRICH_CUTOFFS = trials.get("enrich").parameters
 
     rows = pd.DataFrame(enrich.cases_rows(enrich.cases(df, ENRICH_CUTOFFS),
                                                   ENRICH_CUTOFFS))  # fmt: skip

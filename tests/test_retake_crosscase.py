@@ -176,7 +176,9 @@ def test_cross_case_matrices_one_row_per_site(df, groups):
     rm = cross_case.retake_matrix(df, groups, FACTORS, m)
     assert len(rm) == 16 and rm.set_index("site").loc["1", "n_reasons"] == 3
     e = enrich.prepare(data.load_enrich())
-    from casereport.stats import ENRICH_CUTOFFS
+    from casereport import trials
+
+    ENRICH_CUTOFFS = trials.get("enrich").parameters
 
     em = cross_case.enrich_matrix(e, enrich.cases(e, ENRICH_CUTOFFS)).set_index("site")
     assert len(em) == 7 and em.loc["6", "engagement_pct"] == pytest.approx(30.0)

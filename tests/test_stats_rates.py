@@ -88,8 +88,8 @@ def test_sanity_cases():
 
 
 def _nb_data():
-    s = pd.read_csv("data/retake_sites.csv")
-    f = pd.read_csv("data/retake_site_factors.csv")
+    s = pd.read_csv("data/retake/retake_sites.csv")
+    f = pd.read_csv("data/retake/retake_site_factors.csv")
     f = f.pivot(index="site", columns="factor", values="present").reset_index()
     return s.merge(f, on="site")
 

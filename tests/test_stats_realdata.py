@@ -5,7 +5,7 @@ with tolerances wide enough to survive harmless refactors."""
 import numpy as np
 import pytest
 
-from casereport import data
+from casereport import data, trials
 from casereport import stats as cs
 
 
@@ -19,7 +19,8 @@ def enrich():
 def test_enrich_selection_and_outlier(enrich):
     """Gillard et al. (2024): cases 3, 5 (high–high), 4, 6 (low–low), 2 (outlier); site 2
     is also the most influential site in both models (largest Cook's D)."""
-    cls = cs.classify_enrich(enrich).set_index("site")["case_type"]
+    cut = trials.get("enrich").parameters  # data/enrich/trial.yaml
+    cls = cs.classify_enrich(enrich, **cut).set_index("site")["case_type"]
     assert cls.to_dict() == {
         "1": "other",
         "2": "outlier",
@@ -55,13 +56,15 @@ def test_retake_groups_and_rates():
     low competency (sites 1, 4, 5, 11, 15) is fully consistent with above-expected time."""
     r = data.load_retake()
     fw = data.factors_wide(data.load_factors())
-    g = cs.classify_mentoring(r["minutes_per_month"])
+    g = cs.classify_mentoring(r["minutes_per_month"], expected=60.0, tolerance=10.0)
     assert set(r.loc[g == "close", "site"]) == {"9", "10", "13"}
     assert set(r.loc[g == "less", "site"]) == {"2"}
     d = r.merge(fw, on="site")
     rates = cs.rate_models(d, "mentoring_minutes", "months_in_study", data.factor_names())
     assert len(rates) == 5 and np.isfinite(rates["estimate"]).all()
     tt = cs.truth_table(
-        cs.retake_crisp_sets(r, fw), ["ot_turnover", "low_competency"], "above_expected"
+        cs.retake_crisp_sets(r, fw, expected=60.0, tolerance=10.0),
+        ["ot_turnover", "low_competency"],
+        "above_expected",
     ).set_index("row")
     assert tt.loc[4, "cases"] == "1,4,5,11,15" and tt.loc[4, "incl"] == 1

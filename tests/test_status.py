@@ -51,7 +51,7 @@ def test_data_edit_names_file_site_and_column(copy):
     prints the same reason beside each run it re-executes."""
     site, old, new = edit_retake_minutes(copy)
     stale = _stale(copy)
-    want = f"data: data/retake_sites.csv: site {site}, mentoring_minutes: '{old}' -> '{new}'"
+    want = f"data: data/retake/retake_sites.csv: site {site}, mentoring_minutes: '{old}' -> '{new}'"
     assert "mentoring_time--primary" in stale and "cross_case--primary" in stale
     assert not any(r.startswith(("engagement_fidelity--", "case_profile--enrich-")) for r in stale)
     assert all(reasons == [want] for reasons in stale.values()), stale

@@ -9,8 +9,9 @@ import pytest
 
 from casereport import data, synthetic, validate
 
-FILES = ["enrich_sites.csv", "retake_sites.csv", "retake_site_factors.csv",
-         "programme_theory.csv", "datapackage.json", "published_claims.yaml"]
+FILES = ["enrich/enrich_sites.csv", "retake/retake_sites.csv", "retake/retake_site_factors.csv",
+         "retake/programme_theory.csv", "enrich/datapackage.json", "retake/datapackage.json",
+         "enrich/trial.yaml", "enrich/published_claims.yaml", "retake/published_claims.yaml"]
 
 
 @pytest.fixture(scope="module")
@@ -73,4 +74,4 @@ def test_rejects_an_empty_trial(tmp_path):
 def test_command_line(tmp_path, capsys):
     assert synthetic.main([str(tmp_path / "cli"), "--enrich", "9", "--retake", "4"]) == 0
     assert "9 ENRICH-like and 4 RETAKE-like" in capsys.readouterr().out
-    assert len(pd.read_csv(tmp_path / "cli" / "enrich_sites.csv")) == 9
+    assert len(pd.read_csv(tmp_path / "cli" / "enrich" / "enrich_sites.csv")) == 9

@@ -50,7 +50,9 @@ def test_retake_table_reproduces_published_columns_and_totals():
 
 
 def test_case_table_escapes_data_strings():
-    from casereport.stats import ENRICH_CUTOFFS
+    from casereport import trials
+
+    ENRICH_CUTOFFS = trials.get("enrich").parameters
 
     df = enrich.prepare(data.load_enrich())
     df.loc[0, "location"] = "<script>alert(1)</script>"

@@ -65,15 +65,15 @@ def test_audit_format_markdown_on_a_terminal_stays_markdown():
 def test_validate_problems_are_a_table_on_a_terminal_and_lines_in_a_pipe(tmp_path):
     """Site 4's engaged count made 8.5 (not an integer): one problem, file/line/column."""
     data = shutil.copytree(paths.DATA_DIR, tmp_path / "data")
-    csv = data / "enrich_sites.csv"
+    csv = data / "enrich" / "enrich_sites.csv"
     csv.write_text(csv.read_text().replace("\n4,71,33,17,52,8,41,", "\n4,71,33,17,52,8.5,41,"))
     code, screen = on_terminal("validate", "--data-dir", str(data))
     assert code == 1
     assert re.search(r"file\s+line\s+column\s+found\s+expected", screen)
-    assert re.search(r"enrich_sites\.csv\s+5\s+engaged\s+'8\.5'", screen)
+    assert re.search(r"enrich/enrich_sites\.csv\s+5\s+engaged\s+'8\.5'", screen)
     code, piped = in_pipe("validate", "--data-dir", str(data))
     assert code == 1
-    assert "  - enrich_sites.csv, line 5, column 'engaged': found '8.5'" in piped
+    assert "  - enrich/enrich_sites.csv, line 5, column 'engaged': found '8.5'" in piped
 
 
 def test_diff_is_tables_on_a_terminal_and_markdown_in_a_pipe(tmp_path):

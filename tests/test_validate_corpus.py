@@ -18,8 +18,9 @@ from casereport import data, paths, validate
 from casereport.cli import app
 
 CORPUS = Path(__file__).parent / "bad_inputs"
-E, R = "enrich_sites.csv", "retake_sites.csv"
-F, C = "retake_site_factors.csv", "published_claims.yaml"
+# As problems name them: the path inside data/ (one folder per trial).
+E, R = "enrich/enrich_sites.csv", "retake/retake_sites.csv"
+F, C = "retake/retake_site_factors.csv", "retake/published_claims.yaml"
 
 # case -> (file, line, column) of the problem that must be reported. Lines are where the
 # generator put the fault (tests/bad_inputs/make_corpus.py); None = the file/header as a whole.
@@ -74,17 +75,22 @@ def materialise(case: str, tmp_path: Path) -> Path:
     """data/ with the case's files laid on top, in a fresh folder."""
     target = tmp_path / case
     shutil.copytree(paths.DATA_DIR, target)
-    for f in (CORPUS / case).iterdir():
+    case_dir = CORPUS / case
+    for f in sorted(p for p in case_dir.rglob("*") if p.is_file()):
         if f.name == "REMOVE":
             for name in f.read_text(encoding="utf-8").split():
                 (target / name).unlink()
         else:
-            shutil.copy(f, target / f.name)
+            shutil.copy(f, target / f.relative_to(case_dir))
     return target
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir()}
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
 
 
 def test_corpus_is_complete():
@@ -159,14 +165,19 @@ def test_missing_folder_is_a_problem(tmp_path):
     assert len(problems) == 1 and "folder" in problems[0].expected
 
 
-def test_changed_codebook_copy_is_reported(tmp_path):
-    """A datapackage.json in the folder that loosens the schema is flagged: the data are
-    always checked against the project codebook."""
+def test_trial_role_naming_a_missing_column_is_reported(tmp_path):
+    """A trial's codebook describes its files, and its trial.yaml maps the shape's roles to
+    columns of its site table: a role naming a column the codebook does not have is
+    reported with the trial file, the key and the columns there are (nothing else runs)."""
     folder = materialise("bom", tmp_path)
-    pkg = (folder / "datapackage.json").read_text(encoding="utf-8")
-    (folder / "datapackage.json").write_text(pkg.replace('"maximum": 100', '"maximum": 200'))
+    spec = folder / "enrich" / "trial.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace(
+        "score: fidelity_score", "score: fidelity"), encoding="utf-8")
     problems = validate.validate_dir(folder).problems
-    assert [p.file for p in problems] == ["datapackage.json"]
+    assert [(p.file, p.column, p.value) for p in problems] == [
+        ("enrich/trial.yaml", "roles.score", "fidelity")
+    ]
+    assert "fidelity_score" in problems[0].expected
 
 
 def test_cli_validate_exit_codes(tmp_path):

@@ -60,7 +60,7 @@ def section_builds(repeats: int, jobs: int, base: str = BASE) -> dict[str, Any]:
         render["norender"].append(_build(PROJECT, "--no-render", "--jobs", str(jobs)))
     render_s = median(render["build"]) - median(render["norender"])
     # after a one-file data change: the rebuild without, then with the render
-    name = "enrich_sites.csv"
+    name = "enrich/enrich_sites.csv"
     column, step = EDITS[name]
     path = PROJECT / "data" / name
     original = path.read_bytes()

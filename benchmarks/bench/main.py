@@ -91,7 +91,7 @@ def main(argv: list[str]) -> int:
         ap.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     sizes = ([int(x) for x in args.sizes.split(",")] if args.sizes
              else QUICK_SIZES if args.quick else SIZES)
-    change_files = ["retake_sites.csv"] if args.quick else list(EDITS)
+    change_files = ["retake/retake_sites.csv"] if args.quick else list(EDITS)
 
     WORK.mkdir(parents=True, exist_ok=True)
     log(f"private project copy in {PROJECT}")

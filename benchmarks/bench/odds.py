@@ -69,7 +69,7 @@ def odds_worker(out_json: str, repeats: int) -> None:
     from casereport.analyses import enrich
     from casereport.analyses import enrich_limits as limits
 
-    df = enrich.prepare(data.load_enrich(paths.DATA_DIR / "enrich_sites.csv"))
+    df = enrich.prepare(data.load_enrich(paths.ENRICH_CSV))
     t = time.perf_counter()
     table = limits.odds_ratio_models(df, 0.95)
     first = time.perf_counter() - t

@@ -61,8 +61,8 @@ def section_noop(repeats: int, clean: dict[str, Any] | None, jobs: int) -> dict[
 
 EDITS = {
     # file -> (column edited in row 1, step): free columns, no derived published value
-    "enrich_sites.csv": ("fidelity_score", 0.1),
-    "retake_sites.csv": ("pct_phone_teams", -0.1),
+    "enrich/enrich_sites.csv": ("fidelity_score", 0.1),
+    "retake/retake_sites.csv": ("pct_phone_teams", -0.1),
 }
 
 

@@ -21,7 +21,7 @@ def _scale_params(notebook: str, data_dir: Path, extra: dict[str, Any]) -> dict[
     params = {k: v for k, v in defaults.items() if k not in runs.BUILD_OWNED}
     for k, v in defaults.items():
         if isinstance(v, str) and v.startswith("data/"):
-            params[k] = str(data_dir / Path(v).name)
+            params[k] = str(data_dir / Path(v).relative_to("data"))  # trial folders nest
     params.update(extra)
     params["parameter_set"] = f"scale-{notebook}"
     return params

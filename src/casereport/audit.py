@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from casereport import atomic, claims, codebook, data, markdown, paths, terminal, validate
+from casereport import atomic, claims, codebook, data, markdown, paths, terminal, trials, validate
 from casereport.claims import show as _show
 from casereport.codebook import DataError, Problem
 from casereport.rounding import is_half as _is_half
@@ -315,7 +315,7 @@ def _demographics_rows(df: pd.DataFrame, res: dict) -> list[dict]:
 
 def audit(
     data_dir: str | os.PathLike[str] = paths.DATA_DIR,
-    datapackage: str | os.PathLike[str] = paths.DATAPACKAGE,
+    datapackage: str | os.PathLike[str] | None = None,
     tables: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """One row per derived published number and per claim; raises DataError if invalid.
@@ -328,16 +328,17 @@ def audit(
         if checked.problems:
             raise DataError(checked.problems)
         tables = checked.tables
-    package = codebook.load_package(datapackage)
+    package = codebook.load_package(datapackage if datapackage is not None else data_dir)
     rows = []
-    for name in codebook.RESOURCES:
+    for name in codebook.resource_names(package):
         rows += _derived_rows(name, tables[name], codebook.resource(name, package))
     demo = codebook.DEMOGRAPHICS
-    rows += _demographics_rows(tables[demo], codebook.resource(demo, package))
-    claims_path = data_dir / claims.CLAIMS_FILE
-    if claims_path.exists():
-        for _, claim in data.load_claims(claims_path).iterrows():
-            rows.append(_claim_row(claim, tables))
+    if demo in tables:
+        rows += _demographics_rows(tables[demo], codebook.resource(demo, package))
+    for trial in trials.discover(data_dir).values():  # each trial's claims, in folder order
+        if trial.claims_path.exists():
+            for _, claim in data.load_claims(trial.claims_path).iterrows():
+                rows.append(_claim_row(claim, tables))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from casereport.codebook import Problem, read_text
+from casereport.codebook import Problem, display_name, read_text
 from casereport.rounding import to_decimal
 
 CLAIMS_FILE = "published_claims.yaml"
@@ -143,6 +143,7 @@ def compute(recipe: dict, tables: dict[str, pd.DataFrame]) -> tuple[Any, str]:
 
 def check_file(path: Path, package: dict) -> list[Problem]:
     """The claims file is optional; if present it must parse and name what the audit needs."""
+    where = display_name(path)  # trial/file: two trials may have a claims file each
     if not path.exists():
         return []
     problems: list[Problem] = []
@@ -154,32 +155,32 @@ def check_file(path: Path, package: dict) -> list[Problem]:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        return [Problem(path.name, line, None, str(e).splitlines()[0], "valid YAML")]
+        return [Problem(where, line, None, str(e).splitlines()[0], "valid YAML")]
     claims = doc.get("claims") if isinstance(doc, dict) else None
     if not isinstance(claims, list):
-        return [Problem(path.name, None, "claims", None, "a top-level 'claims:' list")]
+        return [Problem(where, None, "claims", None, "a top-level 'claims:' list")]
     tables = {r["name"] for r in package["resources"]} | {"inline"}
     seen: set[str] = set()
     for i, claim in enumerate(claims, start=1):
         label = f"claims[{i}]"
         if not isinstance(claim, dict):
-            problems.append(Problem(path.name, None, label, claim, "a mapping"))
+            problems.append(Problem(where, None, label, claim, "a mapping"))
             continue
         for key in CLAIM_KEYS:
             if key not in claim:
-                problems.append(Problem(path.name, None, f"{label}.{key}", None, "a value"))
+                problems.append(Problem(where, None, f"{label}.{key}", None, "a value"))
         cid = claim.get("id")
         if cid in seen:
-            problems.append(Problem(path.name, None, f"{label}.id", cid, "a unique claim id"))
+            problems.append(Problem(where, None, f"{label}.id", cid, "a unique claim id"))
         seen.add(cid)
         compute = claim.get("compute")
         if "compute" in claim and not isinstance(compute, dict):
-            problems.append(Problem(path.name, None, f"{label}.compute", compute, "a mapping"))
+            problems.append(Problem(where, None, f"{label}.compute", compute, "a mapping"))
             continue
         if isinstance(compute, dict) and compute.get("agg") not in RECIPES:
             problems.append(
                 Problem(
-                    path.name,
+                    where,
                     None,
                     f"{label}.compute.agg",
                     compute.get("agg"),
@@ -189,7 +190,7 @@ def check_file(path: Path, package: dict) -> list[Problem]:
         if isinstance(compute, dict) and compute.get("table", "inline") not in tables:
             problems.append(
                 Problem(
-                    path.name,
+                    where,
                     None,
                     f"{label}.compute.table",
                     compute.get("table"),

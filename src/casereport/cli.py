@@ -26,7 +26,10 @@ app = typer.Typer(
 
 DataDir = Annotated[
     Path,
-    typer.Option("--data-dir", help="Folder with the site tables and datapackage.json."),
+    typer.Option(
+        "--data-dir",
+        help="Folder of trial folders (each with trial.yaml, datapackage.json and its tables).",
+    ),
 ]
 
 

@@ -1,5 +1,6 @@
-"""The codebook (``data/datapackage.json``, the one source of truth for the data files),
-the problem record, and reading a data file as text or, once validated, as a typed table.
+"""The codebook (each trial folder's ``datapackage.json``, the one source of truth for its
+files), the problem record, and reading a data file as text or, once validated, as a typed
+table.
 
 Loaders, ``casereport validate`` and the report's data dictionary all go through this
 module, so a column's type, unit and allowed values are written down exactly once.
@@ -19,14 +20,16 @@ import pandas as pd
 
 from casereport import paths
 
-# Resource names in datapackage.json, in the order files are checked and documented.
+# Resource names of the shapes' default trials (data/enrich/, data/retake/), as the
+# loaders of data.py name them; a folder's resources are whatever its codebooks list.
 ENRICH = "enrich_sites"
 RETAKE = "retake_sites"
 FACTORS = "retake_site_factors"
 THEORY = "programme_theory"
 DEMOGRAPHICS = "retake_demographics"
 REASON_MAP = "reason_theory_map"
-RESOURCES = (ENRICH, RETAKE, FACTORS, THEORY, DEMOGRAPHICS, REASON_MAP)
+#: A trial folder holds its codebook under this name, beside the files it describes.
+PACKAGE_FILE = "datapackage.json"
 
 # Table Schema type -> pandas dtype. Nullable Int64 so a loader never silently turns a
 # blank integer into a float (validation rejects blanks in required columns anyway).
@@ -68,16 +71,64 @@ class DataError(ValueError):
         super().__init__(f"{len(self.problems)} problem(s) in the data:\n{lines}")
 
 
-def load_package(datapackage_path: str | os.PathLike[str] = paths.DATAPACKAGE) -> dict:
-    """The codebook as a plain dict (cached per path and modification time)."""
-    p = paths.resolve(datapackage_path)
+def load_package(datapackage_path: str | os.PathLike[str] | None = None) -> dict:
+    """A codebook as a plain dict: one trial's ``datapackage.json`` (a file), or the whole
+    data folder's (a folder; default: the project's ``data/``), see :func:`merged`."""
+    p = paths.resolve(datapackage_path) if datapackage_path is not None else paths.DATA_DIR
+    if p.is_dir():
+        return merged(p)
     return _load_cached(str(p), p.stat().st_mtime_ns)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=32)
 def _load_cached(path: str, _mtime: int) -> dict:
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+def trial_packages(data_dir: str | os.PathLike[str]) -> list[Path]:
+    """The codebook of every trial folder of ``data_dir`` (folders with a trial.yaml), by name."""
+    root = paths.resolve(data_dir)
+    return [f.parent / PACKAGE_FILE for f in sorted(root.glob("*/trial.yaml"))
+            if (f.parent / PACKAGE_FILE).is_file()]
+
+
+def merged(data_dir: str | os.PathLike[str]) -> dict:
+    """One codebook for a data folder: every trial's resources in trial-folder order, each
+    ``path`` relative to the folder (``enrich/sites.csv``) and ``trial`` naming its folder."""
+    out: dict[str, Any] = {"name": "casereport", "resources": []}
+    for pkg in trial_packages(data_dir):
+        for res in load_package(pkg)["resources"]:
+            out["resources"].append({**res, "path": f"{pkg.parent.name}/{res['path']}",
+                                     "trial": pkg.parent.name})
+    return out
+
+
+def package_of(path: str | os.PathLike[str]) -> Path:
+    """The codebook describing a data file: the ``datapackage.json`` beside it."""
+    return paths.resolve(path).parent / PACKAGE_FILE
+
+
+def codebook_hash(data_dir: str | os.PathLike[str] | None = None) -> str:
+    """sha256 over every trial codebook of a data folder (default ``data/``), by folder."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for pkg in trial_packages(data_dir if data_dir is not None else paths.DATA_DIR):
+        h.update(pkg.parent.name.encode())
+        h.update(hashlib.sha256(pkg.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def display_name(path: str | os.PathLike[str]) -> str:
+    """How a problem names a data file: ``enrich/enrich_sites.csv`` inside a trial folder
+    (two trials may both have a ``published_claims.yaml``), the bare name elsewhere."""
+    p = Path(path)
+    return f"{p.parent.name}/{p.name}" if (p.parent / "trial.yaml").is_file() else p.name
+
+
+def resource_names(package: dict) -> list[str]:
+    return [r["name"] for r in package["resources"]]
 
 
 def resource(name: str, package: dict | None = None) -> dict:
@@ -115,15 +166,16 @@ def _allowed(field: dict) -> str:
     return "; ".join(parts)
 
 
-def data_dictionary(datapackage_path: str | os.PathLike[str] = paths.DATAPACKAGE) -> pd.DataFrame:
-    """One row per column of every file: file, column, type, unit, allowed, description."""
+def data_dictionary(datapackage_path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """One row per column of every file (of a data folder, default ``data/``, or of one
+    trial's codebook): file, column, type, unit, allowed, description."""
     package = load_package(datapackage_path)
     rows = []
     for res in package["resources"]:
         for f in res["schema"]["fields"]:
             rows.append(
                 {
-                    "file": Path(res["path"]).name,
+                    "file": res["path"],
                     "column": f["name"],
                     "type": f["type"],
                     "unit": f.get("unit", ""),
@@ -139,7 +191,7 @@ BOM = b"\xef\xbb\xbf"
 
 def read_text(path: Path, problems: list[Problem]) -> str | None:
     """Layer 1: the file as text, or None (with a problem recorded) if it cannot be read."""
-    name = path.name
+    name = display_name(path)
     if not path.is_file():
         problems.append(Problem(name, None, None, None, "the file to exist"))
         return None

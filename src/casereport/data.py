@@ -36,10 +36,17 @@ __all__ = [
 def load_table(
     path: str | os.PathLike[str],
     resource_name: str,
-    datapackage: str | os.PathLike[str] = paths.DATAPACKAGE,
+    datapackage: str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
-    """Validate ``path`` against codebook resource ``resource_name`` and return it typed."""
+    """Validate ``path`` against codebook resource ``resource_name`` (of the trial codebook
+    beside the file unless ``datapackage`` is given) and return it typed."""
     p = paths.resolve(path)
+    if not p.is_file():
+        raise DataError([Problem(codebook.display_name(p), None, None, None, "the file to exist")])
+    datapackage = datapackage if datapackage is not None else codebook.package_of(p)
+    if not paths.resolve(datapackage).exists():
+        expected = f"a trial folder: its codebook {codebook.PACKAGE_FILE} beside it"
+        raise DataError([Problem(codebook.display_name(p), None, None, None, expected)])
     package = codebook.load_package(datapackage)
     if not validated_before(p, resource_name, datapackage):
         problems, _ = validate.check_file(p, resource_name, package)
@@ -67,7 +74,7 @@ def validation_key(
 
 
 def validated_before(
-    path: Path, resource_name: str, datapackage: str | os.PathLike[str] = paths.DATAPACKAGE
+    path: Path, resource_name: str, datapackage: str | os.PathLike[str] | None = None
 ) -> bool:
     """True when the build validated exactly these bytes against this codebook."""
     record = os.environ.get(VALIDATED_ENV)
@@ -75,16 +82,16 @@ def validated_before(
         return False
     try:
         keys = set(json.loads(Path(record).read_text(encoding="utf-8")))
-        return validation_key(path, resource_name, datapackage) in keys
+        package = datapackage if datapackage is not None else codebook.package_of(path)
+        return validation_key(path, resource_name, package) in keys
     except (OSError, ValueError, TypeError):
         return False
 
 
-def record_validated(
-    files: dict[str, Path], out: Path, datapackage: str | os.PathLike[str] = paths.DATAPACKAGE
-) -> None:
-    """Write the validation keys of ``files`` (resource name -> file) to ``out``."""
-    keys = sorted(validation_key(f, name, datapackage) for name, f in files.items())
+def record_validated(files: dict[str, Path], out: Path) -> None:
+    """Write the validation keys of ``files`` (resource name -> file, each checked against
+    the trial codebook beside it) to ``out``."""
+    keys = sorted(validation_key(f, name, codebook.package_of(f)) for name, f in files.items())
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_text(out, json.dumps(keys))
 
@@ -125,12 +132,13 @@ def factors_wide(df: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def load_claims(path: str | os.PathLike[str] = paths.CLAIMS_YAML) -> pd.DataFrame:
-    """Published claims, one row per claim; ``compute`` stays a dict (the audit's recipe)."""
+def load_claims(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Published claims of one trial folder's ``published_claims.yaml``, one row per claim;
+    ``compute`` stays a dict (the audit's recipe)."""
     p = paths.resolve(path)
     if not p.exists():
         raise DataError([Problem(p.name, None, None, None, "the file to exist")])
-    problems = check_claims_file(p, codebook.load_package())
+    problems = check_claims_file(p, codebook.load_package(p.parent.parent))
     if problems:
         raise DataError(problems)
     claims = yaml.safe_load(p.read_text(encoding="utf-8-sig"))["claims"]

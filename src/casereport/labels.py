@@ -39,7 +39,7 @@ GROUP_LABELS = {
     "more": "more than expected",
 }
 
-#: RETAKE site factors (data/retake_site_factors.csv), in display order.
+#: RETAKE site factors (data/retake/retake_site_factors.csv), in display order.
 FACTOR_LABELS = {
     "ot_turnover": "OT turnover",
     "low_competency": "low competency scores",

@@ -32,14 +32,14 @@ BUILD_DIR = ROOT / "build"
 CACHE_DIR = ROOT / ".casereport-cache"
 LAST_BUILD = CACHE_DIR / "last-build.json"  # the last build's runs and their status
 
-ENRICH_CSV = DATA_DIR / "enrich_sites.csv"
-RETAKE_CSV = DATA_DIR / "retake_sites.csv"
-FACTORS_CSV = DATA_DIR / "retake_site_factors.csv"
-THEORY_CSV = DATA_DIR / "programme_theory.csv"
-DEMOGRAPHICS_CSV = DATA_DIR / "retake_demographics.csv"
-REASON_MAP_CSV = DATA_DIR / "reason_theory_map.csv"
-CLAIMS_YAML = DATA_DIR / "published_claims.yaml"
-DATAPACKAGE = DATA_DIR / "datapackage.json"
+# data/ holds one folder per trial (casereport.trials). The shapes' default trials' files,
+# the loaders' defaults (a notebook passes its own paths as parameters):
+ENRICH_CSV = DATA_DIR / "enrich" / "enrich_sites.csv"
+RETAKE_CSV = DATA_DIR / "retake" / "retake_sites.csv"
+FACTORS_CSV = DATA_DIR / "retake" / "retake_site_factors.csv"
+THEORY_CSV = DATA_DIR / "retake" / "programme_theory.csv"
+DEMOGRAPHICS_CSV = DATA_DIR / "retake" / "retake_demographics.csv"
+REASON_MAP_CSV = DATA_DIR / "retake" / "reason_theory_map.csv"
 
 QUARTO_VARIABLES = ROOT / "_variables.yml"
 
@@ -49,7 +49,7 @@ KERNEL_NAME = "casereport"
 def resolve(path: str | os.PathLike[str]) -> Path:
     """Resolve a user-supplied path: absolute as given, relative to the project root.
 
-    Notebook parameters hold root-relative defaults such as ``data/enrich_sites.csv``
+    Notebook parameters hold root-relative defaults such as ``data/enrich/enrich_sites.csv``
     so that the same value works from JupyterLab (cwd notebooks/) and papermill.
     A relative path that exists from the current directory wins, so
     ``casereport validate --data-dir my_trial`` means what the user typed.

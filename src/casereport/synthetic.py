@@ -1,10 +1,12 @@
 """Synthetic multi-site trials in the format of ``data/``, for scale benchmarks and tests.
 
 :func:`make_trial` writes a folder that ``casereport validate --data-dir`` accepts and
-that every notebook can read through its data-path parameters: ``enrich_sites.csv``,
-``retake_sites.csv``, ``retake_site_factors.csv``, plus ``programme_theory.csv`` and
-``datapackage.json`` copied from the project's ``data/`` and a ``published_claims.yaml``
-with an empty claims list (there is no paper to audit a synthetic trial against).
+that every notebook can read through its data-path parameters, laid out as ``data/``: a
+folder per trial, ``enrich/enrich_sites.csv`` and ``retake/retake_sites.csv``,
+``retake/retake_site_factors.csv``, the other files of each folder (``trial.yaml``,
+``datapackage.json``, programme theory, demographics, reason map) copied from the
+project's, and each ``published_claims.yaml`` with an empty claims list (there is no
+paper to audit a synthetic trial against).
 
 Everything is drawn with one ``numpy.random.default_rng(seed)`` in a fixed order, fully
 vectorised (10,000 sites take well under a second), so a seed gives byte-identical files.
@@ -83,19 +85,19 @@ class SyntheticTrial:
 
     @property
     def enrich_csv(self) -> Path:
-        return self.data_dir / "enrich_sites.csv"
+        return self.data_dir / "enrich" / "enrich_sites.csv"
 
     @property
     def retake_csv(self) -> Path:
-        return self.data_dir / "retake_sites.csv"
+        return self.data_dir / "retake" / "retake_sites.csv"
 
     @property
     def factors_csv(self) -> Path:
-        return self.data_dir / "retake_site_factors.csv"
+        return self.data_dir / "retake" / "retake_site_factors.csv"
 
     @property
     def theory_csv(self) -> Path:
-        return self.data_dir / "programme_theory.csv"
+        return self.data_dir / "retake" / "programme_theory.csv"
 
 
 def _ratio_pct(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -187,21 +189,22 @@ def make_trial(
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     header, columns = _enrich(rng, int(n_enrich_sites))
-    _write_csv(out / "enrich_sites.csv", header, columns)
+    for trial, names in {
+        "enrich": ("trial.yaml", "datapackage.json"),
+        "retake": ("trial.yaml", "datapackage.json", "programme_theory.csv",
+                   "retake_demographics.csv", "reason_theory_map.csv"),
+    }.items():
+        (out / trial).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            shutil.copyfile(paths.DATA_DIR / trial / name, out / trial / name)
+        (out / trial / "published_claims.yaml").write_text(CLAIMS_TEXT, encoding="utf-8")
+    _write_csv(out / "enrich" / "enrich_sites.csv", header, columns)
     (r_header, r_columns), factor_rows = _retake(rng, int(n_retake_sites))
-    _write_csv(out / "retake_sites.csv", r_header, r_columns)
-    with open(out / "retake_site_factors.csv", "w", newline="", encoding="utf-8") as fh:
+    _write_csv(out / "retake" / "retake_sites.csv", r_header, r_columns)
+    with open(out / "retake" / "retake_site_factors.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["site", "factor", "present", "source_sentence"])
         w.writerows(factor_rows)
-    for name in (
-        "programme_theory.csv",
-        "retake_demographics.csv",
-        "reason_theory_map.csv",
-        "datapackage.json",
-    ):
-        shutil.copyfile(paths.DATA_DIR / name, out / name)
-    (out / "published_claims.yaml").write_text(CLAIMS_TEXT, encoding="utf-8")
     return SyntheticTrial(out, int(n_enrich_sites), int(n_retake_sites), int(seed))
 
 

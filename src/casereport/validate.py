@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from casereport import claims, codebook, paths, terminal
+from casereport import claims, codebook, paths, terminal, trials
 from casereport.codebook import Problem, read_text
 
 # Frictionless error types that the header check (layer 2) already reports in plainer words,
@@ -189,7 +188,7 @@ def check_cells(path: Path, text: str, res: dict, header: list[str]) -> list[Pro
                 continue  # cells of unknown columns: the header problem says it
             out.append(
                 Problem(
-                    path.name,
+                    codebook.display_name(path),
                     getattr(err, "row_number", None),
                     col,
                     value,
@@ -256,6 +255,7 @@ def check_file(
 ) -> tuple[list[Problem], pd.DataFrame | None]:
     """All single-file checks; returns the problems and the parsed rows (None if unreadable)."""
     path = Path(path)
+    name = codebook.display_name(path)
     package = package if package is not None else codebook.load_package()
     res = codebook.resource(resource_name, package)
     expected = [f["name"] for f in res["schema"]["fields"]]
@@ -268,19 +268,19 @@ def check_file(
         for delim, label in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
             if delim in header[0]:
                 problems.append(
-                    Problem(path.name, 1, None, header[0][:60], f"comma-delimited (found {label}s)")
+                    Problem(name, 1, None, header[0][:60], f"comma-delimited (found {label}s)")
                 )
                 return problems, None
-    problems += check_header(path.name, header, expected)
+    problems += check_header(name, header, expected)
     if not rows:
-        problems.append(Problem(path.name, None, None, "header only", "at least one data row"))
+        problems.append(Problem(name, None, None, "header only", "at least one data row"))
         return problems, None
-    problems += check_row_lengths(path.name, header, rows)
+    problems += check_row_lengths(name, header, rows)
     cell_problems = check_cells(path, text, res, header)
     problems += cell_problems
     bad = {(p.row, p.column) for p in cell_problems if p.row is not None}
     df = typed_frame(header, rows, res)
-    problems += check_rules(path.name, df, res, bad)
+    problems += check_rules(name, df, res, bad)
     return problems, df
 
 
@@ -319,32 +319,6 @@ def check_factor_sites(factors: pd.DataFrame, retake: pd.DataFrame, package: dic
     return out
 
 
-def check_package_copy(data_dir: Path, package: dict) -> list[Problem]:
-    """A datapackage.json in the folder must describe the same schemas as the codebook."""
-    copy = data_dir / "datapackage.json"
-    if not copy.exists() or copy.resolve() == paths.DATAPACKAGE.resolve():
-        return []
-    try:
-        theirs = json.loads(copy.read_text(encoding="utf-8"))
-        same = {r["name"]: r["schema"] for r in theirs["resources"]} == {
-            r["name"]: r["schema"] for r in package["resources"]
-        }
-    except (ValueError, KeyError, TypeError):
-        same = False
-    if same:
-        return []
-    return [
-        Problem(
-            "datapackage.json",
-            None,
-            None,
-            None,
-            f"the same schemas as the casereport codebook ({paths.DATAPACKAGE}); "
-            "the data are checked against the project codebook",
-        )
-    ]
-
-
 @dataclass
 class Checked:
     """What :func:`validate_dir` found: every problem, and (only when there is none) the
@@ -361,27 +335,32 @@ class Checked:
 
 def validate_dir(
     data_dir: str | os.PathLike[str] = paths.DATA_DIR,
-    datapackage: str | os.PathLike[str] = paths.DATAPACKAGE,
+    datapackage: str | os.PathLike[str] | None = None,
 ) -> Checked:
-    """Every problem in a data folder (each file against the codebook, then across files)
-    and, when there is none, the typed tables, so nothing downstream reads or checks the
-    files again (the audit and the run plan take these tables)."""
+    """Every problem in a data folder (its trial folders' ``trial.yaml``, each file against
+    its trial's codebook, then across files, then each trial's claims) and, when there is
+    none, the typed tables, so nothing downstream reads or checks the files again (the
+    audit and the run plan take these tables). ``datapackage``: check against another
+    codebook (a folder or one file) instead of the folder's own."""
     data_dir = paths.resolve(data_dir)
-    package = codebook.load_package(datapackage)
     if not data_dir.is_dir():
         return Checked([Problem(str(data_dir), None, None, None, "a folder with the data files")])
-    problems: list[Problem] = []
+    found_trials, problems = trials.check(data_dir)
+    if problems:
+        return Checked(problems)
+    package = codebook.load_package(datapackage if datapackage is not None else data_dir)
     frames: dict[str, pd.DataFrame | None] = {}
     files = {
-        name: data_dir / codebook.resource(name, package)["path"] for name in codebook.RESOURCES
+        name: data_dir / codebook.resource(name, package)["path"]
+        for name in codebook.resource_names(package)
     }
-    for name in codebook.RESOURCES:
+    for name in files:
         found, frames[name] = check_file(files[name], name, package)
         problems += found
-    if frames[codebook.FACTORS] is not None and frames[codebook.RETAKE] is not None:
+    if frames.get(codebook.FACTORS) is not None and frames.get(codebook.RETAKE) is not None:
         problems += check_factor_sites(frames[codebook.FACTORS], frames[codebook.RETAKE], package)
-    problems += claims.check_file(data_dir / claims.CLAIMS_FILE, package)
-    problems += check_package_copy(data_dir, package)
+    for trial in found_trials.values():
+        problems += claims.check_file(trial.claims_path, package)
     if problems:
         return Checked(problems)
     tables = {name: codebook.read_valid(files[name], name, package) for name in files}
@@ -406,7 +385,8 @@ def run(data_dir: str | os.PathLike[str] = paths.DATA_DIR) -> int:
     data_dir = paths.resolve(data_dir)
     problems = validate_dir(data_dir).problems
     if not problems:
-        print(f"OK: {data_dir} matches the codebook ({', '.join(codebook.RESOURCES)}).")
+        found = trials.discover(data_dir)
+        print(f"OK: {data_dir}: {len(found)} trial(s) ({', '.join(found)}) match their codebooks.")
         return 0
     report(problems, data_dir)
     return 1

@@ -14,11 +14,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "data"
+# Paths inside data/ (one folder per trial).
 E, R, F, C = (
-    "enrich_sites.csv",
-    "retake_sites.csv",
-    "retake_site_factors.csv",
-    "published_claims.yaml",
+    "enrich/enrich_sites.csv",
+    "retake/retake_sites.csv",
+    "retake/retake_site_factors.csv",
+    "retake/published_claims.yaml",
 )
 
 
@@ -118,6 +119,7 @@ def main() -> None:
         folder = HERE / name
         folder.mkdir()
         for fname, content in files.items():
+            (folder / fname).parent.mkdir(parents=True, exist_ok=True)
             (folder / fname).write_bytes(content)
         if not files:  # keep empty cases in git; the README-like marker says what is removed
             (folder / "REMOVE").write_text(f"{C}\n", encoding="utf-8")

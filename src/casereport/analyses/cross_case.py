@@ -141,8 +141,8 @@ def cross_case(
     nhs_values: list[str],
     urban_values: list[str],
     retake_conditions: list[str],
-    expected: float = stats.EXPECTED_MINUTES_PER_MONTH,
-    tolerance: float = stats.MENTORING_TOLERANCE,
+    expected: float,
+    tolerance: float,
     incl_cut: float = 1.0,
 ) -> dict[str, Any]:
     """Crisp sets, truth tables (all configurations) and the per-case synthesis for both

@@ -21,12 +21,10 @@ from casereport.rounding import round_half_up
 
 
 def cutoffs(
-    high_engagement: float = stats.ENRICH_CUTOFFS["high_engagement"],
-    low_engagement: float = stats.ENRICH_CUTOFFS["low_engagement"],
-    high_fidelity: float = stats.ENRICH_CUTOFFS["high_fidelity"],
-    low_fidelity: float = stats.ENRICH_CUTOFFS["low_fidelity"],
+    high_engagement: float, low_engagement: float, high_fidelity: float, low_fidelity: float
 ) -> dict[str, float]:
-    """The case-selection cut-offs as one mapping (defaults: :data:`stats.ENRICH_CUTOFFS`)."""
+    """The case-selection cut-offs as one mapping (a trial's: its trial.yaml ``parameters``,
+    passed to the notebook)."""
     return {
         "high_engagement": high_engagement,
         "low_engagement": low_engagement,

@@ -94,8 +94,8 @@ def build(
     retake: pd.DataFrame | None = None,
     factors: pd.DataFrame | None = None,
     cutoffs: Mapping[str, float] | None = None,
-    expected: float = stats.EXPECTED_MINUTES_PER_MONTH,
-    tolerance: float = stats.MENTORING_TOLERANCE,
+    expected: float | None = None,
+    tolerance: float | None = None,
     level: float = 0.95,
 ) -> Profile:
     """Profile ``site`` of ``trial`` ("enrich" or "retake"). ENRICH needs ``enrich``
@@ -110,7 +110,9 @@ def build(
         df = E.prepare(enrich)
         _check(trial, site, df["site"])
         df["pct_with_data"] = 100 * df["with_engagement_data"] / df["offered_peer_support"]
-        cls = E.cases(df, dict(cutoffs or stats.ENRICH_CUTOFFS))
+        if cutoffs is None:
+            raise ValueError("an ENRICH-shaped profile needs the trial's cut-offs")
+        cls = E.cases(df, dict(cutoffs))
         labels = list(cls["case_type"])
         classes = CASE_TYPES
         mask = df["site"] == site
@@ -128,6 +130,8 @@ def build(
     else:
         df = RT.prepare(retake, factors)
         _check(trial, site, df["site"])
+        if expected is None or tolerance is None:
+            raise ValueError("a RETAKE-shaped profile needs the expected minutes and tolerance")
         labels = RT.groups(df, expected, tolerance)
         classes = MENTORING_GROUPS
         mask = df["site"] == site
@@ -170,9 +174,9 @@ def build(
 def from_files(
     trial: str,
     site: Any,
-    enrich_csv: str = "data/enrich_sites.csv",
-    retake_csv: str = "data/retake_sites.csv",
-    factors_csv: str = "data/retake_site_factors.csv",
+    enrich_csv: str = "data/enrich/enrich_sites.csv",
+    retake_csv: str = "data/retake/retake_sites.csv",
+    factors_csv: str = "data/retake/retake_site_factors.csv",
     **kw: Any,
 ) -> Profile:
     """:func:`build` on the trial's files (only the trial's own files are read)."""

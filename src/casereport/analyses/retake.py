@@ -24,7 +24,7 @@ def prepare(retake: pd.DataFrame, factors: pd.DataFrame | None = None) -> pd.Dat
     """RETAKE table with recomputed ratios (``mpm`` minutes per month, ``ppo`` participants
     per OT, participants per month) and, if given, the wide 0/1 factors. Site minutes are
     never divided by participants or OTs: they include sessions shared by two sites, and the
-    OT count includes everyone who ever held the post (data/README.md)."""
+    OT count includes everyone who ever held the post (data/retake/README.md)."""
     df = retake.copy()
     df["site"] = df["site"].astype(str)
     minutes = df["mentoring_minutes"]

@@ -62,10 +62,13 @@ def notebook_code_hash(path: Path) -> str:
 
 def environment_hash() -> str:
     """Hash of what every run shares besides package code: the codebook and the pins."""
+    from casereport import codebook
+
     h = hashlib.sha256()
-    for extra in (paths.DATAPACKAGE, paths.ROOT / "requirements" / "lock.txt"):
-        if extra.exists():
-            h.update(extra.read_bytes())
+    h.update(codebook.codebook_hash().encode())
+    lock = paths.ROOT / "requirements" / "lock.txt"
+    if lock.exists():
+        h.update(lock.read_bytes())
     h.update(f"python {sys.version_info[:2]}".encode())
     return h.hexdigest()
 

@@ -16,13 +16,15 @@ from casereport.pipeline.diff import DATA, Change
 
 
 def _primary_keys(data_dir: Path | None) -> dict[str, list[str]]:
-    pkg = (data_dir / "datapackage.json") if data_dir else None
-    if not (pkg and pkg.is_file()):
-        return {}
-    try:
-        resources = json.loads(pkg.read_text(encoding="utf-8")).get("resources", [])
-    except ValueError:
-        return {}
+    """File name -> primary key columns, from every trial codebook of ``data_dir``."""
+    from casereport import codebook
+
+    resources = []
+    for pkg in codebook.trial_packages(data_dir) if data_dir else []:
+        try:
+            resources += json.loads(pkg.read_text(encoding="utf-8")).get("resources", [])
+        except ValueError:
+            continue
     out = {}
     for r in resources:
         key = (r.get("schema") or {}).get("primaryKey")
@@ -78,7 +80,10 @@ def compare_data(base: Path | None, head: Path | None) -> list[Change]:
         return []
     keys = _primary_keys(head)
     out = []
-    names = sorted({p.name for p in base.iterdir()} | {p.name for p in head.iterdir()})
+    def files(root: Path) -> set[str]:  # paths inside the folder: trial folders nest
+        return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+    names = sorted(files(base) | files(head))
     for name in names:
         a, b = base / name, head / name
         if not a.is_file() or not b.is_file():
@@ -90,7 +95,8 @@ def compare_data(base: Path | None, head: Path | None) -> list[Change]:
             continue
         if name.endswith(".csv"):
             try:
-                changes = compare_table(name, _read(a), _read(b), keys.get(name, []))
+                key = keys.get(Path(name).name, [])
+                changes = compare_table(name, _read(a), _read(b), key)
             except (ValueError, pd.errors.ParserError):
                 changes = []
             out += changes or [Change(DATA, "data", "file", f"{name}: bytes differ")]

@@ -1,9 +1,11 @@
 """The run plan: which notebook runs with which parameters, and what each reads.
 
 A run is one notebook executed with one parameter set. Parameter sets are the
-YAML files under ``params/<notebook>/``; the case profile is expanded to one run
-per site of each trial, read from the data, so nothing here knows how many
-sites a trial has.
+YAML files under ``params/<notebook>/`` (any trial) and ``data/<trial>/params/<notebook>/``
+(a trial's own, e.g. those naming its sites); every run also gets the ``parameters`` of
+the trial folders it analyses (their ``trial.yaml``). The case profile is expanded to one
+run per site of each trial, read from the data, so nothing here knows which trials there
+are or how many sites each has.
 """
 
 from __future__ import annotations
@@ -15,16 +17,19 @@ from typing import Any
 
 import yaml
 
-from casereport import paths
+from casereport import paths, trials
 from casereport.labels import CASE_PROFILE
 
 # Parameters the build sets itself; they are not part of a run's identity.
 BUILD_OWNED = {"results_dir"}
-# The parameter naming each trial's site table (trials as in labels.TRIALS).
-SITE_TABLE_PARAMS = {"enrich": "enrich_csv", "retake": "retake_csv"}
-# The data parameters a case profile of each trial reads (profile.from_files reads only
+# The case-profile parameter naming a trial's site table, by the trial's shape.
+SITE_TABLE_PARAMS = {"engagement_fidelity": "enrich_csv", "mentoring_time": "retake_csv"}
+# The data parameters a case profile of each shape reads (profile.from_files reads only
 # its own trial's files), so an edit to RETAKE data does not re-run ENRICH profiles.
-TRIAL_READS = {"enrich": ("enrich_csv",), "retake": ("retake_csv", "factors_csv")}
+TRIAL_READS = {
+    "engagement_fidelity": ("enrich_csv",),
+    "mentoring_time": ("retake_csv", "factors_csv"),
+}
 
 
 class PlanError(ValueError):
@@ -79,7 +84,15 @@ def _data_overrides(defaults: dict[str, Any], data_dir: Path | None) -> dict[str
     out = {}
     for name, value in defaults.items():
         if isinstance(value, str) and value.startswith("data/"):
-            out[name] = str(Path(data_dir).resolve() / Path(value).name)
+            out[name] = str(Path(data_dir).resolve() / Path(value).relative_to("data"))
+    return out
+
+
+def _trial_parameters(found: list[trials.Trial], allowed: set[str]) -> dict[str, Any]:
+    """The trial-level parameters (``trial.yaml``) of ``found`` that the notebook takes."""
+    out: dict[str, Any] = {}
+    for trial in found:
+        out.update({k: v for k, v in trial.parameters.items() if k in allowed})
     return out
 
 
@@ -99,7 +112,15 @@ def _load_param_file(path: Path, allowed: set[str]) -> dict[str, Any]:
     return values
 
 
-def _sites(trial: str, csv: str, tables: dict[Path, Any] | None = None) -> list[str]:
+def param_files(notebook: str, found: list[trials.Trial] | None = None) -> list[Path]:
+    """The parameter sets of ``notebook``: ``params/<notebook>/*.yaml`` (any trial), then
+    each of its shape's trials' own ``data/<trial>/params/<notebook>/*.yaml``."""
+    found = list(trials.discover().values()) if found is None else found
+    files = sorted((paths.PARAMS_DIR / notebook).glob("*.yaml"))
+    return files + [f for t in found if t.shape == notebook for f in t.param_files(notebook)]
+
+
+def _sites(trial: trials.Trial, csv: str, tables: dict[Path, Any] | None = None) -> list[str]:
     """Site ids of a trial's table: from ``tables`` (validated by the build, by resolved
     path) when it holds the file, else read from it."""
     path = paths.resolve(csv)
@@ -107,8 +128,7 @@ def _sites(trial: str, csv: str, tables: dict[Path, Any] | None = None) -> list[
         return [str(s) for s in tables[path.resolve()]["site"]]
     from casereport import data
 
-    loader = {"enrich": data.load_enrich, "retake": data.load_retake}[trial]
-    return [str(s) for s in loader(path)["site"]]
+    return [str(s) for s in data.load_table(path, trial.tables["sites"])["site"]]
 
 
 def plan(
@@ -119,6 +139,10 @@ def plan(
     """Every run of the build, in a stable order. ``tables``: the build's validated tables
     by resolved file path, so the site lists are not read and checked again."""
     runs: list[Run] = []
+    try:
+        found = list(trials.discover(data_dir or paths.DATA_DIR).values())
+    except trials.DataError as exc:
+        raise PlanError(str(exc)) from exc
     for nb in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
         name = nb.stem
         if notebooks is not None and name not in notebooks:
@@ -126,19 +150,30 @@ def plan(
         defaults = notebook_defaults(nb)
         base = _data_overrides(defaults, data_dir)
         if name == CASE_PROFILE:
-            for trial, csv_param in SITE_TABLE_PARAMS.items():
+            for trial in found:
+                csv_param = SITE_TABLE_PARAMS.get(trial.shape)
                 csv = base.get(csv_param, defaults.get(csv_param))
                 if csv is None:
-                    raise PlanError(f"{nb}: case profile needs a parameter {csv_param!r}")
+                    raise PlanError(f"{nb}: case profile needs a parameter {csv_param!r} "
+                                    f"for trial {trial.code!r} (shape {trial.shape!r})")
+                own = {**base, **_trial_parameters([trial], set(defaults))}
                 for site in _sites(trial, csv, tables):
-                    params = {**base, "trial": trial, "site": site}
-                    params["parameter_set"] = f"{trial}-{site}"
-                    runs.append(Run(name, f"{trial}-{site}", params, TRIAL_READS[trial]))
+                    set_name = f"{trial.code}-{site}"
+                    params = {**own, "trial": trial.code, "site": site, "parameter_set": set_name}
+                    runs.append(Run(name, set_name, params, TRIAL_READS[trial.shape]))
             continue
-        files = sorted((paths.PARAMS_DIR / name).glob("*.yaml"))
+        # Runs of a shape's notebook analyse that shape's trials; any other (cross_case)
+        # every trial whose parameters it takes.
+        mine = [t for t in found if t.shape == name] or found
+        base = {**base, **_trial_parameters(mine, set(defaults))}
+        files = param_files(name, found)
         if not files:
             runs.append(Run(name, "primary", {**base, "parameter_set": "primary"}))
+        seen: dict[str, Path] = {}
         for f in files:
+            if f.stem in seen:
+                raise PlanError(f"{f}: parameter set {f.stem!r} is also defined in {seen[f.stem]}")
+            seen[f.stem] = f
             overrides = _load_param_file(f, set(defaults))
             params = {**base, **overrides, "parameter_set": f.stem}
             runs.append(Run(name, f.stem, params))

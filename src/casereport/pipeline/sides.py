@@ -50,13 +50,13 @@ class Side:
 
 
 def trial_of(data_dir: Path) -> str:
-    """The trial (data set) a build is of: the codebook's title, else its name."""
-    pkg = data_dir / "datapackage.json"
+    """The trials (data set) a build is of: their names from the trial folders."""
+    from casereport import trials
+
     try:
-        meta = json.loads(pkg.read_text(encoding="utf-8"))
+        return ", ".join(trials.names(data_dir).values())
     except (OSError, ValueError):
         return ""
-    return str(meta.get("title") or meta.get("name") or "")
 
 
 def load(folder: Path, label: str) -> Side:

@@ -35,7 +35,7 @@ def fingerprint(data_dir: Path) -> str:
     """
     h = hashlib.sha256()
     files = [
-        *sorted(data_dir.glob("*")),
+        *sorted(data_dir.rglob("*")),  # trial folders nest: every file of each
         *sorted(paths.PARAMS_DIR.rglob("*.yaml")),
         *sorted(paths.SRC_DIR.rglob("*.py")),
         *(paths.ROOT / f for f in REPORT_SOURCES),

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from casereport import atomic, paths
+from casereport import atomic, codebook, paths
 from casereport.pipeline import cache
 from casereport.pipeline import plan as run_plan
 
@@ -72,7 +72,7 @@ def components(notebook: Path, parameters: dict, inputs: dict[str, str]) -> dict
         "parameters": json.loads(json.dumps(parameters, default=str)),
         "inputs": dict(inputs),
         "lock": _hash(LOCK),
-        "codebook": _hash(paths.DATAPACKAGE),
+        "codebook": codebook.codebook_hash(),
         "python": ".".join(map(str, sys.version_info[:2])),
     }
 

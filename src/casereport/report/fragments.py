@@ -55,16 +55,11 @@ def _write(path: Path, text: str) -> None:
 def data_dictionary_md(data_dir: Path | None = None) -> str:
     """The codebook (``casereport.codebook.data_dictionary``) as one table per data file.
 
-    Reads ``data_dir/datapackage.json`` when the build used another data folder that has
-    its own codebook, else the project's."""
+    Reads the trial codebooks of ``data_dir`` when the build used another data folder,
+    else the project's."""
     from casereport import codebook
 
-    pkg = Path(data_dir) / "datapackage.json" if data_dir is not None else None
-    frame = (
-        codebook.data_dictionary(pkg)
-        if pkg is not None and pkg.is_file()
-        else (codebook.data_dictionary())
-    )
+    frame = codebook.data_dictionary(data_dir)
     return frame_md(frame, group_by=_first_present(frame, ("file", "resource", "table")), level=4)
 
 

@@ -3,9 +3,6 @@ classification and QCA. No plotting and no file I/O; all functions take arrays o
 DataFrames and return numbers, dataclasses or tidy DataFrames."""
 
 from .classify import (
-    ENRICH_CUTOFFS,
-    EXPECTED_MINUTES_PER_MONTH,
-    MENTORING_TOLERANCE,
     classify_enrich,
     classify_mentoring,
     engagement_percent,
@@ -36,11 +33,8 @@ from .qca import contradictions, necessity, set_measures, sufficiency, truth_tab
 
 __all__ = [
     "DEFAULT_SEED",
-    "ENRICH_CUTOFFS",
-    "EXPECTED_MINUTES_PER_MONTH",
     "EXACT_MAX_N",
     "GLMResult",
-    "MENTORING_TOLERANCE",
     "OLSResult",
     "PermutationResult",
     "RateResult",

@@ -1,7 +1,7 @@
 """Case selection rules, with the cut-offs as parameters.
 
-Defaults reproduce the published selections from the published numbers; other trials (or
-sensitivity analyses) pass their own cut-offs.
+The cut-offs have no defaults here: they are a trial's choices, kept in its folder's
+``trial.yaml`` (``data/<code>/trial.yaml``, ``parameters``) and passed by the notebooks.
 """
 
 from __future__ import annotations
@@ -12,37 +12,12 @@ import pandas as pd
 from ._util import as_float
 
 __all__ = [
-    "ENRICH_CUTOFFS",
-    "MENTORING_TOLERANCE",
     "engagement_percent",
     "classify_enrich",
     "classify_mentoring",
     "enrich_crisp_sets",
     "retake_crisp_sets",
 ]
-
-#: Default ENRICH cut-offs (engagement in %, fidelity on the 3–12 index). On Gillard et al.
-#: (2024) Table 2 they give: high–high sites 3 (79%, 11.2) and 5 (80%, 10.9); low–low sites
-#: 4 (47%, 9.0) and 6 (30%, 7.9); outlier site 2 (51%, 11.0); sites 1 (69%, 10.4) and
-#: 7 (67%, 9.7) other. The selection is unchanged, with recomputed or published %, for any
-#: combination of high_engagement in [69, 79], low_engagement in [51.4, 66.6],
-#: high_fidelity in (10.4, 10.9] and low_fidelity in [9.0, 9.7) (checked at the corners);
-#: the defaults are round values inside those ranges.
-ENRICH_CUTOFFS = {
-    "high_engagement": 70.0,
-    "low_engagement": 60.0,
-    "high_fidelity": 10.5,
-    "low_fidelity": 9.5,
-}
-
-#: Minutes per month within ±10 of the expected 60 count as "close". From Craven et al.
-#: (2021) Table 3 the "close" sites 9, 10, 13 have 51, 55, 59; the nearest "more" site has
-#: 73 and the "least" site 43, so any tolerance in [9, 13) reproduces the paper's three
-#: groups; 10 is the round value in that range (one sixth of the planned session).
-MENTORING_TOLERANCE = 10.0
-#: Planned mentoring per site per month, in minutes (Craven et al. 2021).
-EXPECTED_MINUTES_PER_MONTH = 60.0
-
 
 def engagement_percent(engaged, with_data) -> np.ndarray:
     """Engagement % = 100 × engaged / participants with engagement data (NaN when 0 data)."""
@@ -53,10 +28,11 @@ def engagement_percent(engaged, with_data) -> np.ndarray:
 
 def classify_enrich(
     df: pd.DataFrame,
-    high_engagement: float = ENRICH_CUTOFFS["high_engagement"],
-    low_engagement: float = ENRICH_CUTOFFS["low_engagement"],
-    high_fidelity: float = ENRICH_CUTOFFS["high_fidelity"],
-    low_fidelity: float = ENRICH_CUTOFFS["low_fidelity"],
+    *,
+    high_engagement: float,
+    low_engagement: float,
+    high_fidelity: float,
+    low_fidelity: float,
     engagement: str = "recomputed",
     site_col: str = "site",
     engaged_col: str = "engaged",
@@ -78,7 +54,7 @@ def classify_enrich(
     ``engagement="recomputed"`` (default) uses 100 × engaged / with_engagement_data, the
     quantity the paper defines; ``"published"`` uses the published integer % column. They
     differ only at site 4 (8/17 = 47.1% vs published 41%) and give the same selection with
-    the default cut-offs. Defaults: see :data:`ENRICH_CUTOFFS`.
+    ENRICH's cut-offs (data/enrich/trial.yaml).
 
     Returns a DataFrame with ``site, engagement_pct, fidelity, case_type, selected``
     (selected = case_type != "other"), in input order.
@@ -108,17 +84,13 @@ def classify_enrich(
     )
 
 
-def classify_mentoring(
-    minutes_per_month,
-    expected: float = EXPECTED_MINUTES_PER_MONTH,
-    tolerance: float = MENTORING_TOLERANCE,
-) -> np.ndarray:
+def classify_mentoring(minutes_per_month, *, expected: float, tolerance: float) -> np.ndarray:
     """Group average mentoring minutes per month against the expected amount.
 
     ``close`` if |m − expected| <= tolerance, ``more`` if m > expected + tolerance,
     ``less`` if m < expected − tolerance (the paper calls its single such site, site 2 with
-    43 min, the one that "received the least"); NaN input gives ``""``. With the defaults
-    (60 ± 10, see :data:`MENTORING_TOLERANCE`) the published Table 3 averages give close =
+    43 min, the one that "received the least"); NaN input gives ``""``. With RETAKE's
+    60 ± 10 (data/retake/trial.yaml) the published Table 3 averages give close =
     sites 9, 10, 13; less = site 2; more = the other twelve (73–121 min), as in the text.
     Returns an array of strings, vectorised.
     """
@@ -132,8 +104,9 @@ def classify_mentoring(
 
 def enrich_crisp_sets(
     df: pd.DataFrame,
-    high_engagement: float = ENRICH_CUTOFFS["high_engagement"],
-    high_fidelity: float = ENRICH_CUTOFFS["high_fidelity"],
+    *,
+    high_engagement: float,
+    high_fidelity: float,
     urban_values: tuple[str, ...] = ("Urban",),
     nhs_values: tuple[str, ...] = ("NHS",),
     engagement: str = "recomputed",
@@ -145,8 +118,11 @@ def enrich_crisp_sets(
     mixed and counts as 0 by default; pass ``("Urban", "Urban/rural")`` to include it).
     Engagement and fidelity use the same cut-offs as :func:`classify_enrich`.
     """
+    # Only the high cut-offs define the sets; the low ones are set equal so no site is
+    # left between them (the classification's case types are not used here).
     cls = classify_enrich(
-        df, high_engagement=high_engagement, high_fidelity=high_fidelity, engagement=engagement
+        df, high_engagement=high_engagement, low_engagement=high_engagement,
+        high_fidelity=high_fidelity, low_fidelity=high_fidelity, engagement=engagement,
     )
     return pd.DataFrame(
         {
@@ -163,8 +139,9 @@ def retake_crisp_sets(
     sites: pd.DataFrame,
     factors: pd.DataFrame,
     conditions: tuple[str, ...] = ("ot_turnover", "low_competency"),
-    expected: float = EXPECTED_MINUTES_PER_MONTH,
-    tolerance: float = MENTORING_TOLERANCE,
+    *,
+    expected: float,
+    tolerance: float,
     minutes_col: str = "minutes_per_month",
 ) -> pd.DataFrame:
     """Crisp sets for the RETAKE truth table: ``site``, the 0/1 factor ``conditions`` (from a
