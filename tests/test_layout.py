@@ -235,3 +235,43 @@ def test_sources_pass_the_projects_lint_rules():
     out = subprocess.run([str(ruff), "check", "--output-format", "concise", "src", "tests",
                           "benchmarks"], cwd=paths.ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+#: Every module's layer, top to bottom (docs/architecture.md, "Layers"): a module may
+#: import its own layer and the layers below it, never one above.
+LAYERS = [
+    ("entry points", ("casereport.cli", "casereport.__main__")),
+    ("build wing", ("casereport.pipeline", "casereport.report", "casereport.audit")),
+    ("display", ("casereport.tables", "casereport.tables_enrich", "casereport.matrices",
+                 "casereport.figures", "casereport.notebook_setup")),
+    ("analyses", ("casereport.analyses",)),
+    ("statistics", ("casereport.stats",)),
+    ("data", ("casereport.data", "casereport.validate", "casereport.claims",
+              "casereport.codebook", "casereport.trials", "casereport.synthetic")),
+    ("primitives", tuple(PRIMITIVES)),
+]
+
+
+def _layer(module: str) -> int | None:
+    for rank, (_, prefixes) in enumerate(LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return rank
+    return None
+
+
+def test_every_module_has_a_layer():
+    """No module sits outside the rules (a new module must be placed in LAYERS and in the
+    architecture page's table)."""
+    loose = sorted(m for m in MODULES if m != PKG and _layer(m) is None)
+    assert not loose, f"modules in no layer: {loose}"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m != PKG))
+def test_imports_only_its_layer_or_below(module):
+    """Each module imports only modules of its own layer or the layers below it; the
+    report never imports the build (pipeline)."""
+    rank = _layer(module)
+    above = sorted(m for m in GRAPH[module] if m != PKG and (_layer(m) or 0) < rank)
+    assert not above, f"{module} ({LAYERS[rank][0]}) imports {above} from a layer above"
+    if module.startswith("casereport.report"):
+        assert not {m for m in GRAPH[module] if m.startswith("casereport.pipeline")}
