@@ -115,3 +115,27 @@ def test_fingerprint_sees_a_cell_inside_a_trial_folder(tmp_path):
     csv = data / "enrich" / "enrich_sites.csv"
     csv.write_text(csv.read_text().replace("\n4,71,33,17,52,8,", "\n4,71,33,17,52,7,"))
     assert state.fingerprint(data) != before
+
+
+def test_a_case_profile_follows_the_trial_folders_shape(tmp_path):
+    """A copy of ENRICH's folder under another code is profiled in the engagement-fidelity
+    shape and named by its trial.yaml (not by a list of trial codes); a code with no folder
+    among the paths is an error, never another trial's branch. Expected: site 3's engagement
+    34/43 = 79.1% ranks 2nd of 7 (Gillard 2024, Table 2; site 5's 80% is 1st)."""
+    from casereport.analyses import profile
+
+    data = _copy(tmp_path)
+    peers = data / "peers"
+    shutil.copytree(data / "enrich", peers)
+    spec = peers / "trial.yaml"
+    spec.write_text(spec.read_text().replace("code: enrich ", "code: peers ")
+                    .replace("name: ENRICH ", "name: PEERS "))
+    cut = trials.get("enrich").parameters
+    p = profile.from_files("peers", "3", enrich_csv=str(peers / "enrich_sites.csv"),
+                           cutoffs=cut)
+    assert (p.shape, p.trial_label) == ("engagement_fidelity", "PEERS")
+    assert p.rows[0]["analysis"] == "case_profile_peers"
+    ranks = {r["quantity"]: r["estimate"] for r in p.rows}
+    assert ranks["rank_engagement_pct_site_3"] == 2
+    with pytest.raises(ValueError, match="no trial folder 'nope'"):
+        profile.from_files("nope", "3", enrich_csv=str(peers / "enrich_sites.csv"))

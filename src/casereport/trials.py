@@ -225,6 +225,27 @@ def get(code: str, data_dir: str | os.PathLike[str] = paths.DATA_DIR) -> Trial:
     return trials[code]
 
 
+def at(folder: str | os.PathLike[str]) -> Trial:
+    """The trial of one folder (its trial.yaml); DataError naming what is wrong."""
+    trial, problems = _read(paths.resolve(folder))
+    if trial is None:
+        raise DataError(problems)
+    return trial
+
+
+def of_file(code: str, *files: str | os.PathLike[str]) -> Trial:
+    """The trial ``code`` whose folder holds one of ``files`` (a notebook's data paths);
+    ValueError when none of them is in that trial's folder."""
+    for f in files:
+        folder = paths.resolve(f).parent
+        if (folder / TRIAL_FILE).is_file() and folder.name == code:
+            return at(folder)
+    raise ValueError(
+        f"no trial folder {code!r} holds any of {', '.join(str(f) for f in files)} "
+        f"(a trial is data/<code>/ with its trial.yaml)"
+    )
+
+
 def of_shape(shape: str, data_dir: str | os.PathLike[str] = paths.DATA_DIR) -> list[Trial]:
     return [t for t in discover(data_dir).values() if t.shape == shape]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from casereport import data, paths, stats
+from casereport import data, paths, stats, trials
 from casereport import format as F
 from casereport import results as R
 from casereport.analyses import enrich as E
@@ -20,21 +20,21 @@ from casereport.labels import (
     FACTOR_LABELS,
     GROUP_LABELS,
     MENTORING_GROUPS,
-    TRIAL_NAMES,
-    TRIALS,
     factor_label,
 )
 
-#: Measures profiled per trial: column -> (label with unit, decimals).
+#: The analysis shapes a site can be profiled in (a trial's ``shape`` in its trial.yaml).
+ENGAGEMENT, MENTORING = "engagement_fidelity", "mentoring_time"
+#: Measures profiled per shape: column -> (label with unit, decimals).
 MEASURES: dict[str, dict[str, tuple[str, int]]] = {
-    "enrich": {
+    ENGAGEMENT: {
         "engagement_pct": ("Engaged with peer support (%)", 1),
         "fidelity_score": ("Site fidelity score (3–12)", 1),
         "with_engagement_data": ("Participants with engagement data (n)", 0),
         "pct_with_data": ("Offered peer support with engagement data (%)", 1),
         "total_participants": ("Total participants (n)", 0),
     },
-    "retake": {
+    MENTORING: {
         "mpm": ("Mentoring per month (minutes)", 1),
         "mentoring_minutes": ("Total mentoring (minutes)", 0),
         "months_in_study": ("Months in study", 0),
@@ -53,14 +53,16 @@ class Profile:
     classification: str
     summary: pd.DataFrame  # display table (formatted strings)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    shape: str = ENGAGEMENT
+    name: str = ""  # the trial's name as the report writes it (its trial.yaml)
 
     @property
     def trial_label(self) -> str:
-        return TRIAL_NAMES[self.trial]
+        return self.name or self.trial.upper()
 
     @property
     def measures(self) -> dict[str, str]:
-        return {c: lab for c, (lab, _) in MEASURES[self.trial].items()}
+        return {c: lab for c, (lab, _) in MEASURES[self.shape].items()}
 
     @property
     def results_name(self) -> str:
@@ -76,7 +78,7 @@ def results_name(trial: str, site: Any) -> str:
 def _check(trial: str, site: str, sites: pd.Series) -> None:
     if site not in set(sites.astype(str)):
         raise ValueError(
-            f"site {site!r} is not in the {TRIAL_NAMES[trial]} table (sites: "
+            f"site {site!r} is not in the site table of trial {trial!r} (sites: "
             f"{', '.join(sites.astype(str))})"
         )
 
@@ -97,16 +99,20 @@ def build(
     expected: float | None = None,
     tolerance: float | None = None,
     level: float = 0.95,
+    name: str = "",
 ) -> Profile:
-    """Profile ``site`` of ``trial`` ("enrich" or "retake"). ENRICH needs ``enrich``
-    (as loaded); RETAKE needs ``retake`` and ``factors`` (long or wide)."""
-    trial, site = str(trial).lower(), str(site)
-    if trial not in TRIALS:
-        raise ValueError(f"trial must be one of {', '.join(TRIALS)}, not {trial!r}")
+    """Profile ``site`` of trial ``trial`` (its code). A trial of the engagement-fidelity
+    shape passes its site table as ``enrich`` (as loaded); one of the mentoring-time shape
+    ``retake`` and ``factors`` (long or wide). ``name``: the trial's display name."""
+    trial, site = str(trial), str(site)
+    if (enrich is None) == (retake is None):
+        raise ValueError(f"trial {trial!r}: give one site table, `enrich` (the "
+                         f"{ENGAGEMENT} shape) or `retake` with `factors` ({MENTORING})")
+    shape = ENGAGEMENT if enrich is not None else MENTORING
     extra: list[tuple[str, str]] = []
     a = f"case_profile_{trial}"
     rows: list[dict[str, Any]] = []
-    if trial == "enrich":
+    if shape == ENGAGEMENT:
         df = E.prepare(enrich)
         _check(trial, site, df["site"])
         df["pct_with_data"] = 100 * df["with_engagement_data"] / df["offered_peer_support"]
@@ -145,7 +151,7 @@ def build(
         ci = {}
 
     out = []
-    for c, (label, dec) in MEASURES[trial].items():
+    for c, (label, dec) in MEASURES[shape].items():
         v = df[c].astype(float)
         rank, n = _rank(v, mask)
         value = float(v[mask].iloc[0])
@@ -168,7 +174,7 @@ def build(
     rows += [
         R.row(a, R.site_quantity(R.slug(c), site), float(lab == c), n=len(df)) for c in classes
     ]
-    return Profile(trial, site, df, classification, pd.DataFrame(out), rows)
+    return Profile(trial, site, df, classification, pd.DataFrame(out), rows, shape, name)
 
 
 def from_files(
@@ -179,8 +185,14 @@ def from_files(
     factors_csv: str = "data/retake/retake_site_factors.csv",
     **kw: Any,
 ) -> Profile:
-    """:func:`build` on the trial's files (only the trial's own files are read)."""
-    if str(trial).lower() == "enrich":
-        return build(trial, site, enrich=data.load_enrich(enrich_csv), **kw)
-    retake, factors = data.load_retake(retake_csv), data.load_factors(factors_csv)
-    return build(trial, site, retake=retake, factors=factors, **kw)
+    """:func:`build` on the trial's files (only the trial's own files are read), in the
+    shape its folder's trial.yaml names; a trial code with no folder among the paths is a
+    ValueError, never another trial's branch."""
+    found = trials.of_file(str(trial), enrich_csv, retake_csv)
+    kw = {"name": found.name, **kw}
+    if found.shape == ENGAGEMENT:
+        return build(found.code, site, enrich=data.load_enrich(found.file("sites")), **kw)
+    if found.shape == MENTORING:
+        retake, factors = data.load_retake(found.file("sites")), data.load_factors(factors_csv)
+        return build(found.code, site, retake=retake, factors=factors, **kw)
+    raise ValueError(f"trial {trial!r} has shape {found.shape!r}, which has no case profile")
