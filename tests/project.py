@@ -99,3 +99,43 @@ def full_build(root: Path, quarto: bool = True) -> subprocess.CompletedProcess:
     out = casereport(root, "build", "--jobs", "2", "--strict", quarto=quarto)
     assert out.returncode == 0, out.stdout + out.stderr
     return out
+
+
+#: The third trial's text site ids (9 sites: the 7 of ENRICH and two more).
+THIRD_SITES = ["Ashford", "Barnet", "Camden", "Dover", "Ealing", "Frome", "Goole", "Hythe",
+               "Ilford"]
+
+
+def add_third_trial(root: Path, code: str = "peers", name: str = "PEERS") -> Path:
+    """A third trial in ``root``'s data/, made as a user would by copying ENRICH's folder:
+    the code and name changed, the resource renamed (names are unique across trials), no
+    claims and no parameter sets of its own, place names as site ids, and two sites more
+    (9): copies of sites 1 and 5 with one engaged participant fewer. Only data/ changes."""
+    import json
+
+    src, dest = root / "data" / "enrich", root / "data" / code
+    shutil.copytree(src, dest)
+    shutil.rmtree(dest / "params")
+    (dest / "published_claims.yaml").unlink()
+    spec = dest / "trial.yaml"
+    text = spec.read_text(encoding="utf-8")
+    text = text.replace("code: enrich ", f"code: {code} ")
+    text = text.replace("name: ENRICH ", f"name: {name} ")
+    spec.write_text(text.replace("sites: enrich_sites", f"sites: {code}_sites"), encoding="utf-8")
+    pkg = json.loads((dest / "datapackage.json").read_text(encoding="utf-8"))
+    pkg["resources"][0].update(name=f"{code}_sites", path=f"{code}_sites.csv")
+    (dest / "datapackage.json").write_text(json.dumps(pkg, indent=2), encoding="utf-8")
+    rows = (dest / "enrich_sites.csv").read_text(encoding="utf-8").splitlines()
+    (dest / "enrich_sites.csv").unlink()
+    header, body = rows[0].split(","), [r.split(",") for r in rows[1:]]
+    extra = []
+    for base in (body[0], body[4]):
+        row = list(base)
+        row[header.index("engaged")] = str(int(row[header.index("engaged")]) - 1)
+        extra.append(row)
+    out = [header]
+    for site, row in zip(THIRD_SITES, body + extra, strict=True):
+        out.append([site, *row[1:]])
+    (dest / f"{code}_sites.csv").write_text("\n".join(",".join(r) for r in out) + "\n",
+                                            encoding="utf-8")
+    return dest

@@ -98,23 +98,27 @@ def test_entry_is_valid_only_while_the_modules_it_loaded_are_unchanged(tmp_path)
     assert store.get("k") is None
 
 
-def test_environment_hash_follows_codebook_and_lock(tmp_path, monkeypatch):
-    """The codebook and the pins are in every key; package code is not (it is tracked per
-    run from what the kernel loaded)."""
+def test_environment_hash_follows_the_lock(tmp_path, monkeypatch):
+    """The pins are in every key; package code is not (it is tracked per run from what the
+    kernel loaded), nor are the trial codebooks (inputs of the runs that read them)."""
     (tmp_path / "requirements").mkdir()
     (tmp_path / "requirements" / "lock.txt").write_text("a==1\n")
-    trial = tmp_path / "data" / "t"  # a trial folder: its codebook is the one hashed
-    trial.mkdir(parents=True)
-    (trial / "trial.yaml").write_text("code: t\n")
-    (trial / "datapackage.json").write_text("{}")
     monkeypatch.setattr(paths, "ROOT", tmp_path)
-    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
     h = cache.environment_hash()
     (tmp_path / "requirements" / "lock.txt").write_text("a==2\n")
     assert cache.environment_hash() != h
-    h = cache.environment_hash()
-    (trial / "datapackage.json").write_text('{"x": 1}')
-    assert cache.environment_hash() != h
+
+
+def test_a_trial_folders_codebook_and_trial_yaml_are_inputs_of_its_readers(tmp_path):
+    """A file in a trial folder brings the folder's datapackage.json and trial.yaml into the
+    run's inputs (how it is typed and mapped), so a codebook edit re-runs its readers and
+    adding another trial's folder re-runs nothing of this one."""
+    trial = tmp_path / "t"
+    trial.mkdir()
+    for name in ("trial.yaml", "datapackage.json", "t_sites.csv", "other.csv"):
+        (trial / name).write_text("x\n")
+    found = runs.input_files({"csv": str(trial / "t_sites.csv")})
+    assert [p.name for p in found] == ["datapackage.json", "t_sites.csv", "trial.yaml"]
 
 
 def test_input_files_finds_existing_data_paths_only(tmp_path):
@@ -140,8 +144,9 @@ def test_case_profile_runs_read_only_their_trials_files():
     enrich = next(r for r in plan if r.parameter_set.startswith("enrich-"))
     retake = next(r for r in plan if r.parameter_set.startswith("retake-"))
     names = lambda r: {p.name for p in runs.input_files(runs.effective_parameters(r), r.reads)}  # noqa: E731
-    assert names(enrich) == {"enrich_sites.csv"}
-    assert names(retake) == {"retake_sites.csv", "retake_site_factors.csv"}
+    folder = {"datapackage.json", "trial.yaml"}  # each trial folder's own
+    assert names(enrich) == {"enrich_sites.csv"} | folder
+    assert names(retake) == {"retake_sites.csv", "retake_site_factors.csv"} | folder
 
 
 def test_plan_has_one_case_profile_per_site_and_every_parameter_set():

@@ -109,17 +109,6 @@ def package_of(path: str | os.PathLike[str]) -> Path:
     return paths.resolve(path).parent / PACKAGE_FILE
 
 
-def codebook_hash(data_dir: str | os.PathLike[str] | None = None) -> str:
-    """sha256 over every trial codebook of a data folder (default ``data/``), by folder."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for pkg in trial_packages(data_dir if data_dir is not None else paths.DATA_DIR):
-        h.update(pkg.parent.name.encode())
-        h.update(hashlib.sha256(pkg.read_bytes()).digest())
-    return h.hexdigest()
-
-
 def display_name(path: str | os.PathLike[str]) -> str:
     """How a problem names a data file: ``enrich/enrich_sites.csv`` inside a trial folder
     (two trials may both have a ``published_claims.yaml``), the bare name elsewhere."""

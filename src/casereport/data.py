@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from casereport import atomic, codebook, paths, validate
+from casereport import atomic, codebook, paths, trials, validate
 from casereport.claims import check_file as check_claims_file
 from casereport.codebook import DataError, Problem
 
@@ -29,6 +29,7 @@ __all__ = [
     "load_factors",
     "load_programme_theory",
     "load_retake",
+    "load_sites",
     "load_table",
 ]
 
@@ -96,14 +97,32 @@ def record_validated(files: dict[str, Path], out: Path) -> None:
     atomic.write_text(out, json.dumps(keys))
 
 
+def load_sites(path: str | os.PathLike[str], default_resource: str) -> pd.DataFrame:
+    """A trial's site table: the resource of the codebook beside the file whose path it is
+    (``default_resource`` when none is), validated, with the columns the trial's
+    ``trial.yaml`` maps to a role of its shape renamed to the shape's names."""
+    p = paths.resolve(path)
+    name = default_resource
+    beside = codebook.package_of(p)
+    if beside.is_file():
+        pkg = codebook.load_package(beside)
+        name = next((r["name"] for r in pkg["resources"] if r["path"] == p.name), name)
+    df = load_table(p, name)
+    if (p.parent / trials.TRIAL_FILE).is_file():
+        df = df.rename(columns=trials.at(p.parent).renames())
+    return df
+
+
 def load_enrich(path: str | os.PathLike[str] = paths.ENRICH_CSV) -> pd.DataFrame:
-    """ENRICH site table (Table 2 of Gillard et al. 2024), one row per site."""
-    return load_table(path, codebook.ENRICH)
+    """A site table of the engagement-fidelity shape (default: ENRICH, Table 2 of Gillard
+    et al. 2024), one row per site."""
+    return load_sites(path, codebook.ENRICH)
 
 
 def load_retake(path: str | os.PathLike[str] = paths.RETAKE_CSV) -> pd.DataFrame:
-    """RETAKE site table (Table 3 of Craven et al. 2021), one row per site."""
-    return load_table(path, codebook.RETAKE)
+    """A site table of the mentoring-time shape (default: RETAKE, Table 3 of Craven et al.
+    2021), one row per site."""
+    return load_sites(path, codebook.RETAKE)
 
 
 def load_factors(path: str | os.PathLike[str] = paths.FACTORS_CSV) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""The study's vocabulary: trial names, class orders and labels, factor labels, run names.
+"""The study's vocabulary: class orders and labels, factor labels, run names (the trials'
+names are in their folders' trial.yaml, read by casereport.trials).
 
 A ground-floor module: everything may import it and it imports nothing of ours. Each
 word the report shows for a code (``"less"`` -> "less than expected") is defined here
@@ -18,9 +19,6 @@ CASE_PROFILE = "case_profile"
 #: by that build, taken from the cache, or failed (last-build.json only).
 RAN, CACHED, FAILED = "ran", "cached", "failed"
 
-#: Trials, by the code used in parameters and run ids, with their display names.
-TRIAL_NAMES = {"enrich": "ENRICH", "retake": "RETAKE"}
-TRIALS = tuple(TRIAL_NAMES)
 
 #: ENRICH case types (stats.classify_enrich), in display order, and their labels.
 CASE_TYPES = ["high-high", "low-low", "outlier", "other"]

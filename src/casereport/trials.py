@@ -22,6 +22,25 @@ from casereport import claims, codebook, paths
 from casereport.codebook import DataError, Problem
 
 TRIAL_FILE = "trial.yaml"
+#: The analysis shapes, each with its roles and the column name its analyses use for each
+#: (the shape's defaults: ENRICH's and RETAKE's names). A trial whose ``roles`` map a role
+#: to another column is read with that column renamed to the shape's name.
+SHAPES: dict[str, dict[str, str]] = {
+    "engagement_fidelity": {
+        "site": "site",
+        "offered": "offered_peer_support",
+        "with_data": "with_engagement_data",
+        "engaged": "engaged",
+        "score": "fidelity_score",
+    },
+    "mentoring_time": {
+        "site": "site",
+        "months": "months_in_study",
+        "minutes": "mentoring_minutes",
+        "staff": "ots",
+        "participants": "participants",
+    },
+}
 PACKAGE_FILE = codebook.PACKAGE_FILE
 CLAIMS_FILE = claims.CLAIMS_FILE
 PARAMS_DIR = "params"
@@ -67,6 +86,15 @@ class Trial:
         """The file playing ``role`` (e.g. ``sites``)."""
         return self.folder / codebook.resource(self.tables[role], self.package())["path"]
 
+    def renames(self) -> dict[str, str]:
+        """Trial column -> the shape's column name, for the roles named differently."""
+        canonical = SHAPES.get(self.shape, {})
+        return {
+            col: canonical[role]
+            for role, col in self.roles.items()
+            if role in canonical and isinstance(col, str) and col != canonical[role]
+        }
+
     def param_files(self, notebook: str) -> list[Path]:
         """This trial's own parameter sets for ``notebook`` (those naming its sites)."""
         return sorted((self.folder / PARAMS_DIR / notebook).glob("*.yaml"))
@@ -102,6 +130,8 @@ def _read(folder: Path) -> tuple[Trial | None, list[Problem]]:
     for key in ("tables", "roles", "parameters"):
         if key in doc and not isinstance(doc[key], dict):
             problems.append(Problem(where, None, key, doc[key], "a mapping"))
+    if doc.get("shape") and str(doc["shape"]) not in SHAPES:
+        problems.append(Problem(where, None, "shape", doc["shape"], "one of " + ", ".join(SHAPES)))
     if not (folder / PACKAGE_FILE).is_file():
         problems.append(
             Problem(

@@ -61,11 +61,9 @@ def notebook_code_hash(path: Path) -> str:
 
 
 def environment_hash() -> str:
-    """Hash of what every run shares besides package code: the codebook and the pins."""
-    from casereport import codebook
-
+    """Hash of what every run shares besides package code: the pins and the Python. (The
+    trial codebooks are inputs of the runs that read their folders: plan.input_files.)"""
     h = hashlib.sha256()
-    h.update(codebook.codebook_hash().encode())
     lock = paths.ROOT / "requirements" / "lock.txt"
     if lock.exists():
         h.update(lock.read_bytes())

@@ -25,7 +25,10 @@ FIELDS = ["category", "section", "what", "where", "old", "new"]
 
 
 def check_comparable(base: sides.Side, head: sides.Side) -> None:
-    if base.trial and head.trial and base.trial != head.trial:
+    """Two builds compare when they share a trial: a trial folder added or removed is a
+    change the diff lists (its results added or removed), a wholly other data set is not."""
+    a, b = (set(filter(None, s.trial.split(", "))) for s in (base, head))
+    if a and b and not a & b:
         raise sides.SideError(
             f"the builds are of different trials: {base.label} is {base.trial!r}, "
             f"{head.label} is {head.trial!r}"

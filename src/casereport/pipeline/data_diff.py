@@ -16,11 +16,15 @@ from casereport.pipeline.diff import DATA, Change
 
 
 def _primary_keys(data_dir: Path | None) -> dict[str, list[str]]:
-    """File name -> primary key columns, from every trial codebook of ``data_dir``."""
+    """File name -> primary key columns, from every trial codebook of ``data_dir`` (a data
+    folder, or one trial folder)."""
     from casereport import codebook
 
     resources = []
-    for pkg in codebook.trial_packages(data_dir) if data_dir else []:
+    pkgs = codebook.trial_packages(data_dir) if data_dir else []
+    if data_dir and (data_dir / codebook.PACKAGE_FILE).is_file():
+        pkgs.append(data_dir / codebook.PACKAGE_FILE)
+    for pkg in pkgs:
         try:
             resources += json.loads(pkg.read_text(encoding="utf-8")).get("resources", [])
         except ValueError:

@@ -32,7 +32,7 @@ import pandas as pd
 import yaml
 
 from casereport.format import decimals_for
-from casereport.labels import ALPHA, CASE_TYPES, MENTORING_GROUPS, TRIAL_NAMES, TRIALS
+from casereport.labels import ALPHA, CASE_TYPES, MENTORING_GROUPS
 
 CONCLUSION, MOVED, BELOW, ADDED, REMOVED, DATA = (
     "conclusion",
@@ -251,20 +251,42 @@ def classifications(results: pd.DataFrame) -> dict[tuple[str, str, str], str]:
     return out
 
 
+def _trial_names() -> dict[str, str]:
+    """Trial code -> name, from the project's trial folders (none when they do not read)."""
+    from casereport import trials
+
+    try:
+        return trials.names()
+    except (OSError, ValueError):
+        return {}
+
+
+def _trial_code(analysis: str, pset: str, cls: str, names: dict[str, str]) -> str:
+    """The trial a classification row is of: a case profile's (``case_profile_<code>``),
+    a run of another trial of the shape (parameter set ``<code>-<set>``), else the shape's
+    trial named in the analysis (``enrich_cases``), else by the kind of class."""
+    if analysis.startswith("case_profile_"):
+        return analysis.removeprefix("case_profile_")
+    prefix = pset.partition("-")[0]
+    if "-" in pset and prefix in names:
+        return prefix
+    parts = analysis.split("_")
+    return next((t for t in names if t in parts),
+                "enrich" if cls in CASE_TYPES else "retake")
+
+
 def compare_classifications(base: pd.DataFrame, head: pd.DataFrame) -> list[Change]:
     """A site's case type or group; one change per (trial, site, old, new), naming every
     analysis and parameter set that shows it."""
     a, b = classifications(base), classifications(head)
+    names = _trial_names()
     merged: dict[tuple[str, str, str, str], list[str]] = {}
     for key in sorted(a.keys() | b.keys()):
         old, new = a.get(key, ""), b.get(key, "")
         if old == new:
             continue
         analysis, pset, site = key
-        parts = analysis.split("_")
-        trial = next(
-            (t for t in TRIALS if t in parts), "enrich" if (old or new) in CASE_TYPES else "retake"
-        )
+        trial = _trial_code(analysis, pset, old or new, names)
         merged.setdefault((trial, site, old, new), []).append(f"{analysis} [{pset}]")
     out = []
     for (trial, site, old, new), where in merged.items():
@@ -275,7 +297,7 @@ def compare_classifications(base: pd.DataFrame, head: pd.DataFrame) -> list[Chan
                 cat,
                 "classification",
                 what,
-                f"{TRIAL_NAMES.get(trial, trial)} site {site} ({'; '.join(where)})",
+                f"{names.get(trial, trial.upper())} site {site} ({'; '.join(where)})",
                 old,
                 new,
             )

@@ -22,8 +22,15 @@ from casereport.labels import CASE_PROFILE
 
 # Parameters the build sets itself; they are not part of a run's identity.
 BUILD_OWNED = {"results_dir"}
+# The notebook parameter naming each table role of a trial, by the trial's shape (in the
+# shape's notebook and in the case profile): how a run is pointed at another trial's files.
+TABLE_PARAMS = {
+    "engagement_fidelity": {"sites": "enrich_csv"},
+    "mentoring_time": {"sites": "retake_csv", "factors": "factors_csv",
+                       "demographics": "demographics_csv"},
+}
 # The case-profile parameter naming a trial's site table, by the trial's shape.
-SITE_TABLE_PARAMS = {"engagement_fidelity": "enrich_csv", "mentoring_time": "retake_csv"}
+SITE_TABLE_PARAMS = {shape: roles["sites"] for shape, roles in TABLE_PARAMS.items()}
 # The data parameters a case profile of each shape reads (profile.from_files reads only
 # its own trial's files), so an edit to RETAKE data does not re-run ENRICH profiles.
 TRIAL_READS = {
@@ -131,13 +138,33 @@ def _sites(trial: trials.Trial, csv: str, tables: dict[Path, Any] | None = None)
     return [str(s) for s in data.load_table(path, trial.tables["sites"])["site"]]
 
 
+def _default_codes(defaults: dict[str, Any]) -> set[str]:
+    """The trial folders a notebook's default data paths name (``data/<code>/...``): the
+    trials it analyses with no overrides, whose runs keep the plain run ids."""
+    return {Path(v).parts[1] for v in defaults.values()
+            if isinstance(v, str) and v.startswith("data/") and len(Path(v).parts) > 2}
+
+
+def _table_overrides(trial: trials.Trial, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The notebook's data parameters pointed at ``trial``'s own files (its table roles)."""
+    return {param: str(trial.file(role))
+            for role, param in TABLE_PARAMS.get(trial.shape, {}).items()
+            if param in defaults and role in trial.tables}
+
+
 def plan(
     data_dir: Path | None = None,
     notebooks: list[str] | None = None,
     tables: dict[Path, Any] | None = None,
 ) -> list[Run]:
     """Every run of the build, in a stable order. ``tables``: the build's validated tables
-    by resolved file path, so the site lists are not read and checked again."""
+    by resolved file path, so the site lists are not read and checked again.
+
+    A shape's notebook runs once per parameter set for each trial of its shape: the trial
+    its default paths name keeps the plain run ids (``engagement_fidelity--primary``),
+    another gets its code in the set's name (``engagement_fidelity--peers-primary``) and
+    its own files as the data parameters. A notebook of no shape (the cross-case
+    comparison) runs on the default trials, with their parameters."""
     runs: list[Run] = []
     try:
         found = list(trials.discover(data_dir or paths.DATA_DIR).values())
@@ -149,35 +176,53 @@ def plan(
             continue
         defaults = notebook_defaults(nb)
         base = _data_overrides(defaults, data_dir)
+        default_codes = _default_codes(defaults)
+        allowed = set(defaults)
         if name == CASE_PROFILE:
             for trial in found:
                 csv_param = SITE_TABLE_PARAMS.get(trial.shape)
-                csv = base.get(csv_param, defaults.get(csv_param))
-                if csv is None:
+                if csv_param not in defaults:
                     raise PlanError(f"{nb}: case profile needs a parameter {csv_param!r} "
                                     f"for trial {trial.code!r} (shape {trial.shape!r})")
-                own = {**base, **_trial_parameters([trial], set(defaults))}
-                for site in _sites(trial, csv, tables):
+                own = {**base, **_trial_parameters([trial], allowed)}
+                if trial.code not in default_codes:
+                    own.update(_table_overrides(trial, defaults))
+                for site in _sites(trial, own.get(csv_param, defaults[csv_param]), tables):
                     set_name = f"{trial.code}-{site}"
                     params = {**own, "trial": trial.code, "site": site, "parameter_set": set_name}
                     runs.append(Run(name, set_name, params, TRIAL_READS[trial.shape]))
             continue
-        # Runs of a shape's notebook analyse that shape's trials; any other (cross_case)
-        # every trial whose parameters it takes.
-        mine = [t for t in found if t.shape == name] or found
-        base = {**base, **_trial_parameters(mine, set(defaults))}
-        files = param_files(name, found)
-        if not files:
-            runs.append(Run(name, "primary", {**base, "parameter_set": "primary"}))
-        seen: dict[str, Path] = {}
-        for f in files:
-            if f.stem in seen:
-                raise PlanError(f"{f}: parameter set {f.stem!r} is also defined in {seen[f.stem]}")
-            seen[f.stem] = f
-            overrides = _load_param_file(f, set(defaults))
-            params = {**base, **overrides, "parameter_set": f.stem}
-            runs.append(Run(name, f.stem, params))
+        mine = [t for t in found if t.shape == name]
+        if not mine:  # the cross-case comparison: the trials its defaults name
+            cases = [t for t in found if t.code in default_codes]
+            runs += _set_runs(name, param_files(name, []),
+                              {**base, **_trial_parameters(cases, allowed)}, allowed, "")
+            continue
+        shared = sorted((paths.PARAMS_DIR / name).glob("*.yaml"))
+        for trial in mine:
+            own = {**base, **_trial_parameters([trial], allowed)}
+            prefix = ""
+            if trial.code not in default_codes:
+                own.update(_table_overrides(trial, defaults))
+                prefix = f"{trial.code}-"
+            runs += _set_runs(name, shared + trial.param_files(name), own, allowed, prefix)
     return runs
+
+
+def _set_runs(name: str, files: list[Path], base: dict[str, Any], allowed: set[str],
+              prefix: str) -> list[Run]:
+    """One run per parameter set file (``primary`` alone when there is none)."""
+    if not files:
+        return [Run(name, f"{prefix}primary", {**base, "parameter_set": f"{prefix}primary"})]
+    out, seen = [], {}
+    for f in files:
+        if f.stem in seen:
+            raise PlanError(f"{f}: parameter set {f.stem!r} is also defined in {seen[f.stem]}")
+        seen[f.stem] = f
+        set_name = f"{prefix}{f.stem}"
+        overrides = _load_param_file(f, allowed)
+        out.append(Run(name, set_name, {**base, **overrides, "parameter_set": set_name}))
+    return out
 
 
 def effective_parameters(run: Run) -> dict[str, Any]:
@@ -187,7 +232,10 @@ def effective_parameters(run: Run) -> dict[str, Any]:
 
 
 def input_files(parameters: dict[str, Any], reads: tuple[str, ...] | None = None) -> list[Path]:
-    """Data files a run reads: every string parameter (of ``reads``) naming an existing file."""
+    """Data files a run reads: every string parameter (of ``reads``) naming an existing file,
+    and beside each file in a trial folder that folder's codebook and trial.yaml (how the
+    file is read: its types, and the roles and parameters of its trial), so editing one
+    trial's folder, or adding a trial, re-runs only what reads that folder."""
     found = set()
     for name, value in parameters.items():
         if reads is not None and name not in reads:
@@ -198,4 +246,8 @@ def input_files(parameters: dict[str, Any], reads: tuple[str, ...] | None = None
                 p = paths.resolve(v)
                 if p.is_file():
                     found.add(p)
+    for p in list(found):
+        if (p.parent / trials.TRIAL_FILE).is_file():
+            found |= {f for f in (p.parent / trials.TRIAL_FILE, p.parent / trials.PACKAGE_FILE)
+                      if f.is_file()}
     return sorted(found)

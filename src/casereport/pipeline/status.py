@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from casereport import atomic, codebook, paths
+from casereport import atomic, paths
 from casereport.pipeline import cache
 from casereport.pipeline import plan as run_plan
 
@@ -72,7 +72,6 @@ def components(notebook: Path, parameters: dict, inputs: dict[str, str]) -> dict
         "parameters": json.loads(json.dumps(parameters, default=str)),
         "inputs": dict(inputs),
         "lock": _hash(LOCK),
-        "codebook": codebook.codebook_hash(),
         "python": ".".join(map(str, sys.version_info[:2])),
     }
 
@@ -216,8 +215,6 @@ def explain(
         reasons += _cell_reasons(old["cells"], new["cells"])
         if old["lock"] != new["lock"]:
             reasons.append("environment: requirements/lock.txt changed")
-        if old["codebook"] != new["codebook"]:
-            reasons.append("environment: the codebook (datapackage.json) changed")
         if old["python"] != new["python"]:
             reasons.append(f"environment: Python {old['python']} -> {new['python']}")
     deps = meta.get("deps") or {}

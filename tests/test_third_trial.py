@@ -1,0 +1,94 @@
+"""A third trial added with data only: a copy of ENRICH's folder under another code, with
+place names as site ids and 9 sites, built for real (issue 20, item 3).
+
+The copy starts from the session build's cache; only the new trial's runs execute, since
+no other run reads its folder. Expected values: the 7 copied sites keep ENRICH's numbers
+(Gillard 2024, Table 2) and the two added ones are copies of sites 1 and 5 with one person
+engaged fewer (tests/project.py: add_third_trial).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from casereport import paths
+from tests.project import THIRD_SITES, add_third_trial, casereport, copy_built, statuses
+
+pytestmark = pytest.mark.slow
+
+
+def _tree(root: Path, names: tuple[str, ...]) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for name in names
+        for p in sorted((root / name).rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+@pytest.fixture(scope="module")
+def third(built_project, tmp_path_factory) -> Path:
+    root = copy_built(built_project, tmp_path_factory.mktemp("third") / "project")
+    add_third_trial(root)
+    out = casereport(root, "build", "--no-render", "--jobs", "2", quarto=False, timeout=1500)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return root
+
+
+def test_no_code_changes(third):
+    """Only data/ differs from the project: src/, notebooks/, _quarto/ and params/ are the
+    same bytes (what `git status` would show as unchanged)."""
+    names = ("src", "notebooks", "_quarto", "params")
+    assert _tree(third, names) == _tree(paths.ROOT, names)
+
+
+def test_only_the_new_trials_runs_execute(third):
+    """Every run of the new trial ran (its shape's notebook under the trial's code, one case
+    profile per site); the runs of ENRICH and RETAKE came from the cache."""
+    st = statuses(third)
+    mine = {r for r in st if "peers" in r}
+    assert mine == {"engagement_fidelity--peers-primary"} | {
+        f"case_profile--peers-{s}" for s in THIRD_SITES}
+    assert {st[r] for r in mine} == {"ran"}
+    assert {st[r] for r in st if r not in mine} == {"cached"}
+
+
+def test_the_shape_notebook_analysed_its_nine_text_sites(third):
+    """The engagement-fidelity notebook read the new trial's table: 9 sites by place name,
+    Camden's engagement 34/43 (ENRICH site 3's row) and the added Hythe's 60/89 (site 1's
+    61 engaged of 89, one fewer)."""
+    res = pd.read_csv(third / "build" / "results" / "engagement_fidelity--peers-primary.csv")
+    assert set(res["parameter_set"]) == {"peers-primary"}
+    t2 = res[res["analysis"] == "enrich_table2"].set_index("quantity")["estimate"]
+    assert t2["pct_engaged_site_camden"] == pytest.approx(100 * 34 / 43)
+    assert t2["pct_engaged_site_hythe"] == pytest.approx(100 * 60 / 89)
+    sites = {q.rsplit("_site_", 1)[1] for q in t2.index if q.startswith("pct_engaged_site_")}
+    assert sites == {s.lower() for s in THIRD_SITES}
+
+
+def test_case_profiles_and_their_table(third):
+    """One case profile per site under the trial's code, and a table of them named by the
+    trial's name (from its trial.yaml) in the case appendix."""
+    results = third / "build" / "results"
+    for site in THIRD_SITES:
+        assert (results / f"case_profile--peers-{site}.csv").is_file(), site
+    appendix = (third / "build" / "fragments" / "case_appendix.md").read_text(encoding="utf-8")
+    assert ": PEERS case profiles:" in appendix and "{#tbl-profiles-peers}" in appendix
+    assert all(f"| {s} " in appendix for s in THIRD_SITES)
+
+
+def test_diff_lists_the_new_trials_results(third, built_project, tmp_path):
+    """`casereport diff` from the two-trial build to this one: the new results are added,
+    none of ENRICH's or RETAKE's moved (exit 1: there are changes)."""
+    out = casereport(third, "diff", str(built_project / "build"), str(third / "build"),
+                     "--csv", str(tmp_path / "d.csv"), quarto=False)
+    assert out.returncode == 1, out.stdout[-2000:] + out.stderr[-2000:]
+    d = pd.read_csv(tmp_path / "d.csv", dtype=str, keep_default_na=False)
+    added = d[d["category"] == "added"]
+    assert added["where"].str.contains("case_profile_peers").any()
+    assert added["where"].str.contains(r"\[peers-primary\]").any()
+    assert not (d["category"].isin(["moved", "conclusion"])).any()
