@@ -178,3 +178,19 @@ def test_every_audit_check_shows_its_quote_and_reading():
     assert "“Forty-one OTs across 16 sites" in rows[1] and "16 → 16" in rows[1]
     assert rows[2].rstrip(" |").endswith("Reading: read as a share")
     assert text.rstrip().endswith("{#tbl-audit-all}")
+
+
+def test_supplement_embeds_cells_the_notebooks_define():
+    """Every embed of supplement/index.qmd names a source notebook with that cell label
+    (checks.check_embed_sources, as for the article), and the article no longer embeds
+    the tables the supplement holds (each float lives in one document)."""
+    from casereport.report import checks, shortcodes
+
+    sup = paths.ROOT / "supplement" / "index.qmd"
+    assert checks.check_embed_sources(sup) == []
+    body = lambda p: shortcodes.strip_front_matter(p.read_text(encoding="utf-8"))  # noqa: E731
+    in_sup = {e.ident for e in shortcodes.find_embeds(body(sup))}
+    in_art = {e.ident for e in shortcodes.find_embeds(body(paths.ROOT / "index.qmd"))}
+    assert in_sup >= {"tbl-theory-map-list", "tbl-qca-enrich-sweep", "tbl-qca-enrich-fuzzy",
+                      "tbl-qca-enrich-sweep-negated", "tbl-qca-enrich-minimisation"}  # fmt: skip
+    assert in_sup & in_art == set()
