@@ -37,6 +37,7 @@ import yaml
 
 from casereport import paths
 from casereport.report import cells, shortcodes
+from casereport.report.preview_page import BANNER as BANNER  # re-exported: the banner text
 from casereport.report.preview_page import write_html
 from casereport.report.supplement import SECTION_WORDS, SUPPLEMENT, number_sections, resolve_refs
 from casereport.report.variables import read_variables
