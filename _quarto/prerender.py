@@ -1,4 +1,6 @@
-"""Quarto's pre-render step: run the casereport pipeline with the project's Python.
+"""Quarto's pre-render step: run the casereport pipeline with the project's Python, then
+render the supplement (``supplement/``, a project of its own), whose numbers the article's
+references to it need.
 
 Quarto runs a ``.py`` pre-render script with its Python (``QUARTO_PYTHON``, else
 ``python3`` on PATH). If that Python has casereport, it runs the pipeline; otherwise
@@ -32,4 +34,8 @@ def python() -> str:
 if __name__ == "__main__":
     # The pipeline builds this project, whichever checkout the package was installed from.
     env = {**os.environ, "CASEREPORT_ROOT": os.environ.get("CASEREPORT_ROOT", str(ROOT))}
-    sys.exit(subprocess.call([python(), "-m", "casereport", "prerender"], cwd=ROOT, env=env))
+    code = subprocess.call([python(), "-m", "casereport", "prerender"], cwd=ROOT, env=env)
+    if code == 0 and not os.environ.get("CASEREPORT_SKIP_PRERENDER"):
+        code = subprocess.call([python(), "-m", "casereport.report.quarto", "supplement"],
+                               cwd=ROOT, env=env)
+    sys.exit(code)

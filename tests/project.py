@@ -15,7 +15,10 @@ from pathlib import Path
 from casereport import paths
 
 COPY = ["data", "notebooks", "params", "src", "requirements", "index.qmd", "references.bib",
-        "_quarto.yml", "_quarto", "pyproject.toml"]
+        "_quarto.yml", "_quarto", "supplement", "pyproject.toml"]
+#: What a render leaves in the source tree (supplement/build/ is the build's copy of what
+#: the supplement embeds): never copied, so a copy renders from its own build.
+OUTPUTS = shutil.ignore_patterns("__pycache__", "_output", "build", ".quarto")
 
 
 def make_project(dest: Path) -> Path:
@@ -23,7 +26,8 @@ def make_project(dest: Path) -> Path:
     for name in COPY:
         src = paths.ROOT / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(src, dest / name, ignore=OUTPUTS if name == "supplement"
+                            else shutil.ignore_patterns("__pycache__"))  # fmt: skip
         elif src.exists():
             shutil.copy2(src, dest / name)
     return dest

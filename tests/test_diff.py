@@ -189,7 +189,7 @@ def test_markdown_empty_and_appendix():
         )
     ]
     app = changes.appendix_md(rows, "main")
-    assert app.startswith("## Appendix: changes since main {#sec-changes}")
+    assert app.startswith("## Changes since main {#sec-changes}")
     assert "{#tbl-changes}" in app and "| audit\\: verdict | x | discrepancy | reproduced |" in app
 
 

@@ -186,7 +186,7 @@ def test_build_compare_to_writes_the_appendix_and_a_plain_build_drops_it(repo):
     out = casereport(repo, "build", "--no-render", "--jobs", "2", "--compare-to", "fidelity")
     assert out.returncode == 0, out.stdout + out.stderr
     text = (repo / "build" / "fragments" / "changes.md").read_text(encoding="utf-8")
-    assert text.startswith("## Appendix: changes since fidelity {#sec-changes}")
+    assert text.startswith("## Changes since fidelity {#sec-changes}")
     assert "{#tbl-changes}" in text and "| outlier | low\\-low |" in text
     out = casereport(repo, "build", "--no-render", "--jobs", "2")
     assert out.returncode == 0, out.stdout + out.stderr

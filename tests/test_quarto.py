@@ -127,6 +127,7 @@ def test_strict_render_fails_on_a_warning(monkeypatch, tmp_path):
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
     monkeypatch.delenv("QUARTO_PATH", raising=False)
+    monkeypatch.setattr(paths, "ROOT", tmp_path)  # a project without a supplement
     assert quarto.render(tmp_path / "out") == ["WARN (x.lua:1) Unable to resolve crossref @fig-x"]
     with pytest.raises(quarto.QuartoError, match="@fig-x"):
         quarto.render(tmp_path / "out", strict=True)
@@ -278,13 +279,13 @@ def _float_labels() -> list[str]:
 @pytest.mark.quarto
 @pytest.mark.slow
 def test_other_formats_offers_the_pdf_by_name(manuscript):
-    """The HTML's "Other Formats" block has one link, called "PDF" (not the engine's name,
-    "Typst"), to the PDF that exists beside the page."""
+    """The HTML's "Other Formats" block links the PDF, called "PDF" (not the engine's name,
+    "Typst"), which exists beside the page, and then the supplement (issue 22)."""
     page = (manuscript / "index.html").read_text(encoding="utf-8")
     block = re.search(r'<div class="quarto-alternate-formats">(.*?)</div></div>', page, re.S)
     assert block, "no Other Formats block"
     links = re.findall(r'<a href="([^"]+)"[^>]*>(?:<i[^>]*></i>)?([^<]*)</a>', block.group(1))
-    assert links == [("index.pdf", "PDF")]
+    assert links == [("index.pdf", "PDF"), ("supplement/index.html", "Supplement")]
     assert (manuscript / "index.pdf").is_file()
 
 
@@ -384,12 +385,13 @@ def test_quarto_html_in_a_browser_over_http(manuscript):
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.parametrize("width", [1366, 390])
-def test_quarto_html_fits_a_laptop_and_a_phone(manuscript, width):
+@pytest.mark.parametrize("page", ["index.html", "supplement/index.html"])
+def test_quarto_html_fits_a_laptop_and_a_phone(manuscript, width, page):
     """At a laptop width (1366 px) and a phone width (390 px) the page never scrolls
     sideways, no table is wider than its column (a wide one scrolls in its own box on a
     phone) and no figure runs past the window (oracle: the browser's own layout boxes)."""
     with serve(manuscript) as base:
-        fit = page_fit(base + "index.html", width)
+        fit = page_fit(base + page, width)
     assert fit["page_width"] <= width, fit
     assert fit["wide_tables"] == [] and fit["wide_images"] == [], fit
 
@@ -432,3 +434,97 @@ def test_no_changes_appendix_without_a_baseline(manuscript):
         manuscript / "index.html"
     )
     assert (manuscript.parent / "build" / "fragments" / "changes.md").read_text() == ""
+
+
+# ---------------------------------------------------------------- the supplement (issue 22)
+
+
+def _supp_refs() -> list[str]:
+    """Every label the article cites in the supplement, ``[]{.supp ref="..."}``, in
+    index.qmd and in the fragments the build put in the article."""
+    text = (paths.ROOT / "index.qmd").read_text(encoding="utf-8")
+    return sorted(set(re.findall(r'\[\]\{\.supp ref="([^"]+)"\}', text)))
+
+
+@pytest.mark.quarto
+@pytest.mark.slow
+def test_supplement_is_rendered_in_both_formats(manuscript):
+    """The build wrote the article (HTML, PDF) and the supplement (HTML, PDF) under
+    _manuscript/, and the map of its numbers beside them; both PDFs have bookmarks (an
+    /Outlines entry, which Typst writes from the headings)."""
+    for name in ("index.html", "index.pdf", "supplement/index.html", "supplement/index.pdf",
+                 "supplement/numbers.json"):  # fmt: skip
+        assert (manuscript / name).is_file(), name
+    for pdf in ("index.pdf", "supplement/index.pdf"):
+        assert b"/Outlines" in (manuscript / pdf).read_bytes(), pdf
+
+
+@pytest.mark.quarto
+@pytest.mark.slow
+def test_supplement_numbers_its_tables_s1_s2_in_both_formats(manuscript):
+    """Every float of the supplement has a caption "Table S<n>:" (or "Figure S<n>:"), n
+    running 1, 2, ... in the order of the page, in the HTML; the PDF prints the same
+    captions in the same order (oracle: the HTML's caption texts), and never "Table 1" or
+    "Table S 1". Its sections read S1, S2, ... in both; the PDF has them in its outline."""
+    page = (manuscript / "supplement" / "index.html").read_text(encoding="utf-8")
+    numbers = json.loads((manuscript / "supplement" / "numbers.json").read_text())
+    tables = [v for k, v in numbers.items() if k.startswith("tbl-")]
+    assert len(tables) >= 9, numbers  # 2 profiles, theory map, 4 QCA, sensitivity, audit
+    assert tables == [f"Table S{i}" for i in range(1, len(tables) + 1)]
+    from casereport.report.supplement import supplement_numbers
+
+    assert supplement_numbers(page) == numbers
+    pdf = _pdf_text(manuscript / "supplement" / "index.pdf")
+    printed = re.findall(r"^\s*(Table S\d+):", pdf, re.M)
+    assert printed == tables
+    assert not re.search(r"\bTable S? \d+:", pdf) and "Table S S" not in pdf
+    sections = [v.split()[-1] for k, v in numbers.items() if k.startswith("sec-")]
+    assert sections == [f"S{i}" for i in range(1, len(sections) + 1)] and len(sections) >= 6
+    first = manuscript / "supplement" / "index.pdf"
+    outline = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(first), "-"],
+                             capture_output=True, text=True).stdout  # fmt: skip
+    assert all(re.search(rf"^{s} \S", outline, re.M) for s in sections), outline
+
+
+@pytest.mark.quarto
+@pytest.mark.slow
+def test_every_article_reference_to_the_supplement_resolves(manuscript):
+    """Each []{.supp ref="label"} of index.qmd (and of the fragments, e.g. the audit's
+    pointer to tbl-audit-all) is, in the article's HTML, a link to
+    supplement/index.html#label whose text is the number the supplement gave it, and the
+    supplement's HTML has an element with that id; the article PDF prints that text and
+    no "?supp" or raw span."""
+    numbers = json.loads((manuscript / "supplement" / "numbers.json").read_text())
+    page = html.unescape((manuscript / "index.html").read_text(encoding="utf-8"))
+    sup = (manuscript / "supplement" / "index.html").read_text(encoding="utf-8")
+    refs = _supp_refs() + ["tbl-audit-all", "tbl-sensitivity-all"]
+    assert len(refs) >= 5
+    for ref in refs:
+        assert ref in numbers, ref
+        link = re.search(rf'<a href="supplement/index.html#{re.escape(ref)}"[^>]*>([^<]*)</a>',
+                         page)  # fmt: skip
+        assert link and link.group(1).replace("\xa0", " ") == numbers[ref], ref
+        assert f'id="{ref}"' in sup, ref
+    pdf = " ".join(_pdf_text(manuscript / "index.pdf").split())
+    for ref in refs:
+        assert numbers[ref] in pdf.replace("\xa0", " "), ref
+    assert "?supp" not in pdf and ".supp" not in pdf and "?supp" not in _html_text(
+        manuscript / "index.html")
+
+
+@pytest.mark.quarto
+@pytest.mark.slow
+def test_unknown_supplement_label_fails_strict_and_names_it(built_project, tmp_path):
+    """A reference to a label the supplement does not have is a Quarto warning naming the
+    label: `casereport build --strict` fails on it and says which (a copy of the built
+    project with one such span added; only the render runs again)."""
+    from tests.project import casereport, copy_built
+
+    root = copy_built(built_project, tmp_path / "p")
+    art = root / "index.qmd"
+    art.write_text(art.read_text(encoding="utf-8")
+                   + '\nSee []{.supp ref="tbl-no-such-table"}.\n', encoding="utf-8")  # fmt: skip
+    out = casereport(root, "build", "--strict")
+    assert out.returncode != 0
+    assert "tbl-no-such-table" in out.stdout + out.stderr
+    assert not (root / "_manuscript").exists()  # never a half-written report

@@ -103,3 +103,33 @@ def test_preview_shows_markup_in_data_as_text(tmp_path_factory):
     html = out.read_text(encoding="utf-8")
     assert "<script" not in html.lower()
     assert html.count("&lt;script&gt;window.__pwned=1&lt;/script&gt;") >= 2
+
+
+def test_preview_shows_the_article_and_the_supplement(built_project):
+    """The session build (tests/conftest.py) wrote build/report-preview.html and, beside it,
+    the supplement's preview; every []{.supp ref="label"} of index.qmd is a link from the
+    article to an element of the supplement's preview with that id, and its text is the
+    number Quarto's render gave the same label (supplement/numbers.json, when Quarto ran;
+    oracle: the real render); the supplement's tables read "Table S1", ... and no problem
+    is listed in either page."""
+    import html as h
+    import json
+
+    build = built_project / "build"
+    art = (build / "report-preview.html").read_text(encoding="utf-8")
+    sup_page = build / "report-preview-supplement.html"
+    sup = sup_page.read_text(encoding="utf-8")
+    refs = set(re.findall(r'\[\]\{\.supp ref="([^"]+)"\}',
+                          (built_project / "index.qmd").read_text(encoding="utf-8")))  # fmt: skip
+    assert len(refs) >= 5
+    links = dict(re.findall(
+        r'<a href="report-preview-supplement\.html#([^"]+)" class="supp-ref">([^<]*)</a>', art))
+    assert refs <= set(links)
+    for label in links:
+        assert f'id="{label}"' in sup, label
+    assert "Table S1:" in h.unescape(sup) and "?supp" not in art
+    assert 'class="preview-problems"' not in art and 'class="preview-problems"' not in sup
+    numbers = built_project / "_manuscript" / "supplement" / "numbers.json"
+    if numbers.is_file():
+        quarto = json.loads(numbers.read_text())
+        assert {k: h.unescape(v) for k, v in links.items()} == {k: quarto[k] for k in links}

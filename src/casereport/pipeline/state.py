@@ -21,6 +21,12 @@ REPORT_SOURCES = [
     "_quarto/typst-tables.lua",
     "_quarto/theme.scss",
     "_quarto/prerender.py",
+    "_quarto/postrender.py",
+    "_quarto/typst-header.typ",
+    "_quarto/supplement.lua",
+    "_quarto/supplement-refs.lua",
+    "supplement/index.qmd",
+    "supplement/_quarto.yml",
     "references.bib",
     "requirements/lock.txt",
 ]

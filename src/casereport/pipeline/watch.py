@@ -24,7 +24,8 @@ from casereport import paths
 #: Seconds between two looks at the watched files.
 POLL = 0.5
 _INCLUDE = re.compile(r"\{\{<\s*include\s+([^\s>]+)\s*>\}\}")
-_ARTICLE = ["index.qmd", "_quarto.yml", "references.bib"]
+_ARTICLE = ["index.qmd", "_quarto.yml", "references.bib",
+            "supplement/index.qmd", "supplement/_quarto.yml"]  # fmt: skip
 
 
 def _included(qmd: Path, seen: set[Path]) -> Iterator[Path]:

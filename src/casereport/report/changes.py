@@ -112,9 +112,10 @@ def fit(text: str, limit: int = COMMENT_LIMIT) -> str:
 
 
 def appendix_md(rows: Sequence[Mapping], ref: str, reran: Sequence[str] = ()) -> str:
-    """The report's appendix: a heading, the summary and the conclusions table."""
+    """The supplement's section on what changed: a heading, the summary and the
+    conclusions table."""
     ref_text = markdown.escape(ref)
-    lines = [f"## Appendix: changes since {ref_text} {{#sec-changes}}", ""]
+    lines = [f"## Changes since {ref_text} {{#sec-changes}}", ""]
     lines += [
         f"This build was compared with a build of {ref_text} (`casereport build "
         "--compare-to`). " + summary_line(rows, reran),

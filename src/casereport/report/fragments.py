@@ -133,7 +133,7 @@ def audit_md(audit: pd.DataFrame | None) -> str:
         "definition than the data; the reason is shown). Published values are kept as "
         "published; the discrepancies are findings about the papers"
         + (", listed with the others in @tbl-audit-discrepancies" if n_bad else "")
-        + ". Every check is listed in @tbl-audit-all (@sec-audit-all).\n\n"
+        + '. Every check is listed in the supplement, []{.supp ref="tbl-audit-all"}.\n\n'
     )
     if not n_bad:
         return lead
@@ -163,16 +163,54 @@ def audit_md(audit: pd.DataFrame | None) -> str:
     )
 
 
-def audit_all_md(audit: pd.DataFrame | None) -> str:
-    """Every audit check, one row each, for the appendix."""
+def audit_all_md(audit: pd.DataFrame | None, quotes: Mapping[str, str] | None = None) -> str:
+    """Every audit check, one row each, for the supplement: what was checked, the published
+    and the recomputed value, the verdict, and for a claim of the text the words quoted
+    from the paper (``quotes``: claim id -> quote, from ``published_claims.yaml``) with the
+    reading this audit takes of them, where a sentence can be read more than one way."""
     if audit is None or len(audit) == 0 or "status" not in audit.columns:
         return "The audit found no derived published numbers to check.\n"
+    shown = _audit_view(audit, ("status",))
+    if {"published", "recomputed"} <= set(shown.columns):  # one narrow column, not two
+        pair = [f"{_cell(a)} → {_cell(b)}" for a, b in zip(shown["published"],
+                                                          shown["recomputed"], strict=True)]
+        at = list(shown.columns).index("published")
+        shown = shown.drop(columns=["published", "recomputed"])
+        shown.insert(at, "published → recomputed", pair)
+    quotes = quotes or {}
+    ids = audit["id"].astype(str) if "id" in audit.columns else pd.Series([""] * len(audit))
+    readings = audit["reading"] if "reading" in audit.columns else pd.Series([None] * len(audit))
+    words = []
+    for ident, reading in zip(ids, readings, strict=True):
+        quote = quotes.get(ident)
+        text = f"“{' '.join(str(quote).split())}”" if quote else ""
+        if isinstance(reading, str) and reading.strip():
+            text += (" " if text else "") + f"Reading: {' '.join(reading.split())}"
+        words.append(text)
+    if any(words):
+        shown = shown.assign(**{"quote and reading": words})
     return (
-        frame_md(_audit_view(audit, ("status",)))
+        frame_md(shown.reset_index(drop=True))
         + f"\n: All {len(audit)} audit checks: each derived published number, the formula or "
-        "statement it was recomputed from, the published and recomputed values, and the "
-        "verdict. {#tbl-audit-all}\n"
+        "statement it was recomputed from, the published value and the value recomputed "
+        "from its inputs (rounded half up to the published precision), the verdict and, for "
+        "a number stated in the text, the words quoted and the reading this audit takes of "
+        "them. {#tbl-audit-all}\n"
     )
+
+
+def claim_quotes(data_dir: Path | None = None) -> dict[str, str]:
+    """Claim id -> the words quoted from the paper (``published_claims.yaml`` of
+    ``data_dir``, else the project's); empty when the file is absent or invalid (the
+    validation reports that)."""
+    from casereport import data, paths
+
+    path = Path(data_dir) / paths.CLAIMS_YAML.name if data_dir is not None else paths.CLAIMS_YAML
+    try:
+        claims = data.load_claims(path)
+    except (data.DataError, OSError):
+        return {}
+    return {str(i): str(q) for i, q in zip(claims["id"], claims["quote"], strict=True) if q}
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -262,7 +300,8 @@ def sensitivity_md(results: pd.DataFrame | None) -> str:
     text = (
         f"{len(rows)} estimates change under the {len(sets)} alternative parameter "
         f"{'set' if len(sets) == 1 else 'sets'}. @tbl-sensitivity shows the ones this "
-        "report discusses; @tbl-sensitivity-all (@sec-sensitivity-all) lists them all.\n\n"
+        'report discusses; []{.supp ref="tbl-sensitivity-all"}, in the supplement, lists them '
+        "all.\n\n"
     )
     if not head:
         return text
@@ -302,7 +341,7 @@ def write_fragments(
     texts = {
         "data_dictionary": data_dictionary_md(data_dir),
         "audit": audit_md(audit),
-        "audit_all": audit_all_md(audit),
+        "audit_all": audit_all_md(audit, claim_quotes(data_dir)),
         "sensitivity": sensitivity_md(results),
         "sensitivity_all": sensitivity_all_md(results),
         "case_appendix": case_appendix_md(manifest, results),

@@ -6,6 +6,12 @@ three shortcodes the article uses (``include``, ``var``, ``embed``), turns ``@fi
 ``pypandoc-binary`` wheel) with ``--citeproc`` for the citations and ``--embed-resources
 --standalone`` so images are inlined. A banner says it is a preview.
 
+The supplement (``supplement/index.qmd`` beside the article) is rendered the same way,
+first, into ``<name>-supplement.html`` beside the preview: its tables and figures numbered
+"Table S1", ..., its top-level sections "S1", ... (as ``_quarto/supplement.lua`` numbers
+them in Quarto), and the article's ``[]{.supp ref="label"}`` become links to it with those
+numbers (as ``_quarto/supplement-refs.lua`` does in Quarto); an unknown label is a problem.
+
 It is deliberately small: no layouts, callout styling, notebook views or PDF. Safety:
 the whole document is read as ``markdown-raw_html-raw_attribute``, so no raw HTML from
 the article, fragments or notebook outputs reaches the page (it shows as text); HTML
@@ -17,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import html
 import logging
 import os
 import re
@@ -32,38 +37,17 @@ import yaml
 
 from casereport import paths
 from casereport.report import cells, shortcodes
+from casereport.report.preview_page import BANNER as BANNER  # re-exported: the banner text
+from casereport.report.preview_page import write_html
+from casereport.report.supplement import SECTION_WORDS, SUPPLEMENT, number_sections, resolve_refs
 from casereport.report.variables import read_variables
 
 log = logging.getLogger(__name__)
 
-READER = "markdown-raw_html-raw_attribute-raw_tex"
-BANNER = "Preview: rendered without Quarto"
-CLAIMS_FILTER = paths.ROOT / "_quarto" / "claims.lua"
 KIND_NAMES = {"fig": "Figure", "tbl": "Table"}
 _TABLE_CAPTION = re.compile(r"^: (?P<cap>.+?) \{#(?P<label>tbl-[\w-]+)\}[ \t]*$", re.M)
 _XREF = re.compile(r"(?<![\w\\])\[?-?@((fig|tbl|sec)-[A-Za-z0-9_-]*[A-Za-z0-9_])\]?")
 
-CSS = """
-body { max-width: 54rem; margin: 0 auto; padding: 1rem 1.5rem 4rem;
-  font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d1d1f; }
-h1, h2, h3 { line-height: 1.25; }
-.preview-banner { position: sticky; top: 0; z-index: 10; background: #fff4c2;
-  border: 1px solid #d9b600; border-radius: 4px; padding: .6rem .9rem; margin: .5rem 0 1rem; }
-.preview-problems { background: #fde8e8; border: 1px solid #c53030; padding: .5rem .9rem; }
-figure { margin: 1.5rem 0; } figure img, .preview-embed img { max-width: 100%; height: auto; }
-figcaption, .preview-caption { font-size: .92rem; color: #333; }
-table { border-collapse: collapse; margin: .75rem 0; font-size: .9rem; display: block;
-  overflow-x: auto; }
-th, td { border-bottom: 1px solid #ccc; padding: .25rem .6rem; vertical-align: top; }
-thead th { border-bottom: 2px solid #555; }
-.preview-source { font-size: .8rem; color: #666; }
-.callout, [class^="callout-"], [class*=" callout-"] { border-left: 4px solid #3a7bd5;
-  background: #f3f7fd; padding: .4rem .9rem; margin: 1rem 0; }
-nav#TOC { font-size: .9rem; border: 1px solid #ddd; padding: .25rem 1rem; }
-code { font-size: .88em; }
-.claim-failed, .claim-not-evaluable { background: #ffd6d6; outline: 2px solid #b00020; }
-.claim-not-evaluable { background: #fff1c2; outline-color: #9a6b00; }
-"""
 
 
 @dataclass
@@ -76,6 +60,9 @@ class _State:
     counters: dict[str, int] = field(default_factory=dict)
     n_assets: int = 0
     link_base: Path | None = None  # folder of the output file, for notebook links
+    prefix: str = ""  # "S" in the supplement: "Table S1"
+    supplement: Mapping[str, str] | None = None  # label -> "Table S3", for the article
+    supplement_href: str = ""  # the supplement preview's file name, for links
 
 
 def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
@@ -194,7 +181,7 @@ def _number(state: _State, label: str) -> str | None:
         return None
     if label not in state.numbers:
         state.counters[kind] = state.counters.get(kind, 0) + 1
-        state.numbers[label] = f"{KIND_NAMES[kind]} {state.counters[kind]}"
+        state.numbers[label] = f"{KIND_NAMES[kind]} {state.prefix}{state.counters[kind]}"
     return state.numbers[label]
 
 
@@ -270,8 +257,9 @@ def _section_numbers(text: str) -> dict[str, str]:
     return out
 
 
-def _crossrefs(state: _State, text: str) -> str:
-    sections = _section_numbers(text)
+def _crossrefs(state: _State, text: str, sections: Mapping[str, str] | None = None) -> str:
+    if sections is None:
+        sections = _section_numbers(text)
 
     def repl(m: re.Match[str]) -> str:
         label, kind = m.group(1), m.group(2)
@@ -304,41 +292,61 @@ def _callout_titles(text: str) -> str:
 # ------------------------------------------------------------------ main
 
 
-def _banner(problems: list[str]) -> str:
-    version = pypandoc.get_pandoc_version()
-    text = (
-        f'<div class="preview-banner" role="note"><strong>{BANNER}.</strong> '
-        "Quarto was not found, so casereport rendered this single-file preview of "
-        f"<code>index.qmd</code> with pandoc {html.escape(version)}. Figures and tables "
-        "are embedded from the executed notebooks and numbers come from the same build, "
-        "but layout and numbering may differ from the Quarto manuscript, and there is no "
-        "PDF or notebook view. Install Quarto to render the manuscript.</div>\n"
-    )
-    if problems:
-        items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
-        text += (
-            f'<div class="preview-problems" role="alert"><strong>{len(problems)} '
-            f"problem(s) while rendering the preview:</strong><ul>{items}</ul></div>\n"
-        )
-    return text
-
-
 def render_markdown(
     build_dir: Path,
     article: Path,
     variables: Mapping[str, Any] | None,
     assets: Path,
     link_base: Path | None = None,
+    *,
+    supplement: Mapping[str, str] | None = None,
+    supplement_href: str = "",
 ) -> tuple[dict[str, Any], str, list[str]]:
-    """(pandoc metadata, Markdown body, problems) for the article, images under ``assets``."""
+    """(pandoc metadata, Markdown body, problems) for the article, images under ``assets``;
+    ``supplement`` (label -> "Table S3", from :func:`render_supplement_markdown`) resolves
+    its references to the supplement, linked to ``supplement_href``."""
+    meta, body, problems, _ = _render(build_dir, article, variables, assets, link_base,
+                                      supplement=supplement, supplement_href=supplement_href)
+    return meta, body, problems
+
+
+def render_supplement_markdown(
+    build_dir: Path,
+    supplement: Path,
+    variables: Mapping[str, Any] | None,
+    assets: Path,
+    link_base: Path | None = None,
+) -> tuple[dict[str, Any], str, list[str], dict[str, str]]:
+    """(metadata, Markdown body, problems, numbers) for the supplement: floats numbered
+    "Table S1", ..., top-level sections "S1", ...; ``numbers`` maps each label to the text
+    the article cites it by."""
+    return _render(build_dir, supplement, variables, assets, link_base, prefix="S")
+
+
+def _render(
+    build_dir: Path,
+    article: Path,
+    variables: Mapping[str, Any] | None,
+    assets: Path,
+    link_base: Path | None,
+    *,
+    prefix: str = "",
+    supplement: Mapping[str, str] | None = None,
+    supplement_href: str = "",
+) -> tuple[dict[str, Any], str, list[str], dict[str, str]]:
     article = Path(article)
     meta, body = _split_front_matter(article.read_text(encoding="utf-8"))
-    state = _State(Path(build_dir), article.parent, assets, link_base=link_base)
+    state = _State(Path(build_dir), article.parent, assets, link_base=link_base, prefix=prefix,
+                   supplement=supplement, supplement_href=supplement_href)  # fmt: skip
     if variables is None:
         variables = read_variables(article.parent / paths.QUARTO_VARIABLES.name)
     body = shortcodes.resolve_includes(body, article.parent, state.build_dir, state.problems)
     body = shortcodes.substitute_vars(body, variables, state.problems)
     body = _callout_titles(body)
+    body = resolve_refs(body, state.supplement or {}, state.supplement_href, state.problems)
+    sections: dict[str, str] | None = None
+    if prefix:
+        body, sections = number_sections(body)
     embeds = shortcodes.find_embeds(body)
     # Floats are numbered in reading order: embedded cells and captioned tables of the
     # fragments (``: caption {#tbl-x}``), as Quarto numbers them.
@@ -362,9 +370,19 @@ def render_markdown(
         pieces += [body[last : e.start], f"\x00EMBED{i}\x00"]
         last = e.end
     pieces.append(body[last:])
-    body = _crossrefs(state, "".join(pieces))
+    within = {k: v.replace(SECTION_WORDS, "Section") for k, v in sections.items()} \
+        if sections is not None else None
+    body = _crossrefs(state, "".join(pieces), within)
     body = re.sub("\x00EMBED(\\d+)\x00", lambda m: rendered[int(m.group(1))], body)
-    return _metadata(meta), body, list(dict.fromkeys(state.problems))
+    numbers = {**state.numbers, **(sections or {})}
+    return _metadata(meta), body, list(dict.fromkeys(state.problems)), numbers
+
+
+def supplement_preview(out_html: Path) -> Path:
+    """Where the supplement's preview goes: ``report-preview-supplement.html`` beside
+    ``report-preview.html``."""
+    out_html = Path(out_html)
+    return out_html.with_name(f"{out_html.stem}-supplement{out_html.suffix}")
 
 
 def render_preview(
@@ -373,8 +391,11 @@ def render_preview(
     *,
     article: Path = paths.ROOT / "index.qmd",
     variables: dict | None = None,
+    supplement: Path | None = None,
 ) -> Path:
-    """Render ``article`` to one self-contained HTML file at ``out_html`` (atomically).
+    """Render ``article`` to one self-contained HTML file at ``out_html`` (atomically),
+    and first the supplement (``supplement``, by default ``supplement/index.qmd`` beside
+    the article, when it exists) to :func:`supplement_preview` of ``out_html``.
 
     ``build/`` paths in the article are read from ``build_dir``; ``variables`` defaults to
     the ``_variables.yml`` next to the article. Problems (a missing embed, an unknown var
@@ -382,49 +403,24 @@ def render_preview(
     out_html = Path(out_html)
     article = Path(article)
     out_html.parent.mkdir(parents=True, exist_ok=True)
+    if variables is None:
+        variables = read_variables(article.parent / paths.QUARTO_VARIABLES.name)
+    sup = Path(supplement) if supplement is not None else article.parent / SUPPLEMENT / "index.qmd"
+    numbers: dict[str, str] | None = None
+    sup_out = supplement_preview(out_html)
+    if sup.is_file():
+        with tempfile.TemporaryDirectory(prefix="casereport-preview-") as tmp:
+            tdir = Path(tmp)
+            meta, body, problems, numbers = render_supplement_markdown(
+                Path(build_dir), sup, variables, tdir, link_base=out_html.parent.resolve()
+            )
+            write_html(meta, body, problems, sup_out, tdir, sup, Path(build_dir),
+                        number_sections=False, name=f"{sup.parent.name}/{sup.name}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="casereport-preview-") as tmp:
         tdir = Path(tmp)
         meta, body, problems = render_markdown(
-            Path(build_dir), article, variables, tdir, link_base=out_html.parent.resolve()
+            Path(build_dir), article, variables, tdir, link_base=out_html.parent.resolve(),
+            supplement=numbers, supplement_href=sup_out.name,
         )
-        for p in problems:
-            log.warning("preview: %s", p)
-        (tdir / "preview.css").write_text(CSS, encoding="utf-8")
-        (tdir / "banner.html").write_text(_banner(problems), encoding="utf-8")
-        front = "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n\n"
-        args = [
-            "--standalone",
-            "--embed-resources",
-            "--toc",
-            "--toc-depth=2",
-            "--wrap=none",
-            "--number-sections",  # as _quarto.yml (number-sections: true)
-            f"--css={tdir / 'preview.css'}",
-            f"--include-before-body={tdir / 'banner.html'}",
-            f"--resource-path={tdir}{os.pathsep}{article.parent}",
-        ]
-        claims = Path(build_dir) / "claims.json"
-        if claims.is_file():  # one filter marks failed claims here and in Quarto
-            args += [f"--lua-filter={CLAIMS_FILTER}", f"--metadata=casereport-claims:{claims}"]
-        bib = article.parent / "references.bib"
-        if bib.is_file():
-            args += ["--citeproc", f"--bibliography={bib}"]
-        fd, tmp_out = tempfile.mkstemp(
-            prefix=f".{out_html.name}.", suffix=".tmp", dir=out_html.parent
-        )
-        os.close(fd)
-        try:
-            pypandoc.convert_text(
-                front + body,
-                "html5",
-                format=READER,
-                extra_args=args,
-                outputfile=tmp_out,
-                cworkdir=str(tdir),
-            )
-            os.chmod(tmp_out, 0o644)
-            os.replace(tmp_out, out_html)
-        except BaseException:
-            Path(tmp_out).unlink(missing_ok=True)
-            raise
+        write_html(meta, body, problems, out_html, tdir, article, Path(build_dir))
     return out_html

@@ -3,10 +3,18 @@
 Quarto is not a Python package: users install it with conda-forge (``quarto``) or its
 installer, CI with ``quarto-dev/quarto-actions/setup``. When it is absent the build writes
 the pandoc preview instead (:mod:`casereport.report.preview`) and says so.
+
+The supplement (``supplement/``) is a Quarto project of its own, rendered first
+(:func:`render_supplement`): the article's references to it (``[]{.supp ref="tbl-x"}``,
+``_quarto/supplement-refs.lua``) read the numbers its render gave each table, figure and
+section, collected from its HTML into ``supplement/_output/numbers.json``
+(:func:`supplement_numbers`). The article's post-render step (``_quarto/postrender.py``)
+copies the rendered supplement into the manuscript as ``supplement/``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -14,7 +22,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from casereport import paths
+from casereport import atomic, paths
+from casereport.report.supplement import (
+    NUMBERS,
+    SUPPLEMENT_OUTPUT,
+    stage_supplement,
+    supplement_dir,
+    supplement_numbers,
+)
 
 MIN_VERSION = (1, 5)  # pre-render may write _variables.yml: metadata re-read since 1.5
 SKIP_PRERENDER_ENV = "CASEREPORT_SKIP_PRERENDER"
@@ -35,11 +50,11 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def warnings(log: str) -> list[str]:
     """Quarto's WARN/WARNING messages in a render log, each with its continuation lines
     (Quarto prints the detail of a warning on the lines after it, up to a blank line or
-    the next message)."""
+    the next message), and a filter's ``quarto.log.warning``, which prints "(W) ..."."""
     out: list[str] = []
     current: list[str] | None = None
     for line in _ANSI.sub("", log).splitlines():
-        if re.match(r"^\s*(WARN|WARNING)\b", line):
+        if re.match(r"^\s*(WARN\b|WARNING\b|\(W\) )", line):
             if current:
                 out.append("\n".join(current).strip())
             current = [line.strip()]
@@ -95,10 +110,55 @@ def environment() -> dict[str, str]:
     return env
 
 
+# ------------------------------------------------------------------ the supplement
+
+
+def _child_environment() -> dict[str, str]:
+    """:func:`environment`, without the variables Quarto sets for the scripts it runs
+    (``QUARTO_PROJECT_*``): the supplement is another project."""
+    return {k: v for k, v in environment().items() if not k.startswith("QUARTO_PROJECT")}
+
+
+def render_supplement(timeout: float = 1800, strict: bool = False,
+                      root: Path | None = None) -> list[str]:  # fmt: skip
+    """Render the supplement (HTML and Typst PDF) into ``supplement/_output/`` and write
+    the numbers it gave each float and section to ``supplement/_output/numbers.json``.
+
+    Returns Quarto's warnings; raises like :func:`render`."""
+    quarto = find_quarto()
+    if quarto is None:
+        raise FileNotFoundError(NOT_FOUND)
+    sup = supplement_dir(root)
+    stage_supplement(root)
+    out = sup / SUPPLEMENT_OUTPUT
+    shutil.rmtree(out, ignore_errors=True)
+    res = subprocess.run([quarto, "render", str(sup)], cwd=sup, env=_child_environment(),
+                         capture_output=True, text=True, timeout=timeout)  # fmt: skip
+    log = res.stdout + "\n" + res.stderr
+    if res.returncode != 0:
+        tail = "\n".join(_ANSI.sub("", log).strip().splitlines()[-40:])
+        raise QuartoError(
+            f"quarto render of the supplement failed (exit {res.returncode}):\n{tail}"
+        )
+    for name in ("index.html", "index.pdf"):
+        if not (out / name).is_file():
+            raise QuartoError(f"quarto render of the supplement wrote no {out / name}")
+    numbers = supplement_numbers((out / "index.html").read_text(encoding="utf-8"))
+    atomic.write_text(out / NUMBERS, json.dumps(numbers, indent=2, ensure_ascii=False) + "\n")
+    found = [f"supplement: {w}" for w in warnings(log)]
+    if strict and found:
+        raise QuartoError(
+            f"quarto render warned {len(found)} time(s) (--strict):\n" + "\n".join(found)
+        )
+    return found
+
+
 def render(output_dir: Path, timeout: float = 1800, strict: bool = False) -> list[str]:
-    """``quarto render`` the project into ``output_dir`` (HTML article + notebook views,
-    Typst PDF). Call it after the build folder has been swapped in as ``build/``: the
-    article embeds ``build/runs/*.ipynb`` and includes ``build/fragments/*.md``.
+    """``quarto render`` the supplement (:func:`render_supplement`), then the project into
+    ``output_dir`` (HTML article + notebook views, Typst PDF; its post-render step copies
+    the supplement in as ``output_dir/supplement``). A project without ``supplement/``
+    renders the article alone. Call it after the build folder has been swapped in as
+    ``build/``: the article embeds ``build/runs/*.ipynb`` and includes ``build/fragments/*.md``.
 
     Returns Quarto's warnings (:func:`warnings`). Raises FileNotFoundError (with
     :data:`NOT_FOUND`) when Quarto is absent and :class:`QuartoError` when it fails, or,
@@ -112,6 +172,8 @@ def render(output_dir: Path, timeout: float = 1800, strict: bool = False) -> lis
             f"Quarto {'.'.join(map(str, v))} is too old: the manuscript needs >= "
             f"{'.'.join(map(str, MIN_VERSION))}"
         )
+    has_supplement = (supplement_dir() / "_quarto.yml").is_file()
+    found_supplement = render_supplement(timeout, strict) if has_supplement else []
     res = subprocess.run(
         command(Path(output_dir), quarto),
         cwd=paths.ROOT,
@@ -124,9 +186,31 @@ def render(output_dir: Path, timeout: float = 1800, strict: bool = False) -> lis
     if res.returncode != 0:
         tail = "\n".join(_ANSI.sub("", log).strip().splitlines()[-40:])
         raise QuartoError(f"quarto render failed (exit {res.returncode}):\n{tail}")
-    found = warnings(log)
+    found = found_supplement + warnings(log)
     if strict and found:
         raise QuartoError(
             f"quarto render warned {len(found)} time(s) (--strict):\n" + "\n".join(found)
         )
     return found
+
+
+def main(argv: list[str] | None = None) -> int:  # pragma: no cover - run by prerender.py
+    """``python -m casereport.report.quarto supplement``: render the supplement (the
+    pre-render step of a plain ``quarto render`` calls it after the pipeline). Warnings
+    are printed as Quarto prints them, so the outer render shows them."""
+    args = sys.argv[1:] if argv is None else argv
+    if args != ["supplement"]:
+        print("usage: python -m casereport.report.quarto supplement", file=sys.stderr)
+        return 2
+    try:
+        found = render_supplement()
+    except (QuartoError, FileNotFoundError) as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+    for w in found:
+        print(f"WARNING {w}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
