@@ -200,17 +200,24 @@ def audit_all_md(audit: pd.DataFrame | None, quotes: Mapping[str, str] | None = 
 
 
 def claim_quotes(data_dir: Path | None = None) -> dict[str, str]:
-    """Claim id -> the words quoted from the paper (``published_claims.yaml`` of
-    ``data_dir``, else the project's); empty when the file is absent or invalid (the
-    validation reports that)."""
-    from casereport import data, paths
+    """Claim id -> the words quoted from the paper (each trial folder's
+    ``published_claims.yaml`` of ``data_dir``, else of the project's); a file absent or
+    invalid gives none (the validation reports that)."""
+    from casereport import data, paths, trials
 
-    path = Path(data_dir) / paths.CLAIMS_YAML.name if data_dir is not None else paths.CLAIMS_YAML
+    out: dict[str, str] = {}
     try:
-        claims = data.load_claims(path)
+        found = trials.discover(data_dir if data_dir is not None else paths.DATA_DIR)
     except (data.DataError, OSError):
-        return {}
-    return {str(i): str(q) for i, q in zip(claims["id"], claims["quote"], strict=True) if q}
+        return out
+    for trial in found.values():
+        try:
+            claims = data.load_claims(trial.claims_path)
+        except (data.DataError, OSError):
+            continue
+        out.update({str(i): str(q) for i, q in zip(claims["id"], claims["quote"], strict=True)
+                    if q})
+    return out
 
 
 # --------------------------------------------------------------------------- sensitivity
