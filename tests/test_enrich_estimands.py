@@ -184,11 +184,14 @@ def test_within_stratum_without_its_most_influential_site_by_enumeration():
 
 def test_a_stratum_too_small_for_the_extras_reports_them_missing():
     """With 3 sites in the stratum no site can be left out (3 must remain), and with one
-    employer nothing can be adjusted: the rows say so with NaN instead of raising."""
+    employer nothing can be adjusted: the rows say so with NaN instead of raising (so the
+    report's quotes of them read "not estimable", report/variables.py)."""
     small = ENRICH.assign(employer="NHS").iloc[:3]
     rows = pd.DataFrame(L.stratum_rows(L.stratum(small, "employer", "NHS")))
-    assert np.isnan(results.lookup(rows, "enrich_stratum", "ols_slope_adjusted"))
-    assert "pearson_r_within_without" not in set(rows["quantity"])
+    for q in ("ols_slope_adjusted", "pearson_r_within_without", "min_attainable_p_without"):
+        assert np.isnan(results.lookup(rows, "enrich_stratum", q)), q
+    site = rows[rows["quantity"] == "within_influential_site"]
+    assert len(site) == 1 and not site["label"].iloc[0]  # no site named
 
 
 # ----------------------------------------------------------------- missing-data bounds

@@ -135,3 +135,48 @@ def test_a_site_at_the_fuzzy_crossover_makes_the_fuzzy_option_not_estimable():
     assert fz.reason.startswith(f"site {at.loc[0, 'site']} sits exactly at the crossover")
     assert qca_enrich.fuzzy_rows(fz) == fz.rows()
     assert qca_enrich.truth(fz) is fz
+
+
+def test_a_parameter_set_naming_a_site_the_data_lack_is_not_applicable(tmp_path):
+    """The plan reads which parameters name sites from the notebook's parameters cell
+    (comment "site ids ...": exclude_sites, engaged_from_published_pct) and checks them
+    against the site table the run reads, wherever the set's YAML lives. Oracle: the
+    table written here has sites 1-3."""
+    from casereport.pipeline import plan
+
+    nb = paths.NOTEBOOKS_DIR / "engagement_fidelity.ipynb"
+    assert plan.site_parameters(nb) == ("exclude_sites", "engaged_from_published_pct")
+    csv = tmp_path / "enrich_sites.csv"
+    lines = (paths.DATA_DIR / "enrich_sites.csv").read_text().splitlines()
+    csv.write_text("\n".join(lines[:4]) + "\n")
+    why = plan.not_applicable(nb, {"enrich_csv": str(csv), "exclude_sites": ["6"]})
+    assert why == f"exclude_sites names site 6, which {csv} does not have"
+    both = plan.not_applicable(nb, {"enrich_csv": str(csv), "engaged_from_published_pct": "4,5"})
+    assert both is not None and both.startswith("engaged_from_published_pct names sites 4, 5")
+    assert plan.not_applicable(nb, {"enrich_csv": str(csv), "exclude_sites": ["2"]}) is None
+    # the project's own sets all apply to the project's data
+    assert all(plan.not_applicable(nb, r.parameters) is None
+               for r in plan.plan(notebooks=["engagement_fidelity"]))
+
+
+def test_quoted_numbers_these_data_cannot_give_read_as_words():
+    """report.variables.fill_quoted: a key of a not-estimable analysis, an interval of an
+    estimate without one and a key of a set left out get words; a misspelt analysis or
+    set stays missing (so --strict still fails on it)."""
+    from casereport.report import variables as V
+
+    frame = pd.DataFrame([
+        {**results.label_row("enrich_loo", "not_estimable", "needs at least 4 sites"),
+         "parameter_set": "primary"},
+        {**results.row("enrich_association", "pearson_r", 0.11), "parameter_set": "primary"},
+    ])
+    data = V.variables_from_results(frame)
+    keys = ["enrich_loo.ols_slope_without_site_2", "enrich_association.pearson_r_ci",
+            "enrich_association.pearson_r", "sets.without_site_6.enrich_association.ols_slope",
+            "enrich_asociation.pearson_r", "sets.typo.enrich_association.ols_slope"]
+    V.fill_quoted(data, keys, ["without_site_6"], frame)
+    assert data["enrich_loo"]["ols_slope_without_site_2"] == V.NOT_ESTIMABLE
+    assert data["enrich_association"] == {"pearson_r": "0.11", "pearson_r_ci": V.NOT_ESTIMABLE}
+    assert data["sets"] == {"without_site_6": {"enrich_association": {
+        "ols_slope": V.NOT_APPLICABLE}}}
+    assert "enrich_asociation" not in data

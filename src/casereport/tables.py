@@ -263,6 +263,7 @@ def retake_sites(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
 _CORRELATE_LABELS = dict(CORRELATES.values())
 
 
+@passes_through
 def retake_correlations(cors: Mapping[str, Any]) -> pd.DataFrame:
     def perm(r):
         return "exact" if r.exact else f"Monte Carlo, {r.n_permutations:,} draws, seed {r.seed}"

@@ -14,6 +14,7 @@ import pandas as pd
 
 from casereport import labels, stats
 from casereport.analyses.enrich import cases as enrich_cases
+from casereport.analyses.estimability import shortfall
 from casereport.analyses.retake import groups as retake_groups
 from casereport.format import number as fmt_number
 from casereport.labels import CASE_LABELS, CASE_TYPES, GROUP_LABELS, MENTORING_GROUPS
@@ -171,10 +172,11 @@ def cross_case(
     r_tt = stats.truth_table(r_sets, list(r_cond), r_out[0], incl_cut=incl_cut, complete=True)
 
     cls = enrich_cases(enrich, cutoffs)
-    ols = stats.site_ols(enrich, "engagement_pct", "fidelity_score")
-    infl = stats.most_influential(ols.influence)[0]
+    e_notes = {}  # the most influential site, where the line can be fitted
+    if shortfall(enrich, 3, varying=("fidelity_score",)) is None:
+        ols = stats.site_ols(enrich, "engagement_pct", "fidelity_score")
+        e_notes[stats.most_influential(ols.influence)[0]] = "largest Cook's distance (OLS)"
     e_classes = [CASE_LABELS[c] for c in cls["case_type"]]
-    e_notes = {infl: "largest Cook's distance (OLS)"}
     e_syn = synthesis_frame("ENRICH", cls["site"], e_classes, e_sets, e_tt, e_cond, e_out, e_notes)
     groups = retake_groups(retake, expected, tolerance)
     others = [c for c in labels.FACTOR_LABELS if c in retake.columns and c not in retake_conditions]

@@ -128,7 +128,9 @@ def rows(t: pd.DataFrame, alpha: float = 0.05) -> list[dict[str, Any]]:
     if t.empty or not (t["role"] == "primary").any():
         why = "its analysis could not be estimated on these data"
         alpha_row = row("enrich_sensitivity", "alpha", alpha)
-        return NotEstimable("enrich_primary", why).rows() + [alpha_row]
+        # nor can the sensitivity tests be counted beside it
+        return (NotEstimable("enrich_primary", why).rows() + [alpha_row]
+                + NotEstimable("enrich_sensitivity", why).rows())
     p = t[t["role"] == "primary"].iloc[0]
     d = _distinct_tests(t)
     v = d[d["site_variation"]]

@@ -328,6 +328,9 @@ def stratum_rows(st: Mapping[str, Any]) -> list[dict[str, Any]]:
                 r.n),
             row(a, "min_attainable_p_without", w["min_p"], p_value=w["min_p"], n=r.n),
         ]
+    else:  # fewer than 4 sites within: no correlation is left without one of them
+        out += [row(a, q, np.nan, n=e.n) for q in (
+            "within_influential_site", "pearson_r_within_without", "min_attainable_p_without")]
     return out
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from casereport import data, labels, stats
+from casereport.analyses.estimability import needs, passes_through
 from casereport.results import class_rows, row, site_quantity, slug
 from casereport.rounding import round_half_up
 
@@ -160,6 +161,7 @@ def reason_ratio_rows(ratios: pd.DataFrame, analysis: str) -> list[dict[str, Any
     return out
 
 
+@needs("retake_correlations", 3)
 def correlations(df: pd.DataFrame, seed: int | None, n_resamples: int = 10_000) -> dict:
     """Spearman correlations of minutes per month with participants per OT and with the
     number of OTs; permutation p-values (Monte Carlo above 8 sites, fixed seed)."""
@@ -171,6 +173,7 @@ def correlations(df: pd.DataFrame, seed: int | None, n_resamples: int = 10_000) 
     }
 
 
+@passes_through
 def correlations_rows(cors: dict) -> list[dict[str, Any]]:
     return [
         row("retake_correlations", f"spearman_rho_{name}", r.statistic, p_value=r.p_value, n=r.n)

@@ -129,11 +129,15 @@ def _validate_and_audit(data_dir: Path) -> tuple[pd.DataFrame, dict[Path, pd.Dat
     return table, by_file
 
 
-def _plan(opts: Options, tables: dict[Path, pd.DataFrame] | None = None) -> list[Planned]:
+def _plan(
+    opts: Options,
+    tables: dict[Path, pd.DataFrame] | None = None,
+    skipped: list[run_plan.NotApplicable] | None = None,
+) -> list[Planned]:
     env = cache.environment_hash()
     store = cache.RunCache()
     planned = []
-    for run in run_plan.plan(opts.data_dir, opts.notebooks, tables):
+    for run in run_plan.plan(opts.data_dir, opts.notebooks, tables, skipped):
         params = run_plan.effective_parameters(run)
         files = run_plan.input_files(params, run.reads)
         key = cache.run_key(run.notebook_path, params, files, env)
@@ -224,7 +228,8 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
 
 
 def _assemble(
-    planned: list[Planned], tmp: Path, fp: str, preview: bool
+    planned: list[Planned], tmp: Path, fp: str, preview: bool,
+    skipped: list[run_plan.NotApplicable] | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     import pandas as pd
 
@@ -263,6 +268,11 @@ def _assemble(
         "quarto": False,  # set once Quarto has rendered _manuscript/ from this build
         "runs": manifest_runs,
     }
+    if skipped:  # parameter sets that do not apply to these data (pipeline.plan)
+        manifest["not_applicable"] = [
+            {"run_id": s.run.run_id, "notebook": s.run.notebook,
+             "parameter_set": s.run.parameter_set, "reason": s.reason} for s in skipped
+        ]
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     return results, manifest
 
@@ -270,11 +280,16 @@ def _assemble(
 def _render(
     tmp: Path, results: pd.DataFrame, audit_table: pd.DataFrame, manifest: dict, opts: Options
 ) -> Judged:
-    from casereport.report import claims_judged, fragments, preview, variables
+    from casereport.report import claims_judged, fragments, preview, shortcodes, variables
 
     changes_fragment.record_and_compare(tmp, opts.data_dir, audit_table, opts.baseline)
     fragments.write_fragments(tmp, results, audit_table, manifest)
-    values = variables.write_variables(results, tmp / "variables.yml", audit=audit_table)
+    article = claims_judged.article_text(paths.ROOT / "index.qmd", tmp)
+    not_applicable = [s["parameter_set"] for s in manifest.get("not_applicable", [])]
+    values = variables.write_variables(
+        results, tmp / "variables.yml", audit=audit_table,
+        quoted=shortcodes.var_keys(article), not_applicable=not_applicable,
+    )
     judged = claims_judged.judge_file(paths.ROOT / "index.qmd", tmp, results, values)
     if opts.render:
         out = preview.render_preview(tmp, tmp / "report-preview.html", variables=values)
@@ -339,8 +354,11 @@ def build(opts: Options) -> int:
                 )
                 return 0
             audit_table, tables = _validate_and_audit(data_dir)
-            planned = _plan(opts, tables)
+            skipped: list[run_plan.NotApplicable] = []
+            planned = _plan(opts, tables, skipped)
             n_cached = sum(1 for p in planned if p.cached is not None)
+            for s in skipped:
+                console.print(progress.not_applicable_line(s.run.run_id, s.reason))
             failures = _execute(planned, opts)
             status.record_runs(planned)
             if failures:
@@ -359,7 +377,7 @@ def build(opts: Options) -> int:
             tmp = paths.ROOT / f"build.tmp-{os.getpid()}"
             shutil.rmtree(tmp, ignore_errors=True)
             try:
-                results, manifest = _assemble(planned, tmp, fp, opts.render)
+                results, manifest = _assemble(planned, tmp, fp, opts.render, skipped)
                 judged = _render(tmp, results, audit_table, manifest, opts)
                 swap_in(tmp)
             except BaseException:
@@ -386,8 +404,9 @@ def build(opts: Options) -> int:
         return 1
     console.print(
         f"build     {'ok  ' if code == 0 else '[red]FAILED[/red]'} {len(planned)} runs "
-        f"({len(planned) - n_cached} executed, "
-        f"{n_cached} cached) in {time.perf_counter() - started:.1f}s "
+        f"({len(planned) - n_cached} executed, {n_cached} cached"
+        f"{f', {len(skipped)} not applicable' if skipped else ''}) "
+        f"in {time.perf_counter() - started:.1f}s "
         f"-> {rel(paths.BUILD_DIR)}/"
     )
     return code

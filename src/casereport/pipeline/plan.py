@@ -6,6 +6,14 @@ YAML files under ``params/<notebook>/`` (any trial) and ``data/<trial>/params/<n
 the trial folders it analyses (their ``trial.yaml``). The case profile is expanded to one
 run per site of each trial, read from the data, so nothing here knows which trials there
 are or how many sites each has.
+
+A parameter set that names a site the data do not have (``exclude_sites: ["6"]`` on a
+trial of three sites) is *not applicable*: it is left out of the runs, with the reason
+("names site 6, which data/enrich/enrich_sites.csv does not have"), and the build prints
+it and records it in the manifest. A notebook parameter names sites when its comment in
+the ``parameters`` cell starts with "site ids"; the sites are checked against the site
+tables the run reads (its file parameters with a ``site`` column), so where the YAML file
+lives does not matter.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import yaml
 
 from casereport import paths, trials
 from casereport.labels import CASE_PROFILE
+from casereport.pipeline.state import rel
 
 # Parameters the build sets itself; they are not part of a run's identity.
 BUILD_OWNED = {"results_dir"}
@@ -59,15 +68,38 @@ class Run:
         return paths.NOTEBOOKS_DIR / f"{self.notebook}.ipynb"
 
 
+@dataclass(frozen=True)
+class NotApplicable:
+    """A parameter set left out of the plan: its run and why it does not apply."""
+
+    run: Run
+    reason: str
+
+
+# A parameter whose comment in the notebook's parameters cell starts so names site ids.
+SITE_IDS_HELP = "site ids"
+
+
 def notebook_defaults(notebook: Path) -> dict[str, Any]:
     """Default values of the notebook's `parameters` cell, as papermill reads them (read
     once per notebook version, not once per run)."""
+    return dict(_inspect(notebook)[0])
+
+
+def site_parameters(notebook: Path) -> tuple[str, ...]:
+    """The notebook's parameters that name site ids (comment starting "site ids")."""
+    return _inspect(notebook)[1]
+
+
+def _inspect(notebook: Path) -> tuple[dict[str, Any], tuple[str, ...]]:
     st = Path(notebook).stat()
-    return dict(_defaults(str(notebook), st.st_mtime_ns, st.st_size))
+    return _defaults(str(notebook), st.st_mtime_ns, st.st_size)
 
 
 @functools.lru_cache(maxsize=64)
-def _defaults(notebook: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
+def _defaults(
+    notebook: str, _mtime_ns: int, _size: int
+) -> tuple[dict[str, Any], tuple[str, ...]]:
     import papermill  # imported here: the no-op build path must stay fast
 
     try:
@@ -81,7 +113,9 @@ def _defaults(notebook: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
             defaults[name] = yaml.safe_load(raw) if raw is not None else None
         except yaml.YAMLError:
             defaults[name] = raw
-    return defaults
+    sites = tuple(n for n, info in inspected.items()
+                  if str(info.get("help") or "").lower().startswith(SITE_IDS_HELP))
+    return defaults, sites
 
 
 def _data_overrides(defaults: dict[str, Any], data_dir: Path | None) -> dict[str, Any]:
@@ -152,13 +186,59 @@ def _table_overrides(trial: trials.Trial, defaults: dict[str, Any]) -> dict[str,
             if param in defaults and role in trial.tables}
 
 
+def _table_sites(path: Path, tables: dict[Path, Any] | None) -> list[str] | None:
+    """The site ids of a table file (from ``tables`` when it holds it), or None when the
+    file has no ``site`` column."""
+    if tables and path.resolve() in tables:
+        df = tables[path.resolve()]
+        return [str(s) for s in df["site"]] if "site" in df.columns else None
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        if "site" not in (reader.fieldnames or []):
+            return None
+        return [str(r["site"]) for r in reader]
+
+
+def not_applicable(
+    notebook: Path, params: dict[str, Any], tables: dict[Path, Any] | None = None
+) -> str | None:
+    """Why a parameter set does not apply to these data, or None: it names a site (in a
+    parameter of :func:`site_parameters`) that no site table the run reads has."""
+    from casereport.analyses.inputs import site_list
+
+    named = {n: site_list(params[n]) for n in site_parameters(notebook) if params.get(n)}
+    if not named:
+        return None
+    merged = {**notebook_defaults(notebook), **params}
+    known: set[str] = set()
+    read = []
+    for f in input_files(merged):
+        if f.suffix == ".csv" and (sites := _table_sites(f, tables)) is not None:
+            known.update(sites)
+            read.append(rel(f))
+    if not read:
+        return None
+    for name, sites in named.items():
+        missing = [s for s in sites if s not in known]
+        if missing:
+            which = ", ".join(missing)
+            return (f"{name} names site{'s' * (len(missing) > 1)} {which}, which "
+                    f"{' and '.join(read)} {'do' if len(read) > 1 else 'does'} not have")
+    return None
+
+
 def plan(
     data_dir: Path | None = None,
     notebooks: list[str] | None = None,
     tables: dict[Path, Any] | None = None,
+    skipped: list[NotApplicable] | None = None,
 ) -> list[Run]:
     """Every run of the build, in a stable order. ``tables``: the build's validated tables
-    by resolved file path, so the site lists are not read and checked again.
+    by resolved file path, so the site lists are not read and checked again. A parameter
+    set that does not apply to the data (:func:`not_applicable`) is left out, and added to
+    ``skipped`` when given.
 
     A shape's notebook runs once per parameter set for each trial of its shape: the trial
     its default paths name keeps the plain run ids (``engagement_fidelity--primary``),
@@ -195,8 +275,8 @@ def plan(
         mine = [t for t in found if t.shape == name]
         if not mine:  # the cross-case comparison: the trials its defaults name
             cases = [t for t in found if t.code in default_codes]
-            runs += _set_runs(name, param_files(name, []),
-                              {**base, **_trial_parameters(cases, allowed)}, allowed, "")
+            runs += _set_runs(nb, param_files(name, []),
+                              {**base, **_trial_parameters(cases, allowed)}, "", tables, skipped)
             continue
         shared = sorted((paths.PARAMS_DIR / name).glob("*.yaml"))
         for trial in mine:
@@ -205,13 +285,15 @@ def plan(
             if trial.code not in default_codes:
                 own.update(_table_overrides(trial, defaults))
                 prefix = f"{trial.code}-"
-            runs += _set_runs(name, shared + trial.param_files(name), own, allowed, prefix)
+            runs += _set_runs(nb, shared + trial.param_files(name), own, prefix, tables, skipped)
     return runs
 
 
-def _set_runs(name: str, files: list[Path], base: dict[str, Any], allowed: set[str],
-              prefix: str) -> list[Run]:
-    """One run per parameter set file (``primary`` alone when there is none)."""
+def _set_runs(nb: Path, files: list[Path], base: dict[str, Any], prefix: str,
+              tables: dict[Path, Any] | None, skipped: list[NotApplicable] | None) -> list[Run]:
+    """One run per parameter set file (``primary`` alone when there is none); a set that
+    does not apply to the data is left out (into ``skipped`` when given)."""
+    name, allowed = nb.stem, set(notebook_defaults(nb))
     if not files:
         return [Run(name, f"{prefix}primary", {**base, "parameter_set": f"{prefix}primary"})]
     out, seen = [], {}
@@ -221,7 +303,12 @@ def _set_runs(name: str, files: list[Path], base: dict[str, Any], allowed: set[s
         seen[f.stem] = f
         set_name = f"{prefix}{f.stem}"
         overrides = _load_param_file(f, allowed)
-        out.append(Run(name, set_name, {**base, **overrides, "parameter_set": set_name}))
+        run = Run(name, set_name, {**base, **overrides, "parameter_set": set_name})
+        why = not_applicable(nb, run.parameters, tables)
+        if why is None:
+            out.append(run)
+        elif skipped is not None:
+            skipped.append(NotApplicable(run, why))
     return out
 
 

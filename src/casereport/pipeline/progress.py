@@ -172,6 +172,11 @@ def ran_line(run_id: str, seconds: float, reason: str) -> str:
     return f"  ran      {seconds:6.1f}s  {run_id}{why}"
 
 
+def not_applicable_line(run_id: str, reason: str) -> str:
+    """A parameter set left out because it does not apply to these data (pipeline.plan)."""
+    return f"  [yellow]not applicable[/yellow]   {run_id}: {escape(reason)}; not run"
+
+
 def failed_line(run_id: str, seconds: float) -> str:
     return f"  [red]FAILED[/red]   {seconds:6.1f}s  {run_id}"
 

@@ -105,15 +105,19 @@ def judge_article(article_text: str, results: pd.DataFrame, variables: dict) -> 
     return out
 
 
-def judge_file(article: Path, build_dir: Path, results: pd.DataFrame, variables: dict) -> Judged:
-    """Judge the claims of ``article`` (includes resolved) and write ``claims.json`` in
-    ``build_dir``."""
-    text = shortcodes.resolve_includes(
+def article_text(article: Path, build_dir: Path) -> str:
+    """The article's text without front matter, its includes resolved."""
+    return shortcodes.resolve_includes(
         shortcodes.strip_front_matter(Path(article).read_text(encoding="utf-8")),
         Path(article).parent,
         Path(build_dir),
     )
-    judged = judge_article(text, results, variables)
+
+
+def judge_file(article: Path, build_dir: Path, results: pd.DataFrame, variables: dict) -> Judged:
+    """Judge the claims of ``article`` (includes resolved) and write ``claims.json`` in
+    ``build_dir``."""
+    judged = judge_article(article_text(article, build_dir), results, variables)
     write_claims(Path(build_dir) / "claims.json", judged)
     return judged
 

@@ -295,9 +295,27 @@ _SENSITIVITY_NOTE = (
 )
 
 
-def sensitivity_md(results: pd.DataFrame | None) -> str:
+def not_applicable_md(skipped: Iterable[Mapping[str, Any]] = ()) -> str:
+    """One sentence per parameter set left out because it does not apply to these data
+    (the manifest's ``not_applicable``, from ``pipeline.plan``); empty when none."""
+    return "".join(
+        f"The parameter set {md.code(s['parameter_set'])} of {md.code(s['notebook'])} is not "
+        f"applicable to these data and was not run: {md.escape(s['reason'])}.\n\n"
+        for s in skipped
+    )
+
+
+def sensitivity_md(
+    results: pd.DataFrame | None, skipped: Iterable[Mapping[str, Any]] = ()
+) -> str:
     """The estimates the text discusses, under the primary and every alternative set;
-    the other estimates that change are :func:`sensitivity_all_md`, in the appendix."""
+    the other estimates that change are :func:`sensitivity_all_md`, in the appendix.
+    ``skipped``: the sets that do not apply to these data, each said first."""
+    note = not_applicable_md(skipped)
+    return note + _sensitivity_body(results)
+
+
+def _sensitivity_body(results: pd.DataFrame | None) -> str:
     sets, rows = _sensitivity_rows(results)
     if not sets:
         return "Every analysis was run with its primary parameter set only.\n"
@@ -345,12 +363,13 @@ def write_fragments(
     (each atomically)."""
     out = Path(build_dir) / "fragments"
     data_dir = Path(manifest["data_dir"]) if manifest and manifest.get("data_dir") else None
+    skipped = (manifest or {}).get("not_applicable", [])
     texts = {
         "data_dictionary": data_dictionary_md(data_dir),
         "audit": audit_md(audit),
         "audit_all": audit_all_md(audit, claim_quotes(data_dir)),
-        "sensitivity": sensitivity_md(results),
-        "sensitivity_all": sensitivity_all_md(results),
+        "sensitivity": sensitivity_md(results, skipped),
+        "sensitivity_all": not_applicable_md(skipped) + sensitivity_all_md(results),
         "case_appendix": case_appendix_md(manifest, results),
         "colophon": colophon_md(manifest, data_dir),
     }

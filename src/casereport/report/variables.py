@@ -19,6 +19,13 @@ results; see docs/architecture.md, "Results quantities"):
   ``not_comparable``: counts from
   the audit table
 
+A number the article quotes that these data cannot give is written as words, so the report
+builds on a trial of any size: every quoted key of an analysis that is not estimable (its
+results hold a ``not_estimable`` row, ``analyses/estimability.py``) and the interval or
+p of an estimate that has none read :data:`NOT_ESTIMABLE`; the quoted keys of a parameter
+set that does not apply to the data (``pipeline.plan``) read :data:`NOT_APPLICABLE`. Any
+other key with no value stays unresolved (``build --strict`` fails on it).
+
 Numbers are formatted by :mod:`casereport.format`, the style the notebooks' tables use
 too (half-up rounding, U+2212 minus, "<0.001"); trailing zeros are dropped from an
 estimate without an interval ("9.5"). The file is written atomically.
@@ -27,6 +34,7 @@ estimate without an interval ("9.5"). The file is written atomically.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +48,8 @@ from casereport.format import p_relation
 from casereport.labels import PRIMARY
 
 _KEY_OK = re.compile(r"[^A-Za-z0-9_-]+")
+NOT_ESTIMABLE, NOT_APPLICABLE = "not estimable", "not applicable"
+_SUFFIX = re.compile(r"^(?P<base>.+)_(?:lo|hi|ci|p|n)$")
 
 
 def _key(text: Any) -> str:
@@ -101,18 +111,69 @@ def audit_variables(audit: pd.DataFrame | None) -> dict[str, str]:
     }
 
 
+def _missing_value(data: Mapping[str, Any], key: str, not_applicable: set[str],
+                   rows: Mapping[str, set[tuple[str, str]]]) -> str | None:
+    """What a quoted key without a value reads (see the module docstring), or None."""
+    parts, pset = key.split("."), PRIMARY
+    if parts[0] == "sets" and len(parts) > 2:
+        if parts[1] in not_applicable:
+            return NOT_APPLICABLE
+        data, pset, parts = data.get("sets", {}).get(parts[1]), parts[1], parts[2:]
+        if data is None:
+            return None  # a set that no run has: a misspelt name
+    if len(parts) != 2:
+        return None
+    analysis, quantity = parts
+    suffix = _SUFFIX.match(quantity)
+    have = rows.get(pset, set())
+    if isinstance(data.get(analysis), Mapping) and "not_estimable" in data[analysis]:
+        return NOT_ESTIMABLE  # the whole analysis
+    if (analysis, quantity) in have or (suffix and (analysis, suffix["base"]) in have):
+        return NOT_ESTIMABLE  # its row is there, without a value (or an interval, a p)
+    return None
+
+
+def fill_quoted(data: dict, quoted: Iterable[str], not_applicable: Iterable[str] = (),
+                results: pd.DataFrame | None = None) -> dict:
+    """``data`` with a value for each ``quoted`` key that these data cannot give."""
+    skip = {_key(s) for s in not_applicable}
+    rows: dict[str, set[tuple[str, str]]] = {}
+    if results is not None and len(results) and "parameter_set" in results.columns:
+        for pset, a, q in zip(results["parameter_set"].astype(str), results["analysis"],
+                              results["quantity"], strict=True):
+            rows.setdefault(_key(pset), set()).add((_key(a), _key(q)))
+    for key in quoted:
+        *groups, last = key.split(".")
+        node: Any = data
+        for part in groups:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, Mapping) and last in node:
+            continue  # it has a value
+        value = _missing_value(data, key, skip, rows)
+        if value is not None:
+            node = data
+            for part in groups:
+                node = node.setdefault(part, {})
+            node[last] = value
+    return data
+
+
 def write_variables(
-    results: pd.DataFrame, path: Path, *, audit: pd.DataFrame | None = None
+    results: pd.DataFrame, path: Path, *, audit: pd.DataFrame | None = None,
+    quoted: Iterable[str] = (), not_applicable: Iterable[str] = (),
 ) -> dict:
     """Write ``_variables.yml`` for the primary parameter set; return what was written.
 
     The ``audit`` group comes from ``audit`` when given, else from an ``audit.csv`` next to
-    ``path`` (the build writes ``build/audit.csv`` beside ``build/variables.yml``)."""
+    ``path`` (the build writes ``build/audit.csv`` beside ``build/variables.yml``).
+    ``quoted``: the keys the article quotes; those these data cannot give are written as
+    words (:func:`fill_quoted`), ``not_applicable`` naming the sets left out."""
     path = Path(path)
     data = variables_from_results(results)
     alternatives = alternative_sets(results)
     if alternatives:
         data["sets"] = {_key(name): variables_from_results(results, name) for name in alternatives}
+    fill_quoted(data, quoted, not_applicable, results)
     if audit is None and (path.parent / "audit.csv").is_file():
         audit = pd.read_csv(path.parent / "audit.csv", dtype=str)
     if audit_variables(audit):
