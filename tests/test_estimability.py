@@ -147,7 +147,7 @@ def test_a_parameter_set_naming_a_site_the_data_lack_is_not_applicable(tmp_path)
     nb = paths.NOTEBOOKS_DIR / "engagement_fidelity.ipynb"
     assert plan.site_parameters(nb) == ("exclude_sites", "engaged_from_published_pct")
     csv = tmp_path / "enrich_sites.csv"
-    lines = (paths.DATA_DIR / "enrich_sites.csv").read_text().splitlines()
+    lines = paths.ENRICH_CSV.read_text().splitlines()
     csv.write_text("\n".join(lines[:4]) + "\n")
     why = plan.not_applicable(nb, {"enrich_csv": str(csv), "exclude_sites": ["6"]})
     assert why == f"exclude_sites names site 6, which {csv} does not have"

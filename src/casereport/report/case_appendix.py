@@ -31,13 +31,19 @@ def case_profile_runs(manifest: Mapping[str, Any] | None) -> list[dict[str, Any]
 
 def _trial_of(rec: Mapping[str, Any], code: str) -> tuple[str, str]:
     """(shape, name) of the trial a case-profile run profiled: its folder's trial.yaml,
-    found from the run's data paths; the code itself when the folder is gone."""
+    found from the run's data paths, else the project's trial of that code; the code
+    itself when there is neither."""
     params = rec.get("parameters") or {}
     files = [v for v in params.values() if isinstance(v, str) and v.endswith(".csv")]
     try:
         trial = T.of_file(code, *files)
     except (ValueError, T.DataError):
-        return "", code.upper()
+        try:
+            trial = T.discover().get(code)
+        except (OSError, T.DataError):
+            trial = None
+        if trial is None:
+            return "", code.upper()
     return trial.shape, trial.name
 
 
