@@ -121,7 +121,7 @@ def test_a_case_profile_follows_the_trial_folders_shape(tmp_path):
     """A copy of ENRICH's folder under another code is profiled in the engagement-fidelity
     shape and named by its trial.yaml (not by a list of trial codes); a code with no folder
     among the paths is an error, never another trial's branch. Expected: site 3's engagement
-    34/43 = 79.1% ranks 2nd of 7 (Gillard 2024, Table 2; site 5's 80% is 1st)."""
+    27/34 = 79.4% ranks 2nd of 7 (Gillard 2024, Table 2; site 5's 16/20 = 80% is 1st)."""
     from casereport.analyses import profile
 
     data = _copy(tmp_path)
