@@ -14,8 +14,8 @@ from pathlib import Path
 
 from casereport import paths
 
-COPY = ["data", "notebooks", "params", "src", "requirements", "index.qmd", "references.bib",
-        "_quarto.yml", "_quarto", "pyproject.toml"]
+COPY = ["data", "notebooks", "params", "src", "requirements", "index.qmd", "sections",
+        "references.bib", "_quarto.yml", "_quarto", "pyproject.toml"]
 
 
 def make_project(dest: Path) -> Path:
