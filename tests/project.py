@@ -14,8 +14,8 @@ from pathlib import Path
 
 from casereport import paths
 
-COPY = ["data", "notebooks", "params", "src", "requirements", "index.qmd", "references.bib",
-        "_quarto.yml", "_quarto", "supplement", "pyproject.toml"]
+COPY = ["data", "notebooks", "params", "src", "requirements", "index.qmd", "sections",
+        "references.bib", "_quarto.yml", "_quarto", "supplement", "pyproject.toml"]
 #: What a render leaves in the source tree (supplement/build/ is the build's copy of what
 #: the supplement embeds): never copied, so a copy renders from its own build.
 OUTPUTS = shutil.ignore_patterns("__pycache__", "_output", "build", ".quarto")

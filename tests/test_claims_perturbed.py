@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from casereport.report import shortcodes
 from tests.project import casereport, copy_built
 
 pytestmark = pytest.mark.slow
@@ -97,7 +98,7 @@ def _build_strict(root: Path, data: Path) -> subprocess.CompletedProcess:
 def _n_marks(root: Path, ids: set[str]) -> int:
     """How many sentences the article marks for these claims: the one with the id and each
     further one resting on it (``{.claim of="id"}``)."""
-    text = (root / "index.qmd").read_text(encoding="utf-8")
+    text = shortcodes.article_source(root / "index.qmd")
     return sum(1 + text.count(f'of="{cid}"') for cid in ids)
 
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from casereport import paths, results
+from casereport.report import shortcodes
 
 INDEX = paths.ROOT / "index.qmd"
 
@@ -46,7 +47,7 @@ def test_source_wording_corrected():
     """The source no longer says the weighted model is "within sites", nor leads influence
     with Cook's distance alone; the influence sentence quotes the influence table's sites
     through variables (never typed)."""
-    src = INDEX.read_text(encoding="utf-8")
+    src = shortcodes.article_source(INDEX)
     assert "Within sites, weighting" not in src
     assert "the largest Cook's distance was" not in src
     for key in ("removal_strengthens_site", "removal_weakens_site", "leverage_max_site",
@@ -54,7 +55,9 @@ def test_source_wording_corrected():
         assert f"{{{{< var enrich_influence.{key} >}}}}" in src
     assert "sets.without_site_6.enrich_association.ols_slope" in src
     assert "sets.without_site_2.enrich_association.ols_slope" in src
-    assert src.index("## What these data can and cannot show") < src.index("## Limitations")
+    # One Limitations section (issue 22): "What these data can and cannot show" is absorbed.
+    assert "## What these data can and cannot show" not in src
+    assert src.count("## Limitations") == 1
 
 
 def test_influence_sentence_names_the_sites_of_the_influence_table(built_project):
@@ -136,7 +139,7 @@ def test_qca_minimisation_sentence_matches_the_results(built_project):
     quotes the low-engagement solution: the build's results must agree (found = 0 for high,
     1 for low), and the calibration subsection states how "urban" is coded."""
     df = _results(built_project)
-    src = INDEX.read_text(encoding="utf-8")
+    src = shortcodes.article_source(INDEX)
     a = "qca_enrich_minimisation"
     if "finds no sufficient\nconfiguration for high engagement" in src:
         assert results.lookup(df, a, "found_high_conservative") == 0

@@ -117,7 +117,7 @@ def test_workflow_triggers_on_inputs_weekly_and_sets_up_quarto():
     wf = yaml.safe_load((ROOT / ".github" / "workflows" / "report.yml").read_text())
     on = wf[True] if True in wf else wf["on"]  # PyYAML reads the key `on` as True
     watched = set(on["push"]["paths"])
-    for needed in ["data/**", "notebooks/**", "src/**", "index.qmd", "_quarto.yml",
+    for needed in ["data/**", "notebooks/**", "src/**", "index.qmd", "sections/**", "_quarto.yml",
                    "environment.yml", "pyproject.toml"]:
         assert needed in watched
     assert on["schedule"]

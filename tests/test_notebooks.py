@@ -24,8 +24,7 @@ from casereport import paths, results
 
 NOTEBOOKS = ["engagement_fidelity", "mentoring_time", "cross_case", "case_profile"]
 LABELS = {  # docs/architecture.md, "Notebook contract"
-    "engagement_fidelity": ["tbl-enrich-sites", "fig-enrich-scatter", "tbl-enrich-models",
-                            "tbl-enrich-loo", "tbl-enrich-influence", "tbl-enrich-or-models",
+    "engagement_fidelity": ["tbl-enrich-sites", "fig-enrich-scatter", "tbl-enrich-influence",
                             "tbl-enrich-stratum", "tbl-enrich-estimands", "tbl-enrich-missing",
                             "fig-enrich-missing", "tbl-enrich-cases", "tbl-enrich-cutoff-sweep"],
     "mentoring_time": ["tbl-retake-sites", "fig-retake-minutes", "fig-retake-caseload",

@@ -146,8 +146,10 @@ def test_article_reports_the_qca_completely():
     the fuzzy anchors illustrative, and keeps the RETAKE table as a description only."""
     import re
 
-    text = (paths.ROOT / "index.qmd").read_text(encoding="utf-8")
-    qca = re.sub(r"\s+", " ", text[text.index("## Cross-case"):text.index("## What these")])
+    from casereport.report import shortcodes
+
+    text = shortcodes.article_source(paths.ROOT / "index.qmd")
+    qca = re.sub(r"\s+", " ", text[text.index("## Cross-case"):text.index("## Limitations")])
     for var in ("qca_enrich.incl_cut", "qca_enrich.contradictory_rows",
                 "qca_retake.contradictory_rows", "qca_enrich_necessity.ron_nhs",
                 "qca_enrich_necessity.nec_cov_high_fidelity"):  # fmt: skip

@@ -272,7 +272,7 @@ def test_no_raw_markup_in_html_or_pdf(manuscript):
 
 
 def _float_labels() -> list[str]:
-    body = shortcodes.strip_front_matter((paths.ROOT / "index.qmd").read_text(encoding="utf-8"))
+    body = shortcodes.strip_front_matter(shortcodes.article_source(paths.ROOT / "index.qmd"))
     return [e.ident for e in shortcodes.find_embeds(body) if e.ident.startswith(("fig-", "tbl-"))]
 
 
@@ -316,7 +316,7 @@ def test_every_crossref_in_the_article_resolves(manuscript):
     """Every @fig-/@tbl-/@sec- reference written in index.qmd becomes, in the HTML, a link
     to an element that exists; the PDF shows no unresolved reference (checked above) and
     names each referenced section by number."""
-    text = (paths.ROOT / "index.qmd").read_text(encoding="utf-8")
+    text = shortcodes.article_source(paths.ROOT / "index.qmd")
     refs = sorted(set(re.findall(r"(?<![\w\\])@((?:fig|tbl|sec)-[\w-]*\w)", text)))
     assert refs, "index.qmd cites no figure, table or section"
     page = (manuscript / "index.html").read_text(encoding="utf-8")

@@ -162,7 +162,7 @@ def test_real_article_quotes_no_typed_numbers():
 
     from casereport.report import shortcodes
 
-    body = shortcodes.strip_front_matter(INDEX.read_text(encoding="utf-8"))
+    body = shortcodes.strip_front_matter(shortcodes.article_source(INDEX))
     body = re.sub(r"\{\{<.*?>\}\}", "", body, flags=re.S)
     body = re.sub(r"`[^`]*`", "", body)
     body = re.sub(r"\{#[^}]*\}", "", body)
@@ -234,3 +234,82 @@ def test_check_vars_reports_unknown_keys(tmp_path):
     """A key missing from the variables given is reported once, however often it is used."""
     art = _article(tmp_path, "{{< var a.b >}} {{< var a.c >}} {{< var a.c >}}\n")
     assert checks.check_vars(art, {"a": {"b": "1"}}) == ["var a.c is not in _variables.yml"]
+
+
+# ------------------------------------------------- the article split into sections (issue 22)
+
+#: The files under sections/ and the one top-level section each holds, in article order.
+SECTION_FILES = {
+    "sections/enrich.qmd": "ENRICH: engagement and fidelity",
+    "sections/retake.qmd": "RETAKE: mentoring time",
+    "sections/cross-case.qmd": "Cross-case comparison",
+}
+
+
+def test_each_trial_and_the_cross_case_comparison_is_its_own_file():
+    """Issue 22 item 3: index.qmd keeps the front matter and the order and includes each
+    section file once, alone on its line (Quarto's rule; checked by _include_layout too);
+    each file holds exactly its one ``##`` section, so editing RETAKE never touches ENRICH."""
+    import re
+
+    from casereport.report import shortcodes
+
+    own = INDEX.read_text(encoding="utf-8")
+    included = [m.group("arg") for m in shortcodes.INCLUDE_RE.finditer(own)]
+    assert included == list(SECTION_FILES)
+    for name, title in SECTION_FILES.items():
+        text = (paths.ROOT / name).read_text(encoding="utf-8")
+        heads = re.findall(r"^## +(.+?)\s*(?:\{[^}]*\})?\s*$", text, re.M)
+        assert heads == [title], (name, heads)
+        assert f"## {title}" not in own
+    titles = [t for t, _ in shortcodes.article_sections(INDEX)]
+    order = [titles.index(t) for t in SECTION_FILES.values()]
+    assert order == sorted(order)
+    assert titles.index("Data and methods") < order[0] and order[-1] < titles.index("Limitations")
+
+
+def test_article_body_quotes_each_number_in_one_section():
+    """Issue 22: no number is quoted in more than one section of the article body except
+    the summary. Oracle: the ``{{< var >}}`` keys of each top-level section of index.qmd
+    with its sections/*.qmd included (the body is Summary to Limitations; the Summary may
+    repeat what the sections argue); a key found in two sections is named with both."""
+    from collections import defaultdict
+
+    from casereport.report import shortcodes
+
+    sections = shortcodes.article_sections(INDEX)
+    titles = [t for t, _ in sections]
+    body = sections[titles.index("Summary") + 1 : titles.index("Limitations") + 1]
+    assert len(body) >= 6, titles
+    where: dict[str, list[str]] = defaultdict(list)
+    for title, text in body:
+        for key in dict.fromkeys(shortcodes.var_keys(text)):
+            where[key].append(title)
+    repeated = {k: v for k, v in where.items() if len(v) > 1}
+    assert repeated == {}
+
+
+def test_article_has_one_limitations_section():
+    """Issue 22 item 1: one Limitations section, which absorbed "What these data can and
+    cannot show"; it quotes no number (each limit's numbers stay where it is argued)."""
+    from casereport.report import shortcodes
+
+    sections = dict(shortcodes.article_sections(INDEX))
+    assert "What these data can and cannot show" not in sections
+    assert list(sections).count("Limitations") == 1
+    assert shortcodes.var_keys(sections["Limitations"]) == []
+
+
+def test_article_sections_split_on_top_level_headings(tmp_path):
+    """article_sections on a made-up article with an include: the included file's heading
+    starts its own section, attributes are stripped, ``###`` stays inside its section."""
+    from casereport.report import shortcodes
+
+    (tmp_path / "sections").mkdir()
+    (tmp_path / "sections" / "b.qmd").write_text("## B {#sec-b}\n\n### B1\n\n{{< var x.y >}}\n")
+    art = tmp_path / "index.qmd"
+    art.write_text("---\ntitle: t\n---\n\n## A\n\ntext\n\n{{< include sections/b.qmd >}}\n\n"
+                   "## C\n")
+    got = shortcodes.article_sections(art)
+    assert [t for t, _ in got] == ["", "A", "B", "C"]
+    assert "### B1" in got[2][1] and shortcodes.var_keys(got[2][1]) == ["x.y"]

@@ -16,7 +16,6 @@ import pandas as pd
 
 from casereport import format as F
 from casereport import markdown, stats
-from casereport.analyses.enrich import most_influential_site
 from casereport.analyses.estimability import NotEstimable, passes_through
 from casereport.analyses.retake import totals
 from casereport.format import DASH
@@ -113,73 +112,6 @@ def enrich_sites(df: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-_QB = "Quasi-binomial GLM on counts (t; dispersion floored at 1)"  # method named: issue 19
-
-_ENRICH_MODEL_LABELS = {
-    "pearson_r": ("Pearson correlation", "r"),
-    "spearman_rho": ("Spearman correlation", "ρ"),
-    "ols_slope": ("Unweighted OLS, engagement % on fidelity", "slope (% points per point)"),
-    "ols_intercept": ("Unweighted OLS", "intercept (%)"),
-    "ols_r_squared": ("Unweighted OLS", "R²"),
-    "glm_odds_ratio": (_QB, "odds ratio per fidelity point"),
-    "glm_dispersion": (_QB, "dispersion (Pearson χ²/df; p: χ² test)"),
-    "glm_quasi": (_QB, "quasi-binomial errors used"),
-    "cooks_d_max": ("Influence (OLS)", "largest Cook's distance"),
-}
-
-
-@passes_through
-def enrich_models(assoc: Any, rows: pd.DataFrame, level: float) -> pd.DataFrame:
-    """The association models from the tidy rows of analysis ``enrich_association``, with
-    the site of the largest Cook's distance in ``assoc`` (:func:`casereport.analyses.
-    enrich.association`)."""
-    influential_site = most_influential_site(assoc)
-    out = []
-    for q, (model, label) in _ENRICH_MODEL_LABELS.items():
-        r = _val(rows, "enrich_association", q)
-        if q == "glm_quasi":
-            est = "yes" if r.estimate == 1 else "no"
-        elif q == "cooks_d_max":
-            label = f"{label} ({site_label(influential_site)})"
-            est = num(r.estimate, 2)
-        else:
-            est = num(r.estimate, 3 if q in ("pearson_r", "spearman_rho", "ols_r_squared") else 2)
-        p = pval(r.p_value)
-        if q in ("pearson_r", "spearman_rho") and not F.is_missing(r.p_value):
-            p += " (permutation)"
-        out.append(
-            {
-                "Model": model,
-                "Quantity": label,
-                "Estimate": est,
-                f"{F.percent_level(level)} CI": ci(r.ci_low, r.ci_high),
-                "p": p,
-                "Sites": integer(r.n),
-            }
-        )
-    return pd.DataFrame(out)
-
-
-@passes_through
-def enrich_loo(loo: pd.DataFrame, level: float) -> pd.DataFrame:
-    """Leave-one-site-out refits and each site's Cook's distance."""
-    lv = F.percent_level(level)
-    return pd.DataFrame(
-        {
-            "Site left out": [site_label(s) for s in loo["site"]],
-            "OLS slope": [num(v) for v in loo["ols_estimate"]],
-            f"OLS {lv} CI": _cis(loo["ols_ci_low"], loo["ols_ci_high"]),
-            "Change in slope": [num(v) for v in loo["ols_change"]],
-            "Quasi-binomial OR": [num(v) for v in loo["glm_estimate"]],
-            f"OR {lv} CI": _cis(loo["glm_ci_low"], loo["glm_ci_high"]),
-            "Pearson r": [num(v, 3) for v in loo["pearson_r"]],
-            "Cook's distance (full fit)": [num(v, 3) for v in loo["cooks_d"]],
-        }
-    )
-
-
 
 
 def enrich_cases(cls: pd.DataFrame, cutoffs: Mapping[str, float]) -> pd.DataFrame:

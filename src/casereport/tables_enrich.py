@@ -1,7 +1,8 @@
-"""Display tables of the ENRICH limits analyses (influence both ways, the odds ratio under
-five models, the estimands with their roles, missing-data bounds, the employer stratum and
-the cut-off sweep), as DataFrames of formatted strings in the :mod:`casereport.format`
-style; show them with :func:`casereport.tables.show`."""
+"""Display tables of the ENRICH limits analyses (influence both ways merged with the
+leave-one-site-out refits, every estimand of the association in its two views with its
+role, missing-data bounds, the employer stratum and the cut-off sweep), as DataFrames of
+formatted strings in the :mod:`casereport.format` style; show them with
+:func:`casereport.tables.show`."""
 
 from __future__ import annotations
 
@@ -11,55 +12,76 @@ from typing import Any
 import pandas as pd
 
 from casereport import format as F
+from casereport.analyses.enrich_estimands import BY_KEY
 from casereport.analyses.estimability import NotEstimable, passes_through
 from casereport.labels import site_label
 from casereport.tables import _cis, ci, integer, num, pval
 
 
+def _with_ci(est: Any, lo: Any, hi: Any, digits: int = 2) -> str:
+    """``"7.89 (2.90 to 12.9)"``: an estimate with its interval in one cell (the interval
+    left out when it is missing)."""
+    c = ci(lo, hi, digits)
+    return num(est, digits) + ("" if c == F.DASH else f" ({c})")
+
+
 @passes_through
-def influence(inf: Any, level: float) -> pd.DataFrame:
-    """Per site: leverage, Cook's distance, DFBETA of the slope, slope without the site with
-    its interval, externally studentised residual and its Bonferroni outlier p."""
-    t = inf.table
+def influence(inf: Any, loo: Any, level: float) -> pd.DataFrame:
+    """One row per site: its influence on the unweighted OLS slope (leverage, Cook's
+    distance, DFBETA: full slope minus the slope without the site, studentised residual
+    with its Bonferroni outlier p) and the refits without it (``loo``:
+    :func:`casereport.analyses.enrich.leave_one_out`): the OLS slope and the quasi-binomial
+    odds ratio with their intervals, and Pearson's r."""
+    if isinstance(loo, NotEstimable):
+        return loo
+    t = inf.table.assign(site=inf.table["site"].astype(str))
+    o = loo.assign(site=loo["site"].astype(str)).set_index("site").reindex(t["site"])
+    lv = F.percent_level(level)
     return pd.DataFrame(
         {
             "Site": [site_label(s) for s in t["site"]],
             "Leverage": [num(v, 3) for v in t["leverage"]],
             "Cook's D": [num(v, 3) for v in t["cooks_d"]],
             "DFBETA (slope)": [num(v) for v in t["dfbeta"]],
-            "Slope without site": [num(v) for v in t["slope_without"]],
-            f"{F.percent_level(level)} CI": _cis(t["loo_ci_low"], t["loo_ci_high"]),
+            f"Slope without site ({lv} CI)": [
+                _with_ci(e, lo, hi) for e, lo, hi in
+                zip(t["slope_without"], t["loo_ci_low"], t["loo_ci_high"], strict=True)],
+            f"Odds ratio without site ({lv} CI)": [
+                _with_ci(e, lo, hi) for e, lo, hi in
+                zip(o["glm_estimate"], o["glm_ci_low"], o["glm_ci_high"], strict=True)],
+            "r without site": [num(v, 3) for v in o["pearson_r"]],
             "Stud. residual": [num(v) for v in t["student_resid"]],
             "Bonferroni p": [pval(v) for v in t["bonf_p"]],
         }
     )
 
 
-@passes_through
-def odds_ratio_models(models: pd.DataFrame, level: float) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "Model": models["model"],
-            "Odds ratio per fidelity point": [num(v) for v in models["estimate"]],
-            f"{F.percent_level(level)} CI": _cis(models["ci_low"], models["ci_high"]),
-            "p": [pval(v) for v in models["p_value"]],
-            "Sites": [integer(v) for v in models["n"]],
-        }
-    )
+#: The two views of the one association, as the merged estimands table groups them.
+SITE_VIEW, WEIGHTED_VIEW = "Sites, each counting once", "Participants, sites weighted"
 
 
 def estimands(t: pd.DataFrame, level: float) -> pd.DataFrame:
     """Every ENRICH estimand of the association (:func:`casereport.analyses.
-    enrich_estimands.table`) with its role, estimate, interval and p; a p that comes from
-    the same test as the row above says so (the table orders such rows together)."""
+    enrich_estimands.table`) in its view: the site-level ones (each site counting once) and
+    the participant-weighted odds ratios, the primary's view first; each with its role,
+    estimate, interval and p; a p that comes from the same test as the row above says so
+    (the estimands that share a test are adjacent in either view)."""
     if t.empty:
         return NotEstimable("enrich_primary", "no estimand could be estimated on these data")
-    out, previous = [], None
+    weighted = pd.Series([BY_KEY[k].analysis == "enrich_or_models" for k in t["key"]],
+                         index=t.index)
+    primary_view = weighted[t["role"] == "primary"]
+    first = bool(primary_view.iloc[0]) if len(primary_view) else False
+    t = t.assign(weighted=weighted, _later=weighted != first).sort_values("_later",
+                                                                          kind="stable")
+    out, previous, view = [], None, None
     for r in t.itertuples(index=False):
         digits = 3 if r.key in ("pearson_r", "spearman_rho", "kendall_tau") else 2
         note, previous = r.test == previous, r.test
+        this = WEIGHTED_VIEW if r.weighted else SITE_VIEW
         out.append(
             {
+                "View": this if this != view else "",
                 "Estimand": r.label,
                 "Role": "primary" if r.role == "primary" else "sensitivity",
                 "Estimate": num(r.estimate, digits),
@@ -67,6 +89,7 @@ def estimands(t: pd.DataFrame, level: float) -> pd.DataFrame:
                 "p": pval(r.p_value) + (" (same test as above)" if note else ""),
             }
         )
+        view = this
     return pd.DataFrame(out)
 
 

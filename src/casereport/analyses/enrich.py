@@ -146,12 +146,6 @@ def ols_fit(assoc: dict | NotEstimable) -> Any:
     return None if isinstance(assoc, NotEstimable) else assoc["ols"]
 
 
-@passes_through
-def most_influential_site(assoc: dict) -> str:
-    """Site with the largest Cook's distance in the unweighted OLS."""
-    return stats.most_influential(assoc["ols"].influence)[0]
-
-
 # Leave-one-out GLM refits cost one fit per site (quadratic in the number of sites); above
 # this size the GLM columns are left empty and the OLS and Pearson deletions (exact O(n)
 # formulas) stand alone.

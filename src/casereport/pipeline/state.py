@@ -45,6 +45,7 @@ def fingerprint(data_dir: Path) -> str:
         *sorted(paths.PARAMS_DIR.rglob("*.yaml")),
         *sorted(paths.SRC_DIR.rglob("*.py")),
         *(paths.ROOT / f for f in REPORT_SOURCES),
+        *sorted((paths.ROOT / "sections").glob("*.qmd")),  # the article's included sections
     ]
     for f in files:
         if f.is_file():

@@ -202,7 +202,7 @@ def check_embed_sources(article: Path, notebooks_dir: Path | None = None) -> lis
     """Before any build: every embed of ``build/runs/<nb>--<set>.ipynb#label`` names a
     source notebook ``notebooks/<nb>.ipynb`` that has a cell with that label (or tag)."""
     notebooks_dir = Path(notebooks_dir) if notebooks_dir is not None else paths.NOTEBOOKS_DIR
-    body = shortcodes.strip_front_matter(Path(article).read_text(encoding="utf-8"))
+    body = shortcodes.strip_front_matter(shortcodes.article_source(article))
     problems = []
     for emb in shortcodes.find_embeds(body):
         stem = Path(emb.path).stem.split("--", 1)[0]

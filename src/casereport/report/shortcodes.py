@@ -93,6 +93,42 @@ def resolve_includes(
     return FRAGMENT_RE.sub(fragment, INCLUDE_RE.sub(include, text))
 
 
+def article_source(article: Path, _depth: int = 0) -> str:
+    """The article as Quarto reads it before any build: the file with every ``{{< include >}}``
+    replaced by the included file's text (recursively, to depth 5; paths relative to the
+    article's folder, as Quarto resolves them: an include is a paste into the main file),
+    front matter kept, fragment divs left as written. A missing file stays a visible marker.
+    """
+    article = Path(article)
+    text = article.read_text(encoding="utf-8")
+    base = article.parent
+
+    def include(m: re.Match[str]) -> str:
+        target = map_path(m.group("arg"), base, None)
+        if not target.is_file():
+            return f"**[missing include: {m.group('arg')}]**"
+        body = target.read_text(encoding="utf-8")
+        return body if _depth >= 5 else INCLUDE_RE.sub(include, body)
+
+    return INCLUDE_RE.sub(include, text)
+
+
+_SECTION_RE = re.compile(r"^## +(?P<title>.+?)\s*$", re.M)
+
+
+def article_sections(article: Path) -> list[tuple[str, str]]:
+    """``(heading, text)`` for each top-level (``##``) section of :func:`article_source`, in
+    order, the heading without its attributes (``Summary``); what comes before the first
+    heading is ``("", text)`` (the front matter with the abstract)."""
+    text = article_source(article)
+    heads = list(_SECTION_RE.finditer(text))
+    out = [("", text[: heads[0].start()] if heads else text)]
+    for h, nxt in zip(heads, [*heads[1:], None], strict=True):
+        title = re.sub(r"\s*\{[^}]*\}\s*$", "", h.group("title"))
+        out.append((title, text[h.start(): nxt.start() if nxt else len(text)]))
+    return out
+
+
 def fragment_path(name: str, base_dir: Path, build_dir: Path | None) -> Path:
     """Where the fragment div ``name`` reads from: ``build/fragments/<name>.md``."""
     return map_path(f"build/fragments/{name}.md", base_dir, build_dir)
