@@ -120,7 +120,7 @@ def test_site4_engaged_8_to_7_turns_the_audit_verdict(repo):
     assert "enrich_association.pearson_r [primary]" in moved
     data = [c for c in d["changes"] if c["category"] == "data"]
     assert [(c["where"], c["what"], c["old"], c["new"]) for c in data] == [
-        ("enrich_sites.csv: site 4", "engaged", "8", "7")
+        ("enrich/enrich_sites.csv: site 4", "engaged", "8", "7")
     ]
     # the RETAKE runs read nothing that changed: from the cache
     assert {s for r, s in d["runs"]["head"].items() if "retake" in r} == {"cached"}
