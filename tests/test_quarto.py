@@ -225,6 +225,18 @@ def test_casereport_build_rendered_quarto_strictly(built_project):
     assert (built_project / "_manuscript" / "index.pdf").is_file()
 
 
+@pytest.mark.quarto
+def test_the_article_pdf_has_at_most_20_pages(built_project):
+    """Issue 22: the article is the argument, at most 20 A4 pages of PDF (pdfinfo's page
+    count); the reference material is in the supplement, which has its own PDF."""
+    require_quarto()
+    info = subprocess.run(["pdfinfo", str(built_project / "_manuscript" / "index.pdf")],
+                          capture_output=True, text=True, check=True).stdout
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    assert 1 < pages <= 20, pages
+    assert (built_project / "_manuscript" / "supplement" / "index.pdf").is_file()
+
+
 class _Text(HTMLParser):
     """Visible text of an HTML page (script and style skipped)."""
 

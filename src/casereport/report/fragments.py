@@ -34,6 +34,7 @@ FRAGMENTS = (
     "data_dictionary",
     "audit",
     "audit_all",
+    "audit_explained",
     "sensitivity",
     "sensitivity_all",
     "case_appendix",
@@ -138,8 +139,47 @@ def audit_md(audit: pd.DataFrame | None) -> str:
     if not n_bad:
         return lead
     # discrepancies first, then the report's readings, then other definitions
+    shown = _explained(bad)
+    if "explanation" in shown.columns:  # the article's table: the verdicts; the reasons
+        shown = shown.drop(columns=["explanation"]).assign(  # are in the supplement
+            status=list(bad.iloc[_status_order(bad)]["status"]))
+    return (
+        lead
+        + frame_md(shown)
+        + "\n: Published numbers that their own inputs do not reproduce (discrepancy), that "
+        "reproduce or not depending on how the sentence is read (depends on reading), or that "
+        "use another definition than the data (not comparable): the published value and the "
+        "value recomputed from its inputs (rounded half up to the published precision; a "
+        "true/false check shows whether the stated relation holds). Each is explained in "
+        '[]{.supp ref="tbl-audit-explained"}. {#tbl-audit-discrepancies}\n'
+    )
+
+
+def _status_order(bad: pd.DataFrame) -> Any:
+    """Discrepancies first, then the report's readings, then other definitions."""
     order = {k: i for i, k in enumerate(("discrepancy", "depends on reading", "not comparable"))}
-    bad = bad.iloc[bad["status"].astype(str).map(order).fillna(len(order)).argsort(kind="stable")]
+    return bad["status"].astype(str).map(order).fillna(len(order)).argsort(kind="stable")
+
+
+def audit_explained_md(audit: pd.DataFrame | None) -> str:
+    """The supplement's table of every check that does not reproduce, each with its
+    explanation (which opens with the status); the article lists their verdicts."""
+    if audit is None or len(audit) == 0 or "status" not in audit.columns:
+        return ""
+    bad = audit[audit["status"].astype(str) != "reproduced"]
+    if not len(bad):
+        return "Every published number the audit checked reproduces.\n"
+    return (
+        frame_md(_explained(bad))
+        + "\n: Each published number that does not reproduce, with the explanation (which "
+        "opens with its status: discrepancy, depends on reading or not comparable). "
+        "{#tbl-audit-explained}\n"
+    )
+
+
+def _explained(bad: pd.DataFrame) -> pd.DataFrame:
+    """The non-reproduced checks in status order: published → recomputed and explanation."""
+    bad = bad.iloc[_status_order(bad)]
     shown = _audit_view(bad, ("explanation",))
     if "status" in bad.columns and "explanation" in shown.columns:  # each opens with its status
         shown = shown.assign(explanation=[
@@ -151,16 +191,7 @@ def audit_md(audit: pd.DataFrame | None) -> str:
                                                           shown["recomputed"], strict=True)]
         shown = shown.drop(columns=["published", "recomputed"])
         shown.insert(3, "published → recomputed", pair)
-    return (
-        lead
-        + frame_md(shown)
-        + "\n: Published numbers that their own inputs do not reproduce (discrepancy), that "
-        "reproduce or not depending on how the sentence is read (depends on reading), or that "
-        "use another definition than the data (not comparable): the published value, "
-        "the value recomputed from its inputs (rounded half up to the published precision; "
-        "a true/false check shows whether the stated relation holds) and the explanation, "
-        "which opens with the status. {#tbl-audit-discrepancies}\n"
-    )
+    return shown
 
 
 def audit_all_md(audit: pd.DataFrame | None, quotes: Mapping[str, str] | None = None) -> str:
@@ -368,6 +399,7 @@ def write_fragments(
         "data_dictionary": data_dictionary_md(data_dir),
         "audit": audit_md(audit),
         "audit_all": audit_all_md(audit, claim_quotes(data_dir)),
+        "audit_explained": audit_explained_md(audit),
         "sensitivity": sensitivity_md(results, skipped),
         "sensitivity_all": not_applicable_md(skipped) + sensitivity_all_md(results),
         "case_appendix": case_appendix_md(manifest, results),
