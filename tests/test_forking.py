@@ -326,3 +326,16 @@ def test_template_reports_a_kernel_exit_as_it_happens(tmp_path):
     finally:
         tpl.stop()
     assert not tpl.alive()
+
+
+def test_the_template_module_imports_no_thread_pool():
+    """The template limits native thread pools before it imports numpy; importing its own
+    module (and so the casereport.pipeline package: build, plan, trials, codebook) must not
+    import numpy first, or its pool thread makes the template refuse to fork (every build
+    would then fall back to normal kernels). Oracle: /proc/self/task lists one thread."""
+    code = ("import os, time, casereport.pipeline.template; time.sleep(0.2); "
+            "print(len(os.listdir('/proc/self/task')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={k: v for k, v in os.environ.items()
+                                          if not k.endswith("_NUM_THREADS")})
+    assert out.stdout.strip() == "1", out.stdout + out.stderr

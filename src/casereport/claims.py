@@ -15,10 +15,11 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from casereport import trials
 from casereport.codebook import Problem, display_name, read_text
 from casereport.rounding import to_decimal
 
-CLAIMS_FILE = "published_claims.yaml"
+CLAIMS_FILE = trials.CLAIMS_FILE
 CLAIM_KEYS = ("id", "source", "quantity", "published", "compute")
 
 

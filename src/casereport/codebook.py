@@ -14,11 +14,12 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from casereport import paths
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Resource names of the shapes' default trials (data/enrich/, data/retake/), as the
 # loaders of data.py name them; a folder's resources are whatever its codebooks list.
@@ -158,6 +159,7 @@ def _allowed(field: dict) -> str:
 def data_dictionary(datapackage_path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """One row per column of every file (of a data folder, default ``data/``, or of one
     trial's codebook): file, column, type, unit, allowed, description."""
+    import pandas as pd  # here, not at import: the build's import chain stays thread-free
     package = load_package(datapackage_path)
     rows = []
     for res in package["resources"]:
@@ -203,6 +205,7 @@ def read_text(path: Path, problems: list[Problem]) -> str | None:
 
 def read_valid(path: os.PathLike[str], resource_name: str, package: dict) -> pd.DataFrame:
     """Read and type a file that has already passed validation (no checks repeated)."""
+    import pandas as pd
     p = Path(path)
     text = p.read_bytes().decode("utf-8-sig")  # validated: UTF-8, a BOM is tolerated
     df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from casereport import claims, codebook, paths
+from casereport import codebook, paths
 from casereport.codebook import DataError, Problem
 
 TRIAL_FILE = "trial.yaml"
@@ -42,7 +42,7 @@ SHAPES: dict[str, dict[str, str]] = {
     },
 }
 PACKAGE_FILE = codebook.PACKAGE_FILE
-CLAIMS_FILE = claims.CLAIMS_FILE
+CLAIMS_FILE = "published_claims.yaml"  # the published claims the audit recomputes
 PARAMS_DIR = "params"
 #: Keys every trial.yaml needs, with what each must be.
 REQUIRED = {
