@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import papermill
 
-from casereport.labels import RAN
+from casereport.primitives.labels import RAN
 
 ANALYSIS = "demo_analysis"
 PROFILE = "case_profile"
@@ -174,7 +174,7 @@ See @tbl-demo-md and @sec-summary.
 
 
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - convenience
-    from casereport import paths
+    from casereport.primitives import paths
     from casereport.report import fragments, preview
 
     out = Path((argv or sys.argv[1:] or ["demo-preview"])[0]).resolve()

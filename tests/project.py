@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from casereport import paths
+from casereport.primitives import paths
 
 COPY = ["data", "notebooks", "params", "src", "requirements", "index.qmd", "sections",
         "references.bib", "_quarto.yml", "_quarto", "supplement", "pyproject.toml"]

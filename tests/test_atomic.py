@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from casereport import atomic
+from casereport.primitives import atomic
 
 
 def test_write_text_replaces_and_is_readable_by_others(tmp_path):

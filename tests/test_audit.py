@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from casereport import audit, paths, rounding
+from casereport import audit
 from casereport.cli import app
+from casereport.primitives import paths, rounding
 
 
 @pytest.fixture(scope="module")
@@ -347,7 +348,7 @@ def test_bad_recipe_is_a_data_error(tmp_path):
 def test_unknown_recipe_is_caught_by_validate(tmp_path):
     """`casereport validate` checks the claims file too: an unknown agg is reported with the
     list of known ones."""
-    from casereport import validate
+    from casereport.trialdata import validate
 
     folder = _copy_data(tmp_path)
     claims_file = folder / "retake" / "published_claims.yaml"

@@ -14,7 +14,7 @@ import pandas as pd
 import papermill
 import pytest
 
-from casereport import paths
+from casereport.primitives import paths
 from casereport.report import checks, preview
 from tests.test_report_support import SCRIPT_LOCATION, inspect_page, require_chromium
 

@@ -8,9 +8,9 @@ import os
 import nbformat
 import pytest
 
-from casereport import paths
 from casereport.pipeline import cache
 from casereport.pipeline import plan as runs
+from casereport.primitives import paths
 
 
 def _nb(path, source="x = 1", outputs=None):

@@ -11,12 +11,12 @@ import re
 
 import pandas as pd
 
-from casereport import results
 from casereport.analyses import claim_rules
 from casereport.analyses.claim_rules import FAILS, HOLDS, NOT_EVALUABLE, Claim
 from casereport.analyses.claims_registry import BY_ID, CLAIMS
-from casereport.paths import ROOT
-from casereport.pipeline import compare
+from casereport.diff import compare
+from casereport.primitives import results
+from casereport.primitives.paths import ROOT
 from casereport.report import claims_judged, shortcodes, variables
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from casereport import cli, paths
+from casereport import cli
+from casereport.primitives import paths
 
 
 @pytest.mark.parametrize(

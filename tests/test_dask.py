@@ -43,7 +43,7 @@ def test_dask_cluster_build_equals_local_build(built_project, tmp_path, monkeypa
         # each worker that ran a notebook forked its kernels from a template of its own
         from distributed import Client
 
-        from casereport.pipeline import forking
+        from casereport.kernels import forking
 
         with Client(cluster) as client:
             templates = client.run(forking.template_pid)

@@ -11,7 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from casereport import audit, codebook, data, paths, trials, validate
+from casereport import audit
+from casereport.primitives import paths
+from casereport.trialdata import codebook, loaders, trials, validate
 
 FIXTURE = Path(__file__).parent / "fixtures" / "synthetic_trial"
 
@@ -19,7 +21,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "synthetic_trial"
 def test_enrich_dtypes_follow_codebook():
     """Architecture contract: site is str, counts int64, fidelity float64, file order kept
     (sites "1".."7" as in 004 Table 2)."""
-    df = data.load_enrich()
+    df = loaders.load_enrich()
     assert df["site"].tolist() == [str(i) for i in range(1, 8)]
     assert all(isinstance(s, str) for s in df["site"])
     assert df["engaged"].dtype == "int64" and df["fidelity_score"].dtype == "float64"
@@ -29,7 +31,7 @@ def test_enrich_dtypes_follow_codebook():
 
 def test_retake_dtypes_follow_codebook():
     """16 RETAKE sites (001 Table 3), percentages as float, counts as int."""
-    df = data.load_retake()
+    df = loaders.load_retake()
     assert len(df) == 16 and df["site"].iloc[-1] == "16"
     assert df["pct_phone_teams"].dtype == "float64" and df["ots"].dtype == "int64"
 
@@ -37,8 +39,8 @@ def test_retake_dtypes_follow_codebook():
 def test_factors_wide():
     """factors_wide: one row per site in file order, factor columns in codebook order;
     site 1 has turnover, low competency and larger caseloads (001 Results)."""
-    wide = data.factors_wide(data.load_factors())
-    assert list(wide.columns) == ["site", *data.factor_names()]
+    wide = loaders.factors_wide(loaders.load_factors())
+    assert list(wide.columns) == ["site", *loaders.factor_names()]
     assert wide["site"].tolist() == [str(i) for i in range(1, 17)]
     site1 = wide.set_index("site").loc["1"].to_dict()
     assert site1 == {
@@ -59,7 +61,7 @@ def test_factors_wide():
 
 def test_load_claims():
     """Each claim has a source, a published value and a recipe; ids are unique."""
-    claims = pd.concat([data.load_claims(t.claims_path) for t in trials.discover().values()])
+    claims = pd.concat([loaders.load_claims(t.claims_path) for t in trials.discover().values()])
     assert claims["id"].is_unique
     assert claims["source"].notna().all() and claims["compute"].map(bool).all()
     assert "retake_total_ots" in set(claims["id"])
@@ -67,13 +69,13 @@ def test_load_claims():
 
 def test_loaders_accept_root_relative_paths():
     """Notebook parameters are root-relative strings resolved through paths.resolve."""
-    assert data.load_enrich("data/enrich/enrich_sites.csv").equals(data.load_enrich())
+    assert loaders.load_enrich("data/enrich/enrich_sites.csv").equals(loaders.load_enrich())
 
 
 def test_missing_file_raises_data_error(tmp_path):
     """A missing file is a DataError naming the file, not a pandas traceback."""
-    with pytest.raises(data.DataError, match="nope.csv"):
-        data.load_retake(tmp_path / "nope.csv")
+    with pytest.raises(loaders.DataError, match="nope.csv"):
+        loaders.load_retake(tmp_path / "nope.csv")
 
 
 def test_data_dictionary_covers_every_column():
@@ -114,8 +116,8 @@ def test_synthetic_trial_validates_and_reproduces():
     """The fixture (11 + 9 sites) is valid and, built with half-up rounding, every derived
     number reproduces."""
     assert validate.validate_dir(FIXTURE).problems == []
-    assert len(data.load_enrich(FIXTURE / "enrich" / "enrich_sites.csv")) == 11
-    assert len(data.load_retake(FIXTURE / "retake" / "retake_sites.csv")) == 9
+    assert len(loaders.load_enrich(FIXTURE / "enrich" / "enrich_sites.csv")) == 11
+    assert len(loaders.load_retake(FIXTURE / "retake" / "retake_sites.csv")) == 9
     table = audit.audit(FIXTURE)
     assert len(table) == 11 * 2 + 9 * 2 + 3 + 2  # + Table 1's three printed percentages
     assert (table["status"] == "reproduced").all()
@@ -144,7 +146,8 @@ def test_synthetic_trial_is_reproducible(tmp_path):
 
 def test_synthetic_frames_have_contract_dtypes():
     """Loaders give the fixture the same dtypes as the real data."""
-    real, synth = data.load_retake(), data.load_retake(FIXTURE / "retake" / "retake_sites.csv")
+    real = loaders.load_retake()
+    synth = loaders.load_retake(FIXTURE / "retake" / "retake_sites.csv")
     pd.testing.assert_series_equal(real.dtypes, synth.dtypes)
 
 
@@ -153,9 +156,10 @@ def test_validate_dir_returns_the_tables_the_loaders_would():
     they must be exactly what data.load_* returns (dtypes included)."""
     checked = validate.validate_dir(paths.DATA_DIR)
     assert checked.ok
-    loaders = {codebook.ENRICH: data.load_enrich, codebook.RETAKE: data.load_retake,
-               codebook.FACTORS: data.load_factors, codebook.THEORY: data.load_programme_theory}
-    for name, load in loaders.items():
+    readers = {codebook.ENRICH: loaders.load_enrich, codebook.RETAKE: loaders.load_retake,
+               codebook.FACTORS: loaders.load_factors,
+               codebook.THEORY: loaders.load_programme_theory}
+    for name, load in readers.items():
         pd.testing.assert_frame_equal(checked.tables[name], load())
     assert validate.validate_dir(paths.ROOT / "no-such-folder").tables == {}
 
@@ -168,19 +172,19 @@ def test_loader_skips_validation_only_for_the_bytes_the_build_validated(tmp_path
     shutil.copytree(paths.ENRICH_CSV.parent, tmp_path / "enrich")  # a trial folder
     csv = tmp_path / "enrich" / "enrich_sites.csv"
     record = tmp_path / "validated.json"
-    data.record_validated({codebook.ENRICH: csv}, record)
+    loaders.record_validated({codebook.ENRICH: csv}, record)
     calls = []
     real = validate.check_file
     monkeypatch.setattr(validate, "check_file", lambda *a, **k: calls.append(a) or real(*a, **k))
 
-    monkeypatch.delenv(data.VALIDATED_ENV, raising=False)
-    data.load_enrich(csv)
+    monkeypatch.delenv(loaders.VALIDATED_ENV, raising=False)
+    loaders.load_enrich(csv)
     assert len(calls) == 1  # nothing recorded: validated
 
-    monkeypatch.setenv(data.VALIDATED_ENV, str(record))
-    assert len(data.load_enrich(csv)) == 7
+    monkeypatch.setenv(loaders.VALIDATED_ENV, str(record))
+    assert len(loaders.load_enrich(csv)) == 7
     assert len(calls) == 1  # same bytes: skipped
 
     csv.write_bytes(csv.read_bytes().replace(b"\n", b"\r\n", 1))
-    data.load_enrich(csv)
+    loaders.load_enrich(csv)
     assert len(calls) == 2  # edited bytes: validated again

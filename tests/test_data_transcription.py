@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from casereport import data
+from casereport.trialdata import loaders
 
 SEEDS = Path(os.environ.get("CASEREPORT_SEEDS", "/work/shared/seeds"))
 
@@ -141,7 +141,7 @@ def test_enrich_matches_table_2_cell_for_cell():
     2024 (004), read from the extract above; 'Vol' -> 'Voluntary', 'Town/ rural' ->
     'Town/rural' are the only rewrites."""
     want = parse_enrich(ENRICH_TABLE_2)
-    got = _frame_cells(data.load_enrich())
+    got = _frame_cells(loaders.load_enrich())
     assert list(got) == list(want) == [str(i) for i in range(1, 8)]
     for site in want:
         for col, value in want[site].items():
@@ -153,7 +153,7 @@ def test_retake_matches_table_3_cell_for_cell():
     """Every one of the 16 x 8 cells of data/retake/retake_sites.csv equals Table 3 of Craven 2021
     (001), including the published (rounded) minutes per month and participants per OT."""
     want = parse_retake(RETAKE_TABLE_3_001)
-    got = _frame_cells(data.load_retake())
+    got = _frame_cells(loaders.load_retake())
     assert list(got) == list(want) == [str(i) for i in range(1, 17)]
     for site in want:
         for col, value in want[site].items():
@@ -169,14 +169,14 @@ def test_two_retake_extractions_agree():
 def test_spot_cells_by_hand():
     """A few cells read off the papers by eye (004 Table 2 site 4; 001 Table 3 sites 13
     and 15), independent of the parser above."""
-    enrich = data.load_enrich().set_index("site")
+    enrich = loaders.load_enrich().set_index("site")
     assert enrich.loc["4", ["engaged", "pct_engaged", "with_engagement_data"]].tolist() == [
         8,
         41,
         17,
     ]
     assert enrich.loc["6", "employer"] == "Voluntary" and enrich.loc["6", "fidelity_score"] == 7.9
-    retake = data.load_retake().set_index("site")
+    retake = loaders.load_retake().set_index("site")
     assert retake.loc[
         "13", ["months_in_study", "mentoring_minutes", "minutes_per_month"]
     ].tolist() == [
@@ -199,7 +199,7 @@ def test_factors_match_the_sentences():
         "larger_caseload": {1, 6},
         "site_specific_issues": {7, 11, 12, 14},
     }
-    factors = data.load_factors()
+    factors = loaders.load_factors()
     assert len(factors) == 16 * 5
     for name, sites in listed.items():
         rows = factors[factors["factor"] == name]
@@ -214,7 +214,7 @@ def test_factors_match_the_sentences():
 def test_programme_theory_matches_table_1():
     """000 Table 1: 2 contexts, 9 mechanisms, 3 outcomes, in the paper's order, first and
     last themes as printed."""
-    theory = data.load_programme_theory()
+    theory = loaders.load_programme_theory()
     assert theory["domain"].value_counts().to_dict() == {"Mechanism": 9, "Outcome": 3, "Context": 2}
     assert theory["theme"].iloc[0] == "Trial set-up"
     assert theory["theme"].iloc[-1] == "Reduced contamination"

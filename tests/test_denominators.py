@@ -7,10 +7,13 @@ import re
 
 import pandas as pd
 
-from casereport import data, matrices, paths, results
-from casereport.analyses import enrich, retake
-from casereport.analyses import enrich_limits as L
+from casereport.analyses.engagement_fidelity import analysis as enrich
+from casereport.analyses.engagement_fidelity import limits as L
+from casereport.analyses.mentoring_time import analysis as retake
+from casereport.analyses.mentoring_time import tables as mt_tables
+from casereport.primitives import paths, results
 from casereport.report import shortcodes
+from casereport.trialdata import loaders
 
 
 def _article() -> str:
@@ -20,7 +23,7 @@ def _article() -> str:
 def test_missing_share_is_of_those_offered():
     """Site 4: 33 offered peer support, 17 with engagement data (Table 2), so 16 of 33 =
     48.5% of those offered have none; the share is not of its participants in the trial."""
-    rows = pd.DataFrame(L.missing_rows(L.missing(enrich.prepare(data.load_enrich()))))
+    rows = pd.DataFrame(L.missing_rows(L.missing(enrich.prepare(loaders.load_enrich()))))
     get = lambda q: results.lookup(rows, "enrich_missing", q)  # noqa: E731
     assert rows.set_index("quantity").loc["max_missing_site", "label"] == "4"
     assert (get("max_missing_n"), get("max_missing_offered")) == (16, 33)
@@ -39,11 +42,11 @@ def test_demographics_describe_the_interviewed_and_education_has_its_own_denomin
     not the 41 OTs of Table 3; its footnote b says education data are missing for 3 OTs, so
     the education rows' denominator is 19 - 3 = 16, shown in the table's 'Of' column and
     quoted in the article through a variable."""
-    demo = data.load_demographics()
+    demo = loaders.load_demographics()
     rows = pd.DataFrame(retake.demographics_rows(demo))
     get = lambda q: results.lookup(rows, "retake_demographics", q)  # noqa: E731
     assert (get("n_mentors"), get("n_ots"), get("n_with_data_ots_education")) == (6, 19, 16)
-    shown = matrices.demographics(demo)
+    shown = mt_tables.demographics(demo)
     edu = shown[(shown["Group"] == "OTs") & (shown["Characteristic"] == "Education")]
     assert len(edu) == 3 and (edu["Of"] == "16").all()
     others = shown[(shown["Group"] == "OTs") & (shown["Characteristic"] != "Education")]

@@ -13,11 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from casereport import cli, paths
-from casereport.labels import ALPHA
-from casereport.pipeline import compare, data_diff, sides
-from casereport.pipeline import diff as d
-from casereport.report import changes
+from casereport import cli
+from casereport.diff import compare, sides
+from casereport.diff import conclusions as d
+from casereport.diff import data_cells as data_diff
+from casereport.diff import markdown as changes
+from casereport.primitives import paths
+from casereport.primitives.labels import ALPHA
 
 
 def _row(analysis, quantity, est, lo=None, hi=None, p=None, n=7, pset="primary"):

@@ -5,8 +5,8 @@ Refs are built in temporary git worktrees that share the repository's run cache,
 from the session's full build, so only the runs an edit touches execute. Expected values
 come from the paper's Table 2 (site 4: 8 of 17 engaged, published as 41%; 7/17 = 41.2%
 rounds to the published 41) and from the case-type rules of
-``stats.classify.classify_enrich`` (low-low: engagement <= 60% and fidelity <= 9.5;
-outlier: fidelity >= 10.5 with engagement <= 60%).
+``analyses.engagement_fidelity.classify.classify_sites`` (low-low: engagement <= 60% and
+fidelity <= 9.5; outlier: fidelity >= 10.5 with engagement <= 60%).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from casereport import paths
+from casereport.primitives import paths
 from tests.project import casereport, make_project
 
 pytestmark = pytest.mark.slow

@@ -14,12 +14,13 @@ import pytest
 import yaml
 from scipy import stats as sps
 
-from casereport import data, paths, results
-from casereport.analyses import enrich
-from casereport.analyses import enrich_estimands as E
-from casereport.analyses import enrich_limits as L
+from casereport.analyses.engagement_fidelity import analysis as enrich
+from casereport.analyses.engagement_fidelity import estimands as E
+from casereport.analyses.engagement_fidelity import limits as L
+from casereport.primitives import paths, results
+from casereport.trialdata import loaders
 
-ENRICH = enrich.prepare(data.load_enrich(paths.ENRICH_CSV))
+ENRICH = enrich.prepare(loaders.load_enrich(paths.ENRICH_CSV))
 
 
 def _q(rows, analysis, quantity, column="estimate"):

@@ -1,4 +1,4 @@
-"""The ENRICH limits analyses (casereport.analyses.enrich_limits) checked against
+"""The ENRICH limits analyses (casereport.analyses.engagement_fidelity.limits) checked against
 independent calculations: closed forms, brute-force enumeration and second
 implementations written here in numpy. Site ids always come from the data: the tests
 relabel the sites so that no result can be tied to the published ids."""
@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from casereport import data, paths, results, trials
-from casereport.analyses import enrich
-from casereport.analyses import enrich_limits as L
+from casereport.analyses.engagement_fidelity import analysis as enrich
+from casereport.analyses.engagement_fidelity import limits as L
+from casereport.primitives import paths, results
+from casereport.trialdata import loaders, trials
 
-ENRICH = enrich.prepare(data.load_enrich(paths.ENRICH_CSV))
+ENRICH = enrich.prepare(loaders.load_enrich(paths.ENRICH_CSV))
 
 
 def _relabelled() -> pd.DataFrame:

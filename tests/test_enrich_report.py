@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from casereport import paths, results
+from casereport.primitives import paths, results
 from casereport.report import shortcodes
 
 INDEX = paths.ROOT / "index.qmd"

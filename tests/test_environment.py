@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from casereport import paths
+from casereport.primitives import paths
 
 ROOT = paths.ROOT
 # conda-only entries that have no PyPI counterpart in pyproject.toml

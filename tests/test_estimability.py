@@ -8,13 +8,17 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from casereport import data, paths, results, tables, tables_enrich
-from casereport.analyses import enrich
-from casereport.analyses import enrich_estimands as E
-from casereport.analyses import enrich_limits as L
+from casereport.analyses.engagement_fidelity import analysis as enrich
+from casereport.analyses.engagement_fidelity import classify as ef_classify
+from casereport.analyses.engagement_fidelity import estimands as E
+from casereport.analyses.engagement_fidelity import limits as L
+from casereport.analyses.engagement_fidelity import tables as ef_tables
 from casereport.analyses.estimability import NotEstimable, shortfall
+from casereport.display import tables
+from casereport.primitives import paths, results
+from casereport.trialdata import loaders
 
-ENRICH = enrich.prepare(data.load_enrich(paths.ENRICH_CSV))
+ENRICH = enrich.prepare(loaders.load_enrich(paths.ENRICH_CSV))
 
 
 def _all_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -27,19 +31,19 @@ def _all_rows(df: pd.DataFrame) -> pd.DataFrame:
     res.extend(enrich.leave_one_out_rows(loo))
     inf = L.influence(df)
     res.extend(L.influence_rows(inf))
-    tables_enrich.influence(inf, loo, 0.95)
+    ef_tables.influence(inf, loo, 0.95)
     om = L.odds_ratio_models(df)
     res.extend(L.odds_ratio_rows(om))
     st = L.stratum(df, "employer", "NHS")
     res.extend(L.stratum_rows(st))
-    tables_enrich.stratum(st, "employer", "NHS", 0.95)
+    ef_tables.stratum(st, "employer", "NHS", 0.95)
     res.extend(L.nonnormal_rows(L.nonnormal(df)))
     t = E.table(res.frame(), "odds_ratio_quasi_binomial")
     res.extend(E.rows(t))
-    tables_enrich.estimands(t, 0.95)
+    ef_tables.estimands(t, 0.95)
     mis = L.missing(df)
     res.extend(L.missing_rows(mis))
-    tables_enrich.missing(mis, df)
+    ef_tables.missing(mis, df)
     return res.frame()
 
 
@@ -108,7 +112,7 @@ def test_figures_of_an_association_that_is_not_estimable_still_draw():
     the bounds figure becomes a note, so both figure cells keep their labels."""
     import matplotlib.pyplot as plt
 
-    from casereport import figures
+    from casereport.analyses.engagement_fidelity import figures
 
     flat = ENRICH.assign(fidelity_score=10.0)
     fig = figures.enrich_scatter(flat, enrich.ols_fit(enrich.association(flat)))
@@ -121,12 +125,11 @@ def test_a_site_at_the_fuzzy_crossover_makes_the_fuzzy_option_not_estimable():
     """Fidelity 10.5, the default crossover of high fidelity: Ragin's direct method gives
     membership exactly 0.5 (log-odds 0 at the crossover), which belongs to no truth-table
     row; the fuzzy option says so instead of stopping the cross-case notebook."""
-    from casereport import stats
-    from casereport.analyses import qca_enrich
+    from casereport.analyses.cross_case import qca_engagement as qca_enrich
 
     at = ENRICH.copy()
     at.loc[0, "fidelity_score"] = 10.5
-    sets = stats.enrich_crisp_sets(at, high_engagement=70.0, high_fidelity=10.5)
+    sets = ef_classify.crisp_sets(at, high_engagement=70.0, high_fidelity=10.5)
     fz = qca_enrich.fuzzy(at, sets, [50.0, 70.0, 85.0], [9.0, 10.5, 11.5])
     assert isinstance(fz, NotEstimable)
     assert fz.reason.startswith(f"site {at.loc[0, 'site']} sits exactly at the crossover")

@@ -6,8 +6,16 @@ import matplotlib
 import pandas as pd
 import pytest
 
-from casereport import data, figures, paths, stats, trials
-from casereport.analyses import enrich, profile, retake
+from casereport import stats
+from casereport.analyses.case_profile import analysis as profile
+from casereport.analyses.case_profile import figures as cp_figures
+from casereport.analyses.engagement_fidelity import analysis as enrich
+from casereport.analyses.engagement_fidelity import figures
+from casereport.analyses.mentoring_time import analysis as retake
+from casereport.analyses.mentoring_time import figures as mt_figures
+from casereport.display import show_figure
+from casereport.primitives import paths
+from casereport.trialdata import loaders, trials
 
 matplotlib.use("Agg")
 SYN = paths.TESTS_DIR / "fixtures" / "synthetic_trial"
@@ -21,45 +29,45 @@ def _texts(fig):
 
 @pytest.mark.parametrize("folder", [paths.DATA_DIR, SYN], ids=["real", "synthetic"])
 def test_enrich_scatter_labels_every_site(folder):
-    df = enrich.prepare(data.load_enrich(folder / "enrich" / "enrich_sites.csv"))
+    df = enrich.prepare(loaders.load_enrich(folder / "enrich" / "enrich_sites.csv"))
     fig = figures.enrich_scatter(df, stats.site_ols(df, "engagement_pct", "fidelity_score"))
     ax = fig.axes[0]
     assert "fidelity" in ax.get_xlabel() and "%" in ax.get_ylabel()
     assert {f"Site {s}" for s in df["site"]} <= _texts(fig)
     assert any(line.get_linestyle() == ":" for line in ax.get_lines())  # dotted fit
-    figures.show(fig)
+    show_figure(fig)
 
 
 @pytest.mark.parametrize("folder", [paths.DATA_DIR, SYN], ids=["real", "synthetic"])
 def test_retake_figures(folder):
     df = retake.prepare(
-        data.load_retake(folder / "retake" / "retake_sites.csv"),
-        data.load_factors(folder / "retake" / "retake_site_factors.csv"),
+        loaders.load_retake(folder / "retake" / "retake_sites.csv"),
+        loaders.load_factors(folder / "retake" / "retake_site_factors.csv"),
     )
     groups = retake.groups(df, 60, 10)
-    for fig in (figures.retake_minutes(df, groups), figures.retake_caseload(df, groups)):
+    for fig in (mt_figures.retake_minutes(df, groups), mt_figures.retake_caseload(df, groups)):
         assert "minutes" in (fig.axes[0].get_xlabel() + fig.axes[0].get_ylabel())
         assert {f"Site {s}" for s in df["site"]} <= _texts(fig)
-        figures.show(fig)
+        show_figure(fig)
 
 
 def test_profile_figure_one_strip_per_measure():
     cut = trials.get("enrich").parameters  # the trial's cut-offs (data/enrich/trial.yaml)
-    p = profile.build("enrich", "2", enrich=data.load_enrich(), cutoffs=cut)
-    fig = figures.profile_strips(p.frame, p.site, p.measures, p.trial_label)
+    p = profile.build("enrich", "2", enrich=loaders.load_enrich(), cutoffs=cut)
+    fig = cp_figures.profile_strips(p.frame, p.site, p.measures, p.trial_label)
     assert len(fig.axes) == len(p.measures)
     assert all(ax.get_xlabel() for ax in fig.axes)
-    figures.show(fig)
+    show_figure(fig)
 
 
 def test_data_text_is_shown_literally():
-    df = enrich.prepare(data.load_enrich())
+    df = enrich.prepare(loaders.load_enrich())
     df.loc[0, "location"] = "<script>$x$"
     fig = figures.enrich_scatter(df, stats.site_ols(df, "engagement_pct", "fidelity_score"))
     fig.canvas.draw()  # mathtext would fail or eat the dollars
     legend = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
     assert r"<script>\$x\$" in legend
-    figures.show(fig)
+    show_figure(fig)
 
 
 def test_large_trials_label_only_the_most_influential_sites():
@@ -68,7 +76,8 @@ def test_large_trials_label_only_the_most_influential_sites():
     import numpy as np
     import pandas as pd
 
-    from casereport import figures, stats
+    from casereport import stats
+    from casereport.analyses.engagement_fidelity import figures
 
     rng = np.random.default_rng(3)
     n = 200
@@ -87,7 +96,7 @@ def test_scatter_marks_the_published_position_where_it_differs():
     """Issue 19, item 9: Table 2 prints 41% for site 4, whose counts give 8 / 17 = 47.06%
     (hand division); the redrawn Fig. 1 puts site 4 at 47.06 and a hollow marker at the
     published 41 (both read from the data, not typed), and the legend names the site."""
-    df = enrich.prepare(data.load_enrich())
+    df = enrich.prepare(loaders.load_enrich())
     pub = figures.published_positions(df)
     assert pub["site"].tolist() == ["4"]
     assert pub["pct_engaged"].iloc[0] == 41 and pub["engagement_pct"].iloc[0] == pytest.approx(
@@ -100,16 +109,16 @@ def test_scatter_marks_the_published_position_where_it_differs():
     assert (9.0, 41.0) in pts  # site 4: fidelity 9.0, published 41%
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "printed %, site 4" in legend
-    figures.show(fig)
+    show_figure(fig)
 
 
 def test_missing_figure_marks_zero_width_bounds():
     """Site 3: all 34 with data of 34 offered (Table 2), so its bounds have zero width; the
     figure draws a diamond there and names the site in the legend. Oracle: the bounds table
     (lower = upper only where with data = offered), checked against Table 2's counts."""
-    from casereport.analyses import enrich_limits as L
+    from casereport.analyses.engagement_fidelity import limits as L
 
-    df = enrich.prepare(data.load_enrich())
+    df = enrich.prepare(loaders.load_enrich())
     mis = L.missing(df)
     full = df.loc[df["with_engagement_data"] == df["offered_peer_support"], "site"].tolist()
     assert full == ["3"]
@@ -121,7 +130,7 @@ def test_missing_figure_marks_zero_width_bounds():
     assert "Zero-width bounds (no missing data): site 3" in legend
     rows = pd.DataFrame(L.missing_rows(mis)).set_index("quantity")
     assert rows.loc["zero_width_sites", "label"] == "3"
-    figures.show(fig)
+    show_figure(fig)
 
 
 def test_missing_bounds_figure_stops_growing_above_its_row_limit():
@@ -130,9 +139,9 @@ def test_missing_bounds_figure_stops_growing_above_its_row_limit():
     drops the labels (oracle: counting the figure's tick labels and its height)."""
     import pandas as pd
 
-    from casereport.analyses import enrich_limits
+    from casereport.analyses.engagement_fidelity import limits as enrich_limits
 
-    real = enrich.prepare(data.load_enrich(paths.ENRICH_CSV))
+    real = enrich.prepare(loaders.load_enrich(paths.ENRICH_CSV))
     fig = figures.enrich_missing_bounds(enrich_limits.missing(real), real)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert len(labels) == len(real) and all(t.startswith("Site ") for t in labels)

@@ -22,8 +22,10 @@ import nbformat
 import pytest
 import zmq
 
-from casereport import paths
-from casereport.pipeline import executors, forking, kernel_client
+from casereport.kernels import client as kernel_client
+from casereport.kernels import forking
+from casereport.pipeline import executors
+from casereport.primitives import paths
 from tests import test_executors
 from tests.project import casereport, copy_built, edit_retake_minutes, make_project
 
@@ -190,7 +192,7 @@ def _build_with_forked_kernels(root: Path) -> tuple[subprocess.Popen, list[int]]
     while time.monotonic() < deadline and not kernels:
         pids = _processes_of(root)
         # a forked kernel keeps its template's command line: tell them apart by parent
-        named = [p for p in pids if "casereport.pipeline.template" in _cmdline(p)]
+        named = [p for p in pids if "casereport.kernels.template" in _cmdline(p)]
         kernels = [p for p in pids if _ppid(p) in named]
         templates = [p for p in named if p not in kernels]
         time.sleep(0.2)
@@ -333,7 +335,7 @@ def test_the_template_module_imports_no_thread_pool():
     module (and so the casereport.pipeline package: build, plan, trials, codebook) must not
     import numpy first, or its pool thread makes the template refuse to fork (every build
     would then fall back to normal kernels). Oracle: /proc/self/task lists one thread."""
-    code = ("import os, time, casereport.pipeline.template; time.sleep(0.2); "
+    code = ("import os, time, casereport.kernels.template; time.sleep(0.2); "
             "print(len(os.listdir('/proc/self/task')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={k: v for k, v in os.environ.items()

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from casereport import paths
+from casereport.primitives import paths
 
 pytestmark = pytest.mark.slow
 

@@ -10,25 +10,27 @@ from pathlib import Path
 
 import pytest
 
-from casereport import paths
+from casereport.primitives import paths
 
 PKG = "casereport"
 SRC = paths.SRC_DIR
 
-#: Ground-floor primitives: everything may import them; they import no other module of ours
-#: except the primitives listed beside them.
+#: Ground-floor primitives (``casereport.primitives``): everything may import them; they
+#: import no other module of ours except the primitives listed beside them.
+_P = "casereport.primitives."
 PRIMITIVES = {
-    "casereport.labels": set(),
-    "casereport.rounding": set(),
-    "casereport.markdown": set(),
-    "casereport.paths": set(),
-    "casereport.atomic": set(),
-    "casereport.format": {"casereport.rounding"},
-    "casereport.terminal": {"casereport.markdown"},
-    "casereport.results": {"casereport.atomic", "casereport.paths"},
+    _P + "labels": set(),
+    _P + "rounding": set(),
+    _P + "markdown": set(),
+    _P + "paths": set(),
+    _P + "atomic": set(),
+    _P + "format": {_P + "rounding"},
+    _P + "terminal": {_P + "markdown"},
+    _P + "results": {_P + "atomic", _P + "paths"},
 }
 #: What the analysis side (statistics, analyses, display, notebooks) must never import.
-BUILD_SIDE = ("casereport.pipeline", "casereport.report", "casereport.cli", "casereport.audit")
+BUILD_SIDE = ("casereport.pipeline", "casereport.kernels", "casereport.diff",
+              "casereport.report", "casereport.cli", "casereport.audit")
 
 
 def _module_name(path: Path) -> str:
@@ -40,6 +42,13 @@ def _module_name(path: Path) -> str:
 
 
 MODULES = {_module_name(p): p for p in sorted(SRC.rglob("*.py"))}
+#: Display: the shared helpers (``casereport.display``) and each analysis room's ``tables``
+#: and ``figures``, which sit beside the room's analysis but in the layer above it.
+DISPLAY = tuple(sorted(
+    m for m in MODULES
+    if m.startswith("casereport.display")
+    or (m.startswith("casereport.analyses.") and m.rsplit(".", 1)[1] in ("tables", "figures"))
+))
 
 
 def _imports(name: str) -> set[str]:
@@ -104,14 +113,9 @@ def _analysis_side() -> list[str]:
     return [
         m
         for m in MODULES
-        if m.startswith(("casereport.stats", "casereport.analyses"))
+        if m.startswith(("casereport.stats", "casereport.analyses", "casereport.trialdata"))
         or m in PRIMITIVES
-        or m in (
-            "casereport.tables",
-            "casereport.matrices",
-            "casereport.figures",
-            "casereport.notebook_setup",
-        )
+        or m in DISPLAY
     ]
 
 
@@ -128,11 +132,13 @@ def test_stats_is_independent_of_the_trials(module):
 
 
 @pytest.mark.parametrize(
-    "module", sorted(m for m in MODULES if m.startswith("casereport.analyses"))
+    "module",
+    sorted(m for m in MODULES if m.startswith("casereport.analyses") and m not in DISPLAY),
 )
 def test_analyses_do_not_import_display(module):
-    """Analyses compute; tables and figures display (and may import analyses)."""
-    assert not GRAPH[module] & {"casereport.tables", "casereport.matrices", "casereport.figures"}
+    """Analyses compute; tables and figures display (and may import analyses), even in the
+    same room."""
+    assert not GRAPH[module] & set(DISPLAY)
 
 
 def _notebook_imports() -> dict[str, set[str]]:
@@ -211,7 +217,7 @@ def test_notebook_defaults_are_the_trial_folders_parameters(notebook):
     """A trial's cut-off is typed once, in its data/<code>/trial.yaml (the build passes it
     to every run); the notebooks' literal defaults (papermill needs literals) equal the
     default trials' values, so a run from JupyterLab analyses as the build does."""
-    from casereport import trials
+    from casereport.trialdata import trials
 
     defaults = _parameter_defaults(notebook)
     found = trials.discover()
@@ -241,14 +247,15 @@ def test_sources_pass_the_projects_lint_rules():
 #: import its own layer and the layers below it, never one above.
 LAYERS = [
     ("entry points", ("casereport.cli", "casereport.__main__")),
-    ("build wing", ("casereport.pipeline", "casereport.report", "casereport.audit")),
-    ("display", ("casereport.tables", "casereport.tables_enrich", "casereport.matrices",
-                 "casereport.figures", "casereport.notebook_setup")),
+    ("build", ("casereport.pipeline",)),
+    ("diff", ("casereport.diff",)),
+    ("report", ("casereport.report", "casereport.audit")),
+    ("kernels", ("casereport.kernels",)),
+    ("display", DISPLAY),
     ("analyses", ("casereport.analyses",)),
     ("statistics", ("casereport.stats",)),
-    ("data", ("casereport.data", "casereport.validate", "casereport.claims",
-              "casereport.codebook", "casereport.trials", "casereport.synthetic")),
-    ("primitives", tuple(PRIMITIVES)),
+    ("data", ("casereport.trialdata",)),
+    ("primitives", ("casereport.primitives",)),
 ]
 
 

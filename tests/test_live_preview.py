@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from casereport import paths
 from casereport.pipeline import live, serve, watch
+from casereport.primitives import paths
 from tests.project import make_project
 from tests.test_quarto import require_quarto
 from tests.test_report_support import CHROMIUM_ARGS, require_chromium

@@ -3,7 +3,7 @@ labels.RAN or labels.CACHED, and the report reads exactly those."""
 
 from __future__ import annotations
 
-from casereport.labels import CACHED, CASE_PROFILE, RAN
+from casereport.primitives.labels import CACHED, CASE_PROFILE, RAN
 from casereport.report import case_appendix
 
 

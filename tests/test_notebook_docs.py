@@ -12,9 +12,9 @@ import nbformat
 import papermill
 import pytest
 
-from casereport import paths
-from casereport.labels import CASE_PROFILE
 from casereport.pipeline import plan
+from casereport.primitives import paths
+from casereport.primitives.labels import CASE_PROFILE
 
 NOTEBOOKS = sorted(p.stem for p in paths.NOTEBOOKS_DIR.glob("*.ipynb"))
 

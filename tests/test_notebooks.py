@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from casereport import paths, results
+from casereport.primitives import paths, results
 
 NOTEBOOKS = ["engagement_fidelity", "mentoring_time", "cross_case", "case_profile"]
 LABELS = {  # docs/architecture.md, "Notebook contract"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from casereport import paths
+from casereport.primitives import paths
 
 ROOT = paths.ROOT
 LOCK = "requirements/lock.txt"

@@ -12,11 +12,12 @@ import pytest
 import yaml
 from scipy import optimize, special, stats
 
-from casereport import data, format, paths
-from casereport.analyses import enrich
-from casereport.analyses import enrich_limits as L
+from casereport.analyses.engagement_fidelity import analysis as enrich
+from casereport.analyses.engagement_fidelity import limits as L
 from casereport.pipeline import plan
+from casereport.primitives import format, paths
 from casereport.stats import agh_loglik
+from casereport.trialdata import loaders
 
 #: parameter set -> model -> (odds ratio, ci_low, ci_high, p, n): today's values at commit
 #: 54c1821 (``odds_ratio_models(enrich, 0.95)`` printed with repr).
@@ -191,7 +192,7 @@ def _prepared(parameter_set: str):
         or {}
     )
     return enrich.prepare(
-        data.load_enrich(paths.ENRICH_CSV),
+        loaders.load_enrich(paths.ENRICH_CSV),
         p.get("exclude_sites", []),
         p.get("engaged_from_published_pct", []),
     )

@@ -24,7 +24,7 @@ import nbformat
 import pytest
 from filelock import FileLock
 
-from casereport import paths
+from casereport.primitives import paths
 from tests.project import (
     casereport,
     copy_built,
@@ -147,7 +147,7 @@ def test_editing_a_function_reruns_exactly_the_runs_that_loaded_it(built, tmp_pa
     """The cache keys each run on the package modules its kernel loaded. Editing a function
     that only the case profiles reach re-executes the 23 case-profile runs and nothing
     else; editing the build itself re-executes nothing. The manifest says which ran."""
-    import casereport.analyses.profile as profile_module
+    import casereport.analyses.case_profile.analysis as profile_module
 
     rel = Path(profile_module.__file__).resolve().relative_to(paths.SRC_DIR)
     root = copy_built(built, tmp_path / "p", outputs=False)

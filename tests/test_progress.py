@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from casereport import paths
 from casereport.pipeline.progress import seconds_left
+from casereport.primitives import paths
 from tests.project import casereport, make_project
 from tests.test_terminal_output import on_terminal
 

@@ -1,5 +1,6 @@
 """The ENRICH QCA calibration, sweep, minimisation and fuzzy option
-(casereport.analyses.qca_enrich) checked against hand calculations of the set-theoretic
+(casereport.analyses.cross_case.qca_engagement) checked against hand calculations of the
+set-theoretic
 formulas (Ragin 2008, ch. 3 and 5): crisp necessity consistency |X ∩ Y| / |Y|, fuzzy
 consistency Σ min(x, y) / Σ y, and the direct method's closed form at its anchors."""
 
@@ -11,14 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from casereport import data, paths, results, stats, trials
-from casereport.analyses import enrich
-from casereport.analyses import qca_enrich as Q
+from casereport import stats
+from casereport.analyses.cross_case import qca_engagement as Q
+from casereport.analyses.engagement_fidelity import analysis as enrich
+from casereport.analyses.engagement_fidelity import classify as ef_classify
+from casereport.primitives import paths, results
+from casereport.trialdata import loaders, trials
 
-ENRICH = enrich.prepare(data.load_enrich(paths.ENRICH_CSV))
+ENRICH = enrich.prepare(loaders.load_enrich(paths.ENRICH_CSV))
 CUT = trials.get("enrich").parameters  # data/enrich/trial.yaml
 HIGH = {"high_engagement": CUT["high_engagement"], "high_fidelity": CUT["high_fidelity"]}
-SETS = stats.enrich_crisp_sets(ENRICH, **HIGH)
+SETS = ef_classify.crisp_sets(ENRICH, **HIGH)
 
 
 def test_calibration_respects_the_urban_parameter():
@@ -26,7 +30,7 @@ def test_calibration_respects_the_urban_parameter():
     when the parameter lists it."""
     loc = ENRICH["location"]
     for urban in (["Urban"], ["Urban", "Urban/rural"]):
-        sets = stats.enrich_crisp_sets(ENRICH, urban_values=tuple(urban), **HIGH)
+        sets = ef_classify.crisp_sets(ENRICH, urban_values=tuple(urban), **HIGH)
         rows = Q.calibration_rows(sets, enrich.cutoffs(**CUT))
         got = results.lookup(pd.DataFrame(rows), "qca_enrich_calibration", "n_urban")
         assert got == loc.isin(urban).sum()
@@ -126,7 +130,7 @@ def test_contradictory_configurations_named_with_consistency_and_treatment():
     3 and 5 have high engagement, 2 does not: consistency 2/3, below the cut-off of 1, so
     coded 0. No other observed row mixes outcomes (sites 4, 6: row 1; 7: row 5; 1: row 7,
     all without high engagement). With a cut-off of 0.6 the same row is coded 1."""
-    from casereport.analyses import cross_case
+    from casereport.analyses.cross_case import analysis as cross_case
 
     tt = stats.truth_table(SETS, Q.CONDITIONS, Q.OUTCOME, complete=True)
     contra = stats.contradictions(tt)

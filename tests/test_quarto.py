@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from casereport import paths
+from casereport.primitives import paths
 from casereport.report import quarto, shortcodes
 from tests.project import make_project
 from tests.test_report_support import SCRIPT_LOCATION, inspect_page, page_fit, serve

@@ -11,7 +11,7 @@ import re
 import pytest
 import yaml
 
-from casereport import paths
+from casereport.primitives import paths
 from casereport.report import checks
 from tests.test_report_support import demo_article, demo_build
 

@@ -13,10 +13,12 @@ import pypandoc
 import pytest
 import yaml
 
-from casereport import audit, codebook, paths
-from casereport import format as number_format
-from casereport import markdown as md
+from casereport import audit
+from casereport.primitives import format as number_format
+from casereport.primitives import markdown as md
+from casereport.primitives import paths
 from casereport.report import case_appendix, colophon, fragments, variables
+from casereport.trialdata import codebook
 
 SCRIPT = "<script>window.__pwned=1</script>"
 
@@ -295,7 +297,7 @@ def test_git_commit_outside_a_checkout(tmp_path):
     ],
 )
 def test_number_style(value, text):
-    """Rules in the casereport.format docstring: half up in decimal (12.25 -> 12.3 where
+    """Rules in the casereport.primitives.format docstring: half up in decimal (12.25 -> 12.3 where
     Python's round gives 12.2), U+2212 minus, no sign on a value that rounds to zero."""
     assert number_format.number(value) == text
 

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from casereport import paths
+from casereport.primitives import paths
 from casereport.report import fragments
 from tests import demo
 

@@ -1,4 +1,4 @@
-"""Tidy results writer and the analysis inputs in casereport.results."""
+"""Tidy results writer and the analysis inputs in casereport.primitives.results."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import math
 import pandas as pd
 import pytest
 
-from casereport import data, results
-from casereport.analyses import enrich, inputs, retake
+from casereport.analyses import inputs
+from casereport.analyses.engagement_fidelity import analysis as enrich
+from casereport.analyses.mentoring_time import analysis as retake
+from casereport.primitives import results
+from casereport.trialdata import loaders
 
 
 def test_write_results_columns_dtypes_and_atomic(tmp_path):
@@ -63,7 +66,7 @@ def test_site_quantity_and_slug():
 
 
 def test_prepare_enrich_derives_site4_count_from_published_pct():
-    raw = data.load_enrich()
+    raw = loaders.load_enrich()
     df = enrich.prepare(raw, engaged_from_published_pct=["4"])
     site4 = df.set_index("site").loc["4"]
     assert site4["engaged"] == 7  # round_half_up(41 x 17 / 100) = round(6.97)
@@ -72,15 +75,15 @@ def test_prepare_enrich_derives_site4_count_from_published_pct():
 
 
 def test_prepare_enrich_excludes_and_rejects_unknown_sites():
-    df = enrich.prepare(data.load_enrich(), exclude_sites=["2"])
+    df = enrich.prepare(loaders.load_enrich(), exclude_sites=["2"])
     assert "2" not in set(df["site"]) and len(df) == 6
     with pytest.raises(ValueError, match="99"):
-        enrich.prepare(data.load_enrich(), exclude_sites=["99"])
+        enrich.prepare(loaders.load_enrich(), exclude_sites=["99"])
 
 
 def test_enrich_case_rows_reproduce_paper():
-    df = enrich.prepare(data.load_enrich())
-    from casereport import trials
+    df = enrich.prepare(loaders.load_enrich())
+    from casereport.trialdata import trials
 
     ENRICH_CUTOFFS = trials.get("enrich").parameters
 
@@ -97,7 +100,7 @@ def test_enrich_case_rows_reproduce_paper():
 
 
 def test_retake_groups_reproduce_paper():
-    df = retake.prepare(data.load_retake(), data.load_factors())
+    df = retake.prepare(loaders.load_retake(), loaders.load_factors())
     groups = dict(zip(df["site"], retake.groups(df, 60, 10), strict=True))
     assert sorted((s for s, g in groups.items() if g == "close"), key=int) == ["9", "10", "13"]
     assert [s for s, g in groups.items() if g == "less"] == ["2"]

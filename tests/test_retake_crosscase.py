@@ -13,9 +13,14 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from casereport import data, matrices, paths, tables
-from casereport.analyses import cross_case, enrich, retake
+from casereport.analyses.cross_case import analysis as cross_case
+from casereport.analyses.cross_case import tables as cc_tables
+from casereport.analyses.engagement_fidelity import analysis as enrich
+from casereport.analyses.mentoring_time import analysis as retake
+from casereport.analyses.mentoring_time import tables as mt_tables
+from casereport.primitives import paths
 from casereport.report import shortcodes
+from casereport.trialdata import loaders
 
 FACTORS = ["ot_turnover", "low_competency", "less_confident", "larger_caseload",
            "site_specific_issues"]  # fmt: skip
@@ -23,7 +28,7 @@ FACTORS = ["ot_turnover", "low_competency", "less_confident", "larger_caseload",
 
 @pytest.fixture(scope="module")
 def df() -> pd.DataFrame:
-    return retake.prepare(data.load_retake(), data.load_factors())
+    return retake.prepare(loaders.load_retake(), loaders.load_factors())
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +158,7 @@ def test_theory_matrix_by_hand(df):
     reasons: Managing research and clinical duties and Timely support (both judgement: no
     sentence names site 2 in either link);
     sites 9, 10, 13 (close to expected) touch nothing."""
-    m = cross_case.theory_matrix(df, data.load_reason_map())
+    m = cross_case.theory_matrix(df, loaders.load_reason_map())
     col3 = {e: v for e, v in m["3"].items() if v}
     assert col3 == {"Positive reinforcement (M)": "paper",
                     "Increased mentee confidence (O)": "judgement"}  # fmt: skip
@@ -163,9 +168,9 @@ def test_theory_matrix_by_hand(df):
     for s in ("9", "10", "13"):
         assert (m[s] == "").all()
     rows = {r["quantity"]: r["estimate"] for r in
-            cross_case.mapping_rows(data.load_reason_map(), m)}  # fmt: skip
+            cross_case.mapping_rows(loaders.load_reason_map(), m)}  # fmt: skip
     assert (rows["n_mappings"], rows["n_paper"], rows["n_judgement"]) == (14, 4, 10)
-    shown = matrices.theory_matrix(m)
+    shown = cc_tables.theory_matrix(m)
     assert set(shown.drop(columns="Programme-theory element").to_numpy().ravel()) <= {"P", "J", ""}
 
 
@@ -173,11 +178,11 @@ def test_cross_case_matrices_one_row_per_site(df, groups):
     """RETAKE: 16 rows, reasons summed per site (site 1: turnover, low competency, larger
     caseload = 3, from retake_site_factors.csv); ENRICH: 7 rows, site 6 engaged 6/20 = 30%
     with its Clopper-Pearson interval from scipy's beta quantiles."""
-    m = cross_case.theory_matrix(df, data.load_reason_map())
+    m = cross_case.theory_matrix(df, loaders.load_reason_map())
     rm = cross_case.retake_matrix(df, groups, FACTORS, m)
     assert len(rm) == 16 and rm.set_index("site").loc["1", "n_reasons"] == 3
-    e = enrich.prepare(data.load_enrich())
-    from casereport import trials
+    e = enrich.prepare(loaders.load_enrich())
+    from casereport.trialdata import trials
 
     ENRICH_CUTOFFS = trials.get("enrich").parameters
 
@@ -186,14 +191,14 @@ def test_cross_case_matrices_one_row_per_site(df, groups):
     lo, hi = sps.beta.ppf(0.025, 6, 15), sps.beta.ppf(0.975, 7, 14)
     assert em.loc["6", "engagement_low"] == pytest.approx(100 * lo)
     assert em.loc["6", "engagement_high"] == pytest.approx(100 * hi)
-    shown = matrices.retake_matrix(rm, FACTORS)
+    shown = cc_tables.retake_matrix(rm, FACTORS)
     assert shown.iloc[1]["Group"] == "less"
 
 
 def test_demographics_percentages():
     """Table 1: 1/19 = 5.263%, 18/19 = 94.737%, 6/6 = 100% (hand division)."""
     rows = {r["quantity"]: r["estimate"] for r in
-            retake.demographics_rows(data.load_demographics())}  # fmt: skip
+            retake.demographics_rows(loaders.load_demographics())}  # fmt: skip
     assert sorted(round(v, 3) for k, v in rows.items() if k.startswith("pct_")) == [
         5.263, 94.737, 100.0]  # fmt: skip
     assert rows["n_ots"] == 19 and rows["n_mentors"] == 6
@@ -220,7 +225,7 @@ def test_no_retake_table_or_result_divides_site_minutes_by_people(df, groups):
     est = {round(float(v), 6) for v in res["estimate"].dropna()}
     assert not est & per_person
     assert not res["quantity"].str.contains("minutes_per_(?:participant|ot)").any()
-    t = tables.retake_sites(df, groups)
+    t = mt_tables.retake_sites(df, groups)
     assert not [c for c in t.columns if "per participant" in c.lower() or "per ot" in c.lower()]
     assert set(t.columns) == {"Site", "Months", "Minutes", "Phone (%)", "Partic.", "OTs",
                               "Min/month", "Recomp.", "Partic./OT", "Recomp. ", "Group"}
@@ -229,14 +234,15 @@ def test_no_retake_table_or_result_divides_site_minutes_by_people(df, groups):
 
 
 def test_no_half_even_formatting_in_display_code():
-    """Every displayed number goes through casereport.format (half up): no f-string or
+    """Every displayed number goes through casereport.primitives.format (half up): no f-string or
     str.format precision (`:.1f`, `:,.0f`), no built-in round() and no '%.1f' in the modules
     that make tables, figures, fragments or variables (Python's float formatting and round()
     are half-even on the binary value)."""
-    display = [
-        "tables.py", "matrices.py", "figures.py", "report/fragments.py",
-        "report/variables.py", "report/preview.py", "analyses/profile.py",
-    ]  # fmt: skip
+    src = paths.ROOT / "src" / "casereport"
+    display = sorted(str(p.relative_to(src)) for p in src.glob("**/*.py")
+                     if p.parent.name == "display" or p.stem in ("tables", "figures"))
+    display += ["report/fragments.py", "report/variables.py", "report/preview.py",
+                "analyses/case_profile/analysis.py"]
     bad = []
     for rel in display:
         text = (paths.ROOT / "src" / "casereport" / rel).read_text(encoding="utf-8")
@@ -297,7 +303,7 @@ def test_theory_map_counts_are_four_paper_and_ten_judgement_links_and_quoted_as_
     (only four links rest on a sentence that names the reason in the theme's own section:
     less confident -> Positive reinforcement and site-specific issues -> three elements);
     the article quotes them through the build's variables, never as typed numbers."""
-    rm = data.load_reason_map()
+    rm = loaders.load_reason_map()
     paper = set(zip(rm.loc[rm["basis"] == "paper", "reason"],
                     rm.loc[rm["basis"] == "paper", "theme"], strict=True))  # fmt: skip
     assert paper == {
@@ -306,7 +312,7 @@ def test_theory_map_counts_are_four_paper_and_ten_judgement_links_and_quoted_as_
         ("site_specific_issues", "Managing research and clinical duties"),
         ("site_specific_issues", "Facilitation strategy"),
     }
-    m = cross_case.theory_matrix(retake.prepare(data.load_retake(), data.load_factors()), rm)
+    m = cross_case.theory_matrix(retake.prepare(loaders.load_retake(), loaders.load_factors()), rm)
     rows = {r["quantity"]: r["estimate"] for r in cross_case.mapping_rows(rm, m)}
     assert (rows["n_paper"], rows["n_judgement"]) == (4, 10)
     flat = re.sub(r"\s+", " ", _article())

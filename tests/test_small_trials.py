@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from casereport import paths
+from casereport.primitives import paths
 from tests.project import casereport, copy_built, make_project
 
 pytestmark = pytest.mark.slow

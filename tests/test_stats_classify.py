@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from casereport import stats as _stats
-from casereport import trials
+from casereport.analyses.engagement_fidelity import classify as ef_classify
+from casereport.analyses.mentoring_time import classify as mt_classify
+from casereport.trialdata import trials
 
 # The trials' own choices (data/enrich/trial.yaml, data/retake/trial.yaml), the defaults of
 # these tests; a test that varies one passes it.
@@ -15,20 +16,20 @@ TOLERANCE = trials.get("retake").parameters["tolerance_minutes"]
 
 
 def classify_enrich(df, **kw):
-    return _stats.classify_enrich(df, **{**CUT, **kw})
+    return ef_classify.classify_sites(df, **{**CUT, **kw})
 
 
 def classify_mentoring(m, expected=EXPECTED, tolerance=TOLERANCE):
-    return _stats.classify_mentoring(m, expected=expected, tolerance=tolerance)
+    return mt_classify.classify_sites(m, expected=expected, tolerance=tolerance)
 
 
 def enrich_crisp_sets(df, **kw):
     cut = {"high_engagement": CUT["high_engagement"], "high_fidelity": CUT["high_fidelity"]}
-    return _stats.enrich_crisp_sets(df, **{**cut, **kw})
+    return ef_classify.crisp_sets(df, **{**cut, **kw})
 
 
 def retake_crisp_sets(sites, factors, **kw):
-    return _stats.retake_crisp_sets(
+    return mt_classify.crisp_sets(
         sites, factors, **{"expected": EXPECTED, "tolerance": TOLERANCE, **kw}
     )
 

@@ -1,18 +1,20 @@
-"""The stats layer on the project's transcribed data (data/, via casereport.data):
+"""The stats layer on the project's transcribed data (data/, via casereport.trialdata.loaders):
 reproduces what the papers report. Regression guards for the key numbers live here too,
 with tolerances wide enough to survive harmless refactors."""
 
 import numpy as np
 import pytest
 
-from casereport import data, trials
 from casereport import stats as cs
+from casereport.analyses.engagement_fidelity import classify as ef_classify
+from casereport.analyses.mentoring_time import classify as mt_classify
+from casereport.trialdata import loaders, trials
 
 
 @pytest.fixture(scope="module")
 def enrich():
-    e = data.load_enrich()
-    e["engagement_pct"] = cs.engagement_percent(e["engaged"], e["with_engagement_data"])
+    e = loaders.load_enrich()
+    e["engagement_pct"] = ef_classify.engagement_percent(e["engaged"], e["with_engagement_data"])
     return e
 
 
@@ -20,7 +22,7 @@ def test_enrich_selection_and_outlier(enrich):
     """Gillard et al. (2024): cases 3, 5 (high–high), 4, 6 (low–low), 2 (outlier); site 2
     is also the most influential site in both models (largest Cook's D)."""
     cut = trials.get("enrich").parameters  # data/enrich/trial.yaml
-    cls = cs.classify_enrich(enrich, **cut).set_index("site")["case_type"]
+    cls = ef_classify.classify_sites(enrich, **cut).set_index("site")["case_type"]
     assert cls.to_dict() == {
         "1": "other",
         "2": "outlier",
@@ -54,16 +56,16 @@ def test_retake_groups_and_rates():
     """Craven et al. (2021): close = 9, 10, 13; less = 2; twelve more. Rate models run for
     every factor with finite rate ratios; the RETAKE truth table row with both turnover and
     low competency (sites 1, 4, 5, 11, 15) is fully consistent with above-expected time."""
-    r = data.load_retake()
-    fw = data.factors_wide(data.load_factors())
-    g = cs.classify_mentoring(r["minutes_per_month"], expected=60.0, tolerance=10.0)
+    r = loaders.load_retake()
+    fw = loaders.factors_wide(loaders.load_factors())
+    g = mt_classify.classify_sites(r["minutes_per_month"], expected=60.0, tolerance=10.0)
     assert set(r.loc[g == "close", "site"]) == {"9", "10", "13"}
     assert set(r.loc[g == "less", "site"]) == {"2"}
     d = r.merge(fw, on="site")
-    rates = cs.rate_models(d, "mentoring_minutes", "months_in_study", data.factor_names())
+    rates = cs.rate_models(d, "mentoring_minutes", "months_in_study", loaders.factor_names())
     assert len(rates) == 5 and np.isfinite(rates["estimate"]).all()
     tt = cs.truth_table(
-        cs.retake_crisp_sets(r, fw, expected=60.0, tolerance=10.0),
+        mt_classify.crisp_sets(r, fw, expected=60.0, tolerance=10.0),
         ["ot_turnover", "low_competency"],
         "above_expected",
     ).set_index("row")

@@ -95,14 +95,15 @@ def test_lock_edit_makes_every_run_stale(copy):
 
 
 def test_package_module_edit_names_the_module(built_project, copy):
-    """A comment appended to analyses/retake.py makes stale exactly the runs whose kernels
-    loaded it (``package_modules`` in the build's manifest, recorded by the executor), each
-    naming that module."""
+    """A comment appended to analyses/mentoring_time/analysis.py makes stale exactly the runs
+    whose kernels loaded it (``package_modules`` in the build's manifest, recorded by the
+    executor), each naming that module."""
     manifest = json.loads((built_project / "build" / "manifest.json").read_text())
     loaders = {r["run_id"] for r in manifest["runs"]
-               if "analyses/retake.py" in r["package_modules"]}
-    module = copy / "src" / "casereport" / "analyses" / "retake.py"
+               if "analyses/mentoring_time/analysis.py" in r["package_modules"]}
+    module = copy / "src" / "casereport" / "analyses" / "mentoring_time" / "analysis.py"
     module.write_text(module.read_text() + "\n# an edit\n")
     stale = _stale(copy)
     assert "mentoring_time--primary" in loaders and set(stale) == loaders
-    assert all(r == ["package: analyses/retake.py changed"] for r in stale.values())
+    why = ["package: analyses/mentoring_time/analysis.py changed"]
+    assert all(r == why for r in stale.values())

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from casereport import paths
+from casereport.primitives import paths
 from casereport.report import quarto, supplement
 
 # Copied from _manuscript/supplement/index.html (Quarto 1.10.18): a fragment table, an

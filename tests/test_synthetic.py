@@ -7,7 +7,7 @@ import filecmp
 import pandas as pd
 import pytest
 
-from casereport import data, synthetic, validate
+from casereport.trialdata import loaders, synthetic, validate
 
 FILES = ["enrich/enrich_sites.csv", "retake/retake_sites.csv", "retake/retake_site_factors.csv",
          "retake/programme_theory.csv", "enrich/datapackage.json", "retake/datapackage.json",
@@ -24,14 +24,14 @@ def test_valid_under_the_validator(trial):
 
 
 def test_loaders_read_it_with_the_requested_sizes_and_unique_ids(trial):
-    enrich = data.load_enrich(trial.enrich_csv)
-    retake = data.load_retake(trial.retake_csv)
-    factors = data.load_factors(trial.factors_csv)
+    enrich = loaders.load_enrich(trial.enrich_csv)
+    retake = loaders.load_retake(trial.retake_csv)
+    factors = loaders.load_factors(trial.factors_csv)
     assert len(enrich) == 40 and enrich["site"].is_unique
     assert len(retake) == 25 and retake["site"].is_unique
     assert len(factors) == 25 * len(synthetic.FACTOR_PREVALENCE)
     assert not factors.duplicated(["site", "factor"]).any()
-    assert list(data.factors_wide(factors)["site"]) == list(retake["site"])
+    assert list(loaders.factors_wide(factors)["site"]) == list(retake["site"])
 
 
 def test_published_percentages_are_the_rounded_ratios(trial):

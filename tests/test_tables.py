@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from casereport import data, markdown, tables
-from casereport.analyses import enrich, retake
+from casereport.analyses.engagement_fidelity import analysis as enrich
+from casereport.analyses.engagement_fidelity import tables as ef_tables
+from casereport.analyses.mentoring_time import analysis as retake
+from casereport.analyses.mentoring_time import tables as mt_tables
+from casereport.primitives import markdown
+from casereport.trialdata import loaders
 
 PUBLISHED_TABLE2 = {  # Gillard et al. 2024, Table 2, as printed
     "1": ("181/93", "89 (96%)", "61 (69%)", "10.4"),
@@ -26,7 +30,7 @@ def test_escape_neutralises_html_and_markdown():
 
 
 def test_enrich_table_reproduces_published_cells():
-    t = tables.enrich_sites(enrich.prepare(data.load_enrich()))
+    t = ef_tables.enrich_sites(enrich.prepare(loaders.load_enrich()))
     cols = ["Total participants/ no. offered peer support", "With engagement data, n (%)",
             "Engaged, n (%)", "Site fidelity score"]  # fmt: skip
     got = {s.removeprefix("Site "): tuple(r) for s, r in zip(t["Site"], t[cols].to_numpy(),
@@ -38,8 +42,8 @@ def test_enrich_table_reproduces_published_cells():
 
 
 def test_retake_table_reproduces_published_columns_and_totals():
-    df = retake.prepare(data.load_retake(), data.load_factors())
-    t = tables.retake_sites(df, retake.groups(df, 60, 10))
+    df = retake.prepare(loaders.load_retake(), loaders.load_factors())
+    t = mt_tables.retake_sites(df, retake.groups(df, 60, 10))
     body, total = t.iloc[:-1], t.iloc[-1]
     assert body["Min/month"].tolist() == [str(v) for v in df["minutes_per_month"]]
     assert body["Partic./OT"].tolist() == [str(v) for v in df["participants_per_ot"]]
@@ -50,13 +54,13 @@ def test_retake_table_reproduces_published_columns_and_totals():
 
 
 def test_case_table_escapes_data_strings():
-    from casereport import trials
+    from casereport.trialdata import trials
 
     ENRICH_CUTOFFS = trials.get("enrich").parameters
 
-    df = enrich.prepare(data.load_enrich())
+    df = enrich.prepare(loaders.load_enrich())
     df.loc[0, "location"] = "<script>alert(1)</script>"
-    md = markdown.frame(tables.enrich_cases(enrich.cases(df, ENRICH_CUTOFFS),
+    md = markdown.frame(ef_tables.enrich_cases(enrich.cases(df, ENRICH_CUTOFFS),
                                                 ENRICH_CUTOFFS))  # fmt: skip
     assert "<script>" not in md
     assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in md  # markdown.escape

@@ -17,7 +17,7 @@ import sys
 import pexpect
 from rich.console import Console
 
-from casereport import paths, terminal
+from casereport.primitives import paths, terminal
 from tests.test_diff import _fake_build, _frame, _row
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from casereport import paths
+from casereport.primitives import paths
 from tests.project import THIRD_SITES, add_third_trial, casereport, copy_built, statuses
 
 pytestmark = pytest.mark.slow

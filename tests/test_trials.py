@@ -1,4 +1,4 @@
-"""The registry of trial folders (casereport.trials): discovery, trial.yaml checks, the
+"""The registry of trial folders (casereport.trialdata.trials): discovery, trial.yaml checks, the
 merged codebook, and the run plan and fingerprint that follow the folders."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from casereport import codebook, paths, trials, validate
-from casereport.codebook import DataError
 from casereport.pipeline import plan, state
+from casereport.primitives import paths
+from casereport.trialdata import codebook, trials, validate
+from casereport.trialdata.codebook import DataError
 
 
 def _copy(tmp_path: Path) -> Path:
@@ -122,7 +123,7 @@ def test_a_case_profile_follows_the_trial_folders_shape(tmp_path):
     shape and named by its trial.yaml (not by a list of trial codes); a code with no folder
     among the paths is an error, never another trial's branch. Expected: site 3's engagement
     27/34 = 79.4% ranks 2nd of 7 (Gillard 2024, Table 2; site 5's 16/20 = 80% is 1st)."""
-    from casereport.analyses import profile
+    from casereport.analyses.case_profile import analysis as profile
 
     data = _copy(tmp_path)
     peers = data / "peers"

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from casereport import data, paths, validate
 from casereport.cli import app
+from casereport.primitives import paths
+from casereport.trialdata import loaders, validate
 
 CORPUS = Path(__file__).parent / "bad_inputs"
 # As problems name them: the path inside data/ (one folder per trial).
@@ -126,8 +127,8 @@ def test_tolerated_variant_passes(case, tmp_path):
     TOLERATED)."""
     folder = materialise(case, tmp_path)
     assert validate.validate_dir(folder).problems == []
-    got = data.load_enrich(folder / E)
-    want = data.load_enrich()
+    got = loaders.load_enrich(folder / E)
+    want = loaders.load_enrich()
     if case == "non_numeric_site_ids":
         want["site"] = "S" + want["site"]
     assert got.equals(want)
@@ -196,8 +197,8 @@ def test_cli_validate_exit_codes(tmp_path):
 def test_loader_raises_data_error_naming_cell(tmp_path):
     """Loaders reuse the validator: a 140% raises DataError naming file, line 4 and column."""
     folder = materialise("percentage_140", tmp_path)
-    with pytest.raises(data.DataError) as info:
-        data.load_enrich(folder / E)
+    with pytest.raises(loaders.DataError) as info:
+        loaders.load_enrich(folder / E)
     (p,) = info.value.problems
     assert (p.file, p.row, p.column, p.value) == (E, 4, "pct_engaged", "140")
     assert "line 4" in str(info.value)

@@ -18,7 +18,7 @@ is pointed at it with ``CASEREPORT_ROOT``), so the developer's ``build/`` and
 ``noop``      rebuild with nothing changed, against the clean build (with and without render).
 ``change``    rebuild after editing one cell of one data file: which runs re-executed (against
               the runs whose inputs include that file) and the time.
-``scale``     synthetic trials (``casereport.synthetic``, fixed seed) of 7, 100, 1,000 and
+``scale``     synthetic trials (``casereport.trialdata.synthetic``, fixed seed) of 7, 100, 1,000 and
               10,000 sites: wall time and peak memory of the engagement-fidelity notebook and
               case-profile runs, in a kernel (papermill) and in-process; cProfile at the
               largest size when the 3x target is missed.

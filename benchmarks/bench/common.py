@@ -182,8 +182,8 @@ def plan_runs(data_dir: Path | None = None,
               notebooks: list[str] | None = None) -> list[dict[str, Any]]:
     """The build's run list (of ``build --data-dir DATA_DIR --only NOTEBOOKS``): notebook,
     run id, effective parameters and declared inputs."""
-    from casereport import paths
     from casereport.pipeline import plan as runs
+    from casereport.primitives import paths
 
     out = []
     for run in runs.plan(data_dir=data_dir, notebooks=notebooks):

@@ -122,11 +122,12 @@ def floor_main(runs_json: str, out_json: str, profile: str | None,
     """Subprocess entry: execute every run in runs_json in this one process.
 
     As the build does, the data folder is validated once first and the loaders are told
-    so (``data.VALIDATED_ENV``), so the runs do the same work as in the build's kernels.
+    so (``loaders.VALIDATED_ENV``), so the runs do the same work as in the build's kernels.
     Per run: wall seconds and CPU seconds of this process."""
     t0 = time.perf_counter()
     import casereport  # noqa: F401
-    from casereport import data, notebook_setup, paths, validate  # noqa: F401
+    from casereport.primitives import paths
+    from casereport.trialdata import loaders, validate  # noqa: F401
 
     floor = Floor()
     imports = time.perf_counter() - t0
@@ -139,8 +140,8 @@ def floor_main(runs_json: str, out_json: str, profile: str | None,
     profiler = None
     with tempfile.TemporaryDirectory(prefix="floor-") as tmp:
         record = Path(tmp) / "validated.json"
-        data.record_validated(checked.files, record)
-        os.environ[data.VALIDATED_ENV] = str(record)
+        loaders.record_validated(checked.files, record)
+        os.environ[loaders.VALIDATED_ENV] = str(record)
         validation = time.perf_counter() - t1
         if profile:
             import cProfile
@@ -210,7 +211,7 @@ def scale_worker(mode: str, notebook: str, params_json: str, out_json: str,
             out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         else:
             t0 = time.perf_counter()
-            import casereport.notebook_setup  # noqa: F401
+            import casereport.display.setup  # noqa: F401
 
             floor = Floor()
             import pandas  # noqa: F401

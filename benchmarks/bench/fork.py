@@ -104,7 +104,7 @@ def section_fork(repeats: int, jobs: int, sites: list[int]) -> dict[str, Any]:
     """Clean build with forked kernels against the same build with --no-fork, serial papermill
     and nbconvert and the in-process floor (wall and CPU seconds); per-run overhead; and the
     case-profile build of synthetic trials of ``sites`` sites (time, CPU, peak memory)."""
-    from casereport import synthetic
+    from casereport.trialdata import synthetic
 
     todo = plan_runs()
     log(f"fork: {len(todo)} runs, {repeats} round(s) of fork / no-fork / papermill / "
@@ -189,7 +189,8 @@ def fork_markdown(f: dict[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
           "| kernels | outside cells | outside cells + import cells |", "|---|---|---|",
           *[f"| {k} | {_fmt_s(v['outside_cells'])} | {_fmt_s(v['outside_cells_and_imports'])} |"
             for k, v in o.items()], "",
-          "Synthetic trials (`casereport.synthetic`, n ENRICH-like and n RETAKE-like sites): "
+          "Synthetic trials (`casereport.trialdata.synthetic`, n ENRICH-like and n RETAKE-like "
+          "sites): "
           "`casereport build --no-render --data-dir SYN --only case_profile`, one case profile "
           "per site, forked kernels. Peak memory is the summed RSS of the build's process tree "
           "(shared copy-on-write pages counted once per process).", "",

@@ -65,11 +65,12 @@ def odds_worker(out_json: str, repeats: int) -> None:
     statsmodels) and ``repeats`` more; with the table it returned."""
     import statsmodels.api  # noqa: F401  (imported by the notebook before this cell)
 
-    from casereport import data, paths
-    from casereport.analyses import enrich
-    from casereport.analyses import enrich_limits as limits
+    from casereport.analyses.engagement_fidelity import analysis as enrich
+    from casereport.analyses.engagement_fidelity import limits as limits
+    from casereport.primitives import paths
+    from casereport.trialdata import loaders
 
-    df = enrich.prepare(data.load_enrich(paths.ENRICH_CSV))
+    df = enrich.prepare(loaders.load_enrich(paths.ENRICH_CSV))
     t = time.perf_counter()
     table = limits.odds_ratio_models(df, 0.95)
     first = time.perf_counter() - t
@@ -109,7 +110,7 @@ def _floor_runs(todo: list[dict], project: Path) -> dict[str, Any]:
 
 def _scale_run(n: int, limit: float) -> dict[str, Any]:
     """The engagement-fidelity notebook, in-process, on a synthetic trial of ``n`` sites."""
-    from casereport import synthetic
+    from casereport.trialdata import synthetic
 
     from .scale import _scale_params
 
@@ -178,7 +179,7 @@ def odds_markdown(o: dict[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
     L += ["Slowest cells of the last new run: "
           + "; ".join(f"{s:.2f} s `{src}`" for _i, src, s in slow) + ".", ""]
     L += ["The engagement-fidelity notebook on synthetic trials "
-          "(`casereport.synthetic`, n ENRICH-like sites), in-process, new code:", "",
+          "(`casereport.trialdata.synthetic`, n ENRICH-like sites), in-process, new code:", "",
           "| sites | whole notebook | slowest cells |", "|---|---|---|"]
     for n, r in o["scale"].items():
         cells = sorted(r.get("cells", []), key=lambda c: -c[2])[:3]

@@ -24,10 +24,12 @@ def section_overhead(repeats: int) -> dict[str, Any]:
     imports.cells = [nbformat.v4.new_code_cell(
         "import pandas, numpy, scipy.stats, statsmodels.api, statsmodels.formula.api\n"
         "import matplotlib.pyplot, seaborn\n"
-        "import casereport, casereport.data, casereport.stats, casereport.results\n"
-        "from casereport import notebook_setup\nnotebook_setup.setup()\n"
-        "for m in ('figures', 'tables', 'profile'):\n"
-        "    try:\n        __import__(f'casereport.{m}')\n    except ImportError:\n        pass\n")]
+        "import casereport, casereport.trialdata.loaders, casereport.stats\n"
+        "import casereport.primitives.results\n"
+        "from casereport.display import setup\nsetup.setup()\n"
+        "import casereport.analyses.engagement_fidelity.figures\n"
+        "import casereport.analyses.engagement_fidelity.tables\n"
+        "import casereport.analyses.case_profile.analysis\n")]
     nbformat.write(empty, nbdir / "empty.ipynb")
     nbformat.write(imports, nbdir / "imports.ipynb")
     probes = {
@@ -37,7 +39,8 @@ def section_overhead(repeats: int) -> dict[str, Any]:
         "import_casereport_runs": [sys.executable, "-c", "import casereport.pipeline.plan"],
         "import_notebook_stack": [sys.executable, "-c",
                                   "import pandas, statsmodels.api, statsmodels.formula.api, "
-                                  "seaborn, matplotlib.pyplot, casereport.stats, casereport.data"],
+                                  "seaborn, matplotlib.pyplot, casereport.stats, "
+                                  "casereport.trialdata.loaders"],
         "papermill_cli_empty": [str(BIN / "papermill"), str(nbdir / "empty.ipynb"),
                                 str(nbdir / "empty.out.ipynb"), "-k", KERNEL],
         "papermill_cli_imports": [str(BIN / "papermill"), str(nbdir / "imports.ipynb"),

@@ -154,8 +154,9 @@ def write_markdown(results: dict[str, Any]) -> str:
     if "scale" in s:
         sc = s["scale"]
         L += ["## 4. Scale: synthetic trials", "",
-              f"`casereport.synthetic.make_trial(dir, n, n, seed={sc['seed']})` (n ENRICH-like "
-              "and n RETAKE-like sites); each analysis's data-path parameters point at the "
+              f"`casereport.trialdata.synthetic.make_trial(dir, n, n, seed={sc['seed']})` "
+              "(n ENRICH-like and n RETAKE-like sites); each analysis's data-path parameters "
+              "point at the "
               f"synthetic files. {sc['repeats']} repeat(s); load {sc.get('load')}. "
               "*kernel*: papermill run in the `casereport` kernel (kernel start and imports "
               "included), peak RSS of the kernel process (`getrusage(RUSAGE_CHILDREN)` in a "

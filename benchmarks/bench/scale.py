@@ -48,7 +48,7 @@ def _profile_tables(prof: Path) -> dict[str, list]:
 
 def section_scale(repeats: int, sizes: list[int], profile: bool, limit: float,
                   big_repeats: int) -> dict[str, Any]:
-    from casereport import synthetic
+    from casereport.trialdata import synthetic
 
     analyses = scale_analyses()
     if not analyses:

@@ -28,13 +28,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from casereport import atomic, claims, codebook, data, markdown, paths, terminal, trials, validate
-from casereport.claims import show as _show
-from casereport.codebook import DataError, Problem
-from casereport.rounding import is_half as _is_half
-from casereport.rounding import quantize_half_up as _quantize_half_up
-from casereport.rounding import round_half_even as _round_half_even
-from casereport.rounding import to_decimal as _to_decimal
+from casereport.primitives import atomic, markdown, paths, terminal
+from casereport.primitives.rounding import is_half as _is_half
+from casereport.primitives.rounding import quantize_half_up as _quantize_half_up
+from casereport.primitives.rounding import round_half_even as _round_half_even
+from casereport.primitives.rounding import to_decimal as _to_decimal
+from casereport.trialdata import claims, codebook, loaders, trials, validate
+from casereport.trialdata.claims import show as _show
+from casereport.trialdata.codebook import DataError, Problem
 
 COLUMNS = [
     "id",
@@ -337,7 +338,7 @@ def audit(
         rows += _demographics_rows(tables[demo], codebook.resource(demo, package))
     for trial in trials.discover(data_dir).values():  # each trial's claims, in folder order
         if trial.claims_path.exists():
-            for _, claim in data.load_claims(trial.claims_path).iterrows():
+            for _, claim in loaders.load_claims(trial.claims_path).iterrows():
                 rows.append(_claim_row(claim, tables))
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -356,7 +357,7 @@ def _display_rows(df: pd.DataFrame) -> list[list[str]]:
 
 
 def to_markdown(df: pd.DataFrame) -> str:
-    """The audit table as Markdown (:func:`casereport.markdown.table`)."""
+    """The audit table as Markdown (:func:`casereport.primitives.markdown.table`)."""
     return markdown.table([str(c) for c in df.columns], _display_rows(df)).rstrip("\n")
 
 

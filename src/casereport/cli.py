@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from typer.exceptions import TyperException
 
-from casereport import paths
+from casereport.primitives import paths
 
 app = typer.Typer(
     add_completion=False,
@@ -63,7 +63,7 @@ def _notebooks(names: list[str] | None) -> list[str] | None:
 @app.command()
 def validate(data_dir: DataDir = paths.DATA_DIR) -> None:
     """Check every data file against the codebook; report all problems at once."""
-    from casereport import validate as _validate
+    from casereport.trialdata import validate as _validate
 
     raise typer.Exit(_validate.run(data_dir))
 
@@ -157,7 +157,7 @@ def build(
 
     baseline = None
     if compare_to is not None:
-        from casereport.pipeline import sides
+        from casereport.diff import sides
 
         try:
             baseline = sides.resolve(compare_to, jobs)
@@ -254,8 +254,8 @@ def diff(
         raise typer.BadParameter("give BASE and HEAD, or --base REF", param_hint="'SIDES'")
     import yaml
 
-    from casereport.pipeline import compare
-    from casereport.pipeline.diff import Tolerances
+    from casereport.diff import compare
+    from casereport.diff.conclusions import Tolerances
 
     rules: dict[str, float] = {}
     if tolerances is not None:

@@ -1,14 +1,18 @@
-"""The analyses, one module per analysis, named for it; the notebooks call these.
+"""The analyses: one room (subpackage) per analysis shape, each with its analysis, claims,
+tables and figures, and the rules every room shares; the notebooks call these.
 
-- :mod:`~casereport.analyses.enrich`: ENRICH engagement and fidelity (preparation,
-  association, leave-one-out, case selection); :mod:`~casereport.analyses.enrich_limits`:
-  what that association can and cannot show (influence, models, missing data, employer);
-  :mod:`~casereport.analyses.qca_enrich`: the ENRICH QCA calibration and its sensitivity
-- :mod:`~casereport.analyses.retake`: RETAKE mentoring time (groups, rates, correlations,
-  totals)
-- :mod:`~casereport.analyses.cross_case`: QCA, programme theory and the synthesis
-- :mod:`~casereport.analyses.profile`: one site against its trial
+- ``engagement_fidelity/``: people engaged of those with data against a site score
+  (ENRICH's shape): preparation, association, leave-one-out, case selection (``analysis``),
+  what the association can and cannot show (``limits``), the estimands (``estimands``)
+- ``mentoring_time/``: support time per site over months against a planned amount
+  (RETAKE's shape): groups, rates, correlations, totals
+- ``cross_case/``: QCA (``qca_engagement``: the calibration of an engagement-fidelity trial
+  and its sensitivity), programme theory and the synthesis
+- ``case_profile/``: one site against its trial
+- shared: ``claim_rules`` (the ``Claim`` type), ``claims_registry`` (every room's claims),
+  ``estimability`` (what an analysis needs of the sites), ``inputs`` (parameter lists)
 
-They import the primitives (labels, rounding, format, results, paths), ``data`` and
-``stats``; never the build (``pipeline``), the report, the CLI or the audit.
+Analysis modules import the primitives, ``trialdata`` and ``stats``, never display (the
+rooms' ``tables`` and ``figures``), the build (``pipeline``), the report, the CLI or the
+audit.
 """

@@ -8,7 +8,7 @@ claim::
     [the rank correlations were weaker]{.claim id="enrich-ranks-weaker"}
 
 and the id names a :class:`Claim` declared next to the analysis that computes what it
-reads (``analyses/enrich_claims.py`` and its siblings; all of them listed in
+reads (``analyses/engagement_fidelity/claims.py`` and its siblings; all of them listed in
 ``analyses/claims_registry.py``). The build evaluates every claim on the primary
 parameter set's results and writes ``build/claims.json``; a claim that fails is shown in
 the report, marked, and fails ``casereport build --strict``.
@@ -31,8 +31,8 @@ from typing import Any
 
 import pandas as pd
 
-from casereport.format import estimate as fmt_estimate
-from casereport.labels import PRIMARY
+from casereport.primitives.format import estimate as fmt_estimate
+from casereport.primitives.labels import PRIMARY
 
 HOLDS, FAILS, NOT_EVALUABLE = "holds", "fails", "not evaluable"
 _COLUMNS = ("estimate", "ci_low", "ci_high", "p_value", "n", "label")

@@ -1,11 +1,29 @@
-"""Every claim the article may mark, gathered from the analyses that declare them."""
+"""Every claim the article may mark, gathered from each analysis room's ``claims`` module
+(``casereport/analyses/<room>/claims.py``), so a new room's claims need no edit here."""
 
 from __future__ import annotations
 
-from casereport.analyses import enrich_claims, qca_claims, retake_claims
+import importlib
+import pkgutil
+
+import casereport.analyses as _analyses
 from casereport.analyses.claim_rules import Claim
 
-CLAIMS: list[Claim] = [*enrich_claims.CLAIMS, *retake_claims.CLAIMS, *qca_claims.CLAIMS]
+
+def _rooms_claims() -> list[Claim]:
+    found: list[Claim] = []
+    for room in sorted(m.name for m in pkgutil.iter_modules(_analyses.__path__) if m.ispkg):
+        try:
+            mod = importlib.import_module(f"casereport.analyses.{room}.claims")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"casereport.analyses.{room}.claims":
+                raise
+            continue  # a room without claims
+        found += mod.CLAIMS
+    return found
+
+
+CLAIMS: list[Claim] = _rooms_claims()
 BY_ID: dict[str, Claim] = {c.id: c for c in CLAIMS}
 if len(BY_ID) != len(CLAIMS):  # pragma: no cover - a declaration error, caught on import
     raise ValueError("two claims share an id")

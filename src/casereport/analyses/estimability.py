@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from casereport.results import label_row
+from casereport.primitives.results import label_row
 
 
 @dataclass(frozen=True)

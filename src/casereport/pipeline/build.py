@@ -23,9 +23,8 @@ from filelock import FileLock, Timeout
 from rich.console import Console
 from rich.markup import escape
 
-from casereport import atomic, paths
-from casereport.labels import CACHED, FAILED, RAN
-from casereport.pipeline import cache, changes_fragment, executors, progress, status
+from casereport.diff import fragment as changes_fragment
+from casereport.pipeline import cache, executors, progress, status
 from casereport.pipeline import plan as run_plan
 from casereport.pipeline.state import (
     fingerprint,
@@ -34,6 +33,8 @@ from casereport.pipeline.state import (
     rel,
     swap_in,
 )
+from casereport.primitives import atomic, paths
+from casereport.primitives.labels import CACHED, FAILED, RAN
 
 if TYPE_CHECKING:  # pandas is imported lazily: the no-op build must not pay for it
     import pandas as pd
@@ -104,20 +105,21 @@ def _update_manifest(**fields: object) -> None:
 def _validate_and_audit(data_dir: Path) -> tuple[pd.DataFrame, dict[Path, pd.DataFrame]]:
     """Validate the folder once; the audit and the run plan take its typed tables.
     Returns the audit table and the tables by resolved file path."""
-    from casereport import audit, data, validate
+    from casereport import audit
+    from casereport.trialdata import loaders, validate
 
     checked = validate.validate_dir(data_dir)
     if checked.problems:
         validate.report(checked.problems, data_dir)  # file/row/column/value/expected
         raise BuildError(f"data in {rel(data_dir)} failed validation; no notebook was run")
     console.print(f"validate  ok   {rel(data_dir)}")
-    # Kernels skip re-validating these exact bytes (data.validated_before).
+    # Kernels skip re-validating these exact bytes (loaders.validated_before).
     record = paths.CACHE_DIR / "validated.json"
-    data.record_validated(checked.files, record)
-    os.environ[data.VALIDATED_ENV] = str(record)
+    loaders.record_validated(checked.files, record)
+    os.environ[loaders.VALIDATED_ENV] = str(record)
     try:
         table = audit.audit(data_dir, tables=checked.tables)
-    except data.DataError as exc:  # a published claim's recipe does not run on these data
+    except loaders.DataError as exc:  # a published claim's recipe does not run on these data
         raise BuildError(f"the audit of {rel(data_dir)} failed: {exc}") from None
     n = {st: int((table["status"] == st).sum()) for st in audit.STATUSES}
     console.print(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from casereport import paths
+from casereport.primitives import paths
 
 KEY_VERSION = "2"
 DEPS_FILE = "deps.json"  # written by the run's kernel: package modules it loaded

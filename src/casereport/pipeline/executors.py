@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from casereport import paths
+from casereport.primitives import paths
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def _stderr_to(path: Path) -> Iterator[None]:
 # Kernel start-up on a loaded 2-core machine can take well over papermill's 60 s default.
 KERNEL_START_TIMEOUT = 300
 # papermill's kernel manager for forked kernels (a class path: imported only when used).
-FORK_MANAGER = "casereport.pipeline.forking.ForkKernelManager"
+FORK_MANAGER = "casereport.kernels.forking.ForkKernelManager"
 # A run whose kernel failed to start or died (not a cell raising) is tried once more.
 ATTEMPTS = 2
 
@@ -151,7 +151,7 @@ def _execute_once(task: Task) -> Outcome:
             outcome.ok = False
             outcome.error = f"{type(exc).__name__}: {exc}"
         if task.fork:
-            from casereport.pipeline import forking
+            from casereport.kernels import forking
 
             outcome.fallback = forking.take_fallback() or ""
         if log.exists():
@@ -180,12 +180,12 @@ def _worker_start(build_pid: int, fork: bool) -> None:
     otherwise leave the worker, its template and kernels idle forever), then warm the
     template. The pool forks its workers from the build's main thread (``submit``), so
     the parent-death signal fires only when the build process itself ends."""
-    from casereport.pipeline.template import die_with_parent
+    from casereport.kernels.template import die_with_parent
 
     if not die_with_parent(expected_parent=build_pid):
         os._exit(1)  # the build died before the signal was armed
     if fork:
-        from casereport.pipeline.forking import warm
+        from casereport.kernels.forking import warm
 
         warm()
 

@@ -31,9 +31,9 @@ import time
 import webbrowser
 from pathlib import Path
 
-from casereport import paths
 from casereport.pipeline import serve, watch
 from casereport.pipeline.state import rel
+from casereport.primitives import paths
 
 #: Give up waiting for the watched files to stop changing after this many seconds.
 SETTLE = 3.0

@@ -25,9 +25,10 @@ from typing import Any
 
 import yaml
 
-from casereport import paths, trials
-from casereport.labels import CASE_PROFILE
 from casereport.pipeline.state import rel
+from casereport.primitives import paths
+from casereport.primitives.labels import CASE_PROFILE
+from casereport.trialdata import trials
 
 # Parameters the build sets itself; they are not part of a run's identity.
 BUILD_OWNED = {"results_dir"}
@@ -167,9 +168,9 @@ def _sites(trial: trials.Trial, csv: str, tables: dict[Path, Any] | None = None)
     path = paths.resolve(csv)
     if tables and path.resolve() in tables:
         return [str(s) for s in tables[path.resolve()]["site"]]
-    from casereport import data
+    from casereport.trialdata import loaders
 
-    return [str(s) for s in data.load_table(path, trial.tables["sites"])["site"]]
+    return [str(s) for s in loaders.load_table(path, trial.tables["sites"])["site"]]
 
 
 def _default_codes(defaults: dict[str, Any]) -> set[str]:

@@ -29,9 +29,9 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from casereport import paths, terminal
 from casereport.pipeline import status
 from casereport.pipeline.state import rel
+from casereport.primitives import paths, terminal
 
 if TYPE_CHECKING:
     from rich.progress import Task
@@ -90,7 +90,8 @@ class _LeftColumn(ProgressColumn):
 
 
 class RunProgress:
-    """The bar for one build's cache misses (no bar unless :func:`casereport.terminal.interactive`).
+    """The bar for one build's cache misses (no bar unless
+    :func:`casereport.primitives.terminal.interactive`).
 
     ``started(run_id)`` when a run is submitted to a free worker, ``finished(run_id)``
     when its outcome is in; :meth:`line` prints a line above the bar."""

@@ -10,8 +10,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from casereport import paths
 from casereport.pipeline import cache
+from casereport.primitives import paths
 
 # Everything a finished build/ depends on, besides the data folder.
 REPORT_SOURCES = [

@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from casereport import atomic, paths
 from casereport.pipeline import cache
 from casereport.pipeline import plan as run_plan
+from casereport.primitives import atomic, paths
 
 LATEST = "latest.json"  # run_id -> its last cache entry, relative to the cache folder
 SNAPSHOTS = "data"  # copies of the data files runs read, by sha256
@@ -159,7 +159,7 @@ def _cell_reasons(old: list[dict], new: list[dict]) -> list[str]:
 
 def _data_reasons(name: str, old_sha: str, new_path: Path) -> list[str]:
     """The cells of one data file that changed, as ``casereport diff`` names them."""
-    from casereport.pipeline import data_diff
+    from casereport.diff import data_cells as data_diff
 
     old = paths.CACHE_DIR / SNAPSHOTS / old_sha
     if not (old.is_file() and new_path.suffix == ".csv"):

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from casereport import paths
+from casereport.primitives import paths
 
 #: Seconds between two looks at the watched files.
 POLL = 0.5

@@ -8,10 +8,10 @@ from typing import Any
 
 import pandas as pd
 
-from casereport import markdown as md
-from casereport import trials as T
-from casereport.labels import CASE_PROFILE
+from casereport.primitives import markdown as md
+from casereport.primitives.labels import CASE_PROFILE
 from casereport.report.manifest_runs import natural_key, run_ok, runs_from_manifest
+from casereport.trialdata import trials as T
 
 ENGAGEMENT, MENTORING = "engagement_fidelity", "mentoring_time"
 
@@ -99,9 +99,9 @@ APPENDIX_CAPTIONS = {
 def case_appendix_md(manifest: Mapping[str, Any] | None, results: pd.DataFrame | None) -> str:
     """One compact table per trial, a row per site, from the case-profile runs' results:
     each profiled measure with the site's rank, its classification and (RETAKE) reasons."""
-    from casereport import format as F
-    from casereport import labels as L
-    from casereport import results as R
+    from casereport.primitives import format as F
+    from casereport.primitives import labels as L
+    from casereport.primitives import results as R
 
     runs = case_profile_runs(manifest)
     if not runs or results is None or len(results) == 0:

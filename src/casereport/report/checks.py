@@ -19,7 +19,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from casereport import paths
+from casereport.primitives import paths
 from casereport.report import cells, shortcodes
 
 CROSSREF_KINDS = ("fig", "tbl", "sec", "eq", "lst", "thm", "lem", "cor", "prp", "cnj", "def")

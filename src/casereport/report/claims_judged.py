@@ -19,9 +19,9 @@ from pathlib import Path
 import pandas as pd
 from rich.markup import escape as rich_escape
 
-from casereport import atomic
 from casereport.analyses import claim_rules
 from casereport.analyses.claims_registry import CLAIMS
+from casereport.primitives import atomic
 from casereport.report import shortcodes
 
 _SPAN_ATTR = re.compile(r"\]\{#([A-Za-z][\w-]*)((?:\s+\.[\w-]+)*)\s+\.claim\b[^}]*\}")

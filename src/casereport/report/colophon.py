@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from casereport import markdown as md
-from casereport import paths
+from casereport.primitives import markdown as md
+from casereport.primitives import paths
 from casereport.report.manifest_runs import runs_from_manifest
 
 KEY_PACKAGES = (

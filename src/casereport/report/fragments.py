@@ -4,7 +4,7 @@ and the data dictionary, audit and sensitivity tables among them.
 
 Everything here is generated from the build's inputs and outputs (codebook, audit table,
 results, run manifest), so the article never hard-codes a table, a run list or the number
-of case profiles. Data-derived strings go through :func:`casereport.markdown.escape`.
+of case profiles. Data-derived strings go through :func:`casereport.primitives.markdown.escape`.
 
 The case-profile appendix is :mod:`casereport.report.case_appendix`, the colophon
 :mod:`casereport.report.colophon`; both read the manifest's runs through
@@ -19,12 +19,12 @@ from typing import Any
 
 import pandas as pd
 
-from casereport import atomic
-from casereport import markdown as md
-from casereport.format import estimate as fmt_estimate
-from casereport.format import number as fmt_number
-from casereport.format import p_relation
-from casereport.labels import PRIMARY
+from casereport.primitives import atomic
+from casereport.primitives import markdown as md
+from casereport.primitives.format import estimate as fmt_estimate
+from casereport.primitives.format import number as fmt_number
+from casereport.primitives.format import p_relation
+from casereport.primitives.labels import PRIMARY
 from casereport.report import quantities
 from casereport.report.case_appendix import case_appendix_md
 from casereport.report.colophon import colophon_md
@@ -54,11 +54,11 @@ def _write(path: Path, text: str) -> None:
 
 
 def data_dictionary_md(data_dir: Path | None = None) -> str:
-    """The codebook (``casereport.codebook.data_dictionary``) as one table per data file.
+    """The codebook (``casereport.trialdata.codebook.data_dictionary``) as one table per data file.
 
     Reads the trial codebooks of ``data_dir`` when the build used another data folder,
     else the project's."""
-    from casereport import codebook
+    from casereport.trialdata import codebook
 
     frame = codebook.data_dictionary(data_dir)
     return frame_md(frame, group_by=_first_present(frame, ("file", "resource", "table")), level=4)
@@ -234,17 +234,18 @@ def claim_quotes(data_dir: Path | None = None) -> dict[str, str]:
     """Claim id -> the words quoted from the paper (each trial folder's
     ``published_claims.yaml`` of ``data_dir``, else of the project's); a file absent or
     invalid gives none (the validation reports that)."""
-    from casereport import data, paths, trials
+    from casereport.primitives import paths
+    from casereport.trialdata import loaders, trials
 
     out: dict[str, str] = {}
     try:
         found = trials.discover(data_dir if data_dir is not None else paths.DATA_DIR)
-    except (data.DataError, OSError):
+    except (loaders.DataError, OSError):
         return out
     for trial in found.values():
         try:
-            claims = data.load_claims(trial.claims_path)
-        except (data.DataError, OSError):
+            claims = loaders.load_claims(trial.claims_path)
+        except (loaders.DataError, OSError):
             continue
         out.update({str(i): str(q) for i, q in zip(claims["id"], claims["quote"], strict=True)
                     if q})

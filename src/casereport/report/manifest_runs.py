@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from casereport.labels import CACHED, RAN
+from casereport.primitives.labels import CACHED, RAN
 
 
 def runs_from_manifest(manifest: Mapping[str, Any] | None) -> list[dict[str, Any]]:

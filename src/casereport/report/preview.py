@@ -35,7 +35,7 @@ from typing import Any
 import pypandoc
 import yaml
 
-from casereport import paths
+from casereport.primitives import paths
 from casereport.report import cells, shortcodes
 from casereport.report.preview_page import BANNER as BANNER  # re-exported: the banner text
 from casereport.report.preview_page import write_html

@@ -14,7 +14,7 @@ from typing import Any
 import pypandoc
 import yaml
 
-from casereport import paths
+from casereport.primitives import paths
 
 log = logging.getLogger("casereport.report.preview")
 

@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from casereport import atomic, paths
+from casereport.primitives import atomic, paths
 from casereport.report.supplement import (
     NUMBERS,
     SUPPLEMENT_OUTPUT,

@@ -19,7 +19,7 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from casereport import paths
+from casereport.primitives import paths
 from casereport.report import shortcodes
 
 SUPPLEMENT = "supplement"  # the folder of the supplement's project, under the root

@@ -10,7 +10,7 @@ results; see docs/architecture.md, "Results quantities"):
 - ``analysis.quantity_lo`` / ``_hi``: the interval ends (at the estimate's precision),
   ``_ci``: "lo to hi"
 - ``analysis.quantity_p``: the p-value with its relation ("p = 0.034", "p < 0.001";
-  :func:`casereport.format.p_relation`)
+  :func:`casereport.primitives.format.p_relation`)
 - ``analysis.quantity_n``: the n behind the estimate
 
 - ``sets.<parameter_set>.analysis.quantity`` (same suffixes): the sensitivity parameter
@@ -26,7 +26,7 @@ p of an estimate that has none read :data:`NOT_ESTIMABLE`; the quoted keys of a 
 set that does not apply to the data (``pipeline.plan``) read :data:`NOT_APPLICABLE`. Any
 other key with no value stays unresolved (``build --strict`` fails on it).
 
-Numbers are formatted by :mod:`casereport.format`, the style the notebooks' tables use
+Numbers are formatted by :mod:`casereport.primitives.format`, the style the notebooks' tables use
 too (half-up rounding, U+2212 minus, "<0.001"); trailing zeros are dropped from an
 estimate without an interval ("9.5"). The file is written atomically.
 """
@@ -41,11 +41,11 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from casereport import atomic
-from casereport.format import estimate as fmt_estimate
-from casereport.format import number as fmt_number
-from casereport.format import p_relation
-from casereport.labels import PRIMARY
+from casereport.primitives import atomic
+from casereport.primitives.format import estimate as fmt_estimate
+from casereport.primitives.format import number as fmt_number
+from casereport.primitives.format import p_relation
+from casereport.primitives.labels import PRIMARY
 
 _KEY_OK = re.compile(r"[^A-Za-z0-9_-]+")
 NOT_ESTIMABLE, NOT_APPLICABLE = "not estimable", "not applicable"

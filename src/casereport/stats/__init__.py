@@ -2,13 +2,6 @@
 classification and QCA. No plotting and no file I/O; all functions take arrays or
 DataFrames and return numbers, dataclasses or tidy DataFrames."""
 
-from .classify import (
-    classify_enrich,
-    classify_mentoring,
-    engagement_percent,
-    enrich_crisp_sets,
-    retake_crisp_sets,
-)
 from .glm import GLMResult, RateResult, binomial_glm, rate_model, rate_models
 from .intervals import clopper_pearson, site_proportions
 from .models import (
@@ -40,12 +33,8 @@ __all__ = [
     "RateResult",
     "TIDY_COLUMNS",
     "binomial_glm",
-    "classify_enrich",
-    "classify_mentoring",
     "clopper_pearson",
     "cooks_distance",
-    "engagement_percent",
-    "enrich_crisp_sets",
     "leave_one_out",
     "loo_rows",
     "most_influential",
@@ -56,7 +45,6 @@ __all__ = [
     "permutation_correlation",
     "rate_model",
     "rate_models",
-    "retake_crisp_sets",
     "set_measures",
     "site_ols",
     "site_proportions",

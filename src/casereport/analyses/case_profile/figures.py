@@ -1,0 +1,45 @@
+"""Figures of a case profile: one site's measures highlighted against its trial's other
+sites (strip plots)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import MaxNLocator
+
+from casereport.display.figures import plain
+from casereport.display.setup import PALETTE
+
+
+def profile_strips(
+    df: pd.DataFrame, site: str, measures: Mapping[str, str], trial_label: str
+) -> plt.Figure:
+    """One strip per measure: every site of the trial (grey), this site highlighted, the
+    trial median dashed. ``measures`` maps column -> axis label (with units)."""
+    site = str(site)
+    k = len(measures)
+    fig, axes = plt.subplots(k, 1, figsize=(7.0, 0.95 * k + 0.9), squeeze=False)
+    hl = sns.color_palette(PALETTE)[3]
+    is_site = df["site"].astype(str).to_numpy() == site
+    rng = np.random.default_rng(0)  # fixed vertical jitter
+    for ax, (c, label) in zip(axes[:, 0], measures.items(), strict=True):
+        v = df[c].to_numpy(float)
+        jit = rng.uniform(-0.15, 0.15, v.size)
+        ax.scatter(v[~is_site], jit[~is_site], color="0.6", s=25, zorder=2)
+        ax.scatter(v[is_site], np.zeros(is_site.sum()), color=hl, s=90, edgecolor="black",
+                   zorder=3, label=plain(f"Site {site}"))  # fmt: skip
+        ax.axvline(np.nanmedian(v), color="black", ls="--", lw=1)
+        if np.all(np.mod(v[~np.isnan(v)], 1) == 0):  # counts: whole-number ticks
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_yticks([])
+        ax.set_ylim(-0.5, 0.5)
+        ax.set_xlabel(label, fontsize=9)
+        ax.grid(axis="y", visible=False)
+    title = f"{plain('Site ' + site)} (highlighted) against the other {trial_label} sites"
+    axes[0, 0].set_title(title + "; dashed: trial median", fontsize=10)
+    fig.tight_layout()
+    return fig
