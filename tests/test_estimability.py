@@ -115,10 +115,10 @@ def test_figures_of_an_association_that_is_not_estimable_still_draw():
     from casereport.analyses.engagement_fidelity import figures
 
     flat = ENRICH.assign(fidelity_score=10.0)
-    fig = figures.enrich_scatter(flat, enrich.ols_fit(enrich.association(flat)))
+    fig = figures.scatter(flat, enrich.ols_fit(enrich.association(flat)))
     assert not [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == ":"]
     plt.close(fig)
-    assert isinstance(figures.enrich_missing_bounds(L.missing(flat), flat), NotEstimable)
+    assert isinstance(figures.missing_bounds(L.missing(flat), flat), NotEstimable)
 
 
 def test_a_site_at_the_fuzzy_crossover_makes_the_fuzzy_option_not_estimable():

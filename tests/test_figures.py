@@ -30,7 +30,7 @@ def _texts(fig):
 @pytest.mark.parametrize("folder", [paths.DATA_DIR, SYN], ids=["real", "synthetic"])
 def test_enrich_scatter_labels_every_site(folder):
     df = enrich.prepare(loaders.load_enrich(folder / "enrich" / "enrich_sites.csv"))
-    fig = figures.enrich_scatter(df, stats.site_ols(df, "engagement_pct", "fidelity_score"))
+    fig = figures.scatter(df, stats.site_ols(df, "engagement_pct", "fidelity_score"))
     ax = fig.axes[0]
     assert "fidelity" in ax.get_xlabel() and "%" in ax.get_ylabel()
     assert {f"Site {s}" for s in df["site"]} <= _texts(fig)
@@ -45,7 +45,7 @@ def test_retake_figures(folder):
         loaders.load_factors(folder / "retake" / "retake_site_factors.csv"),
     )
     groups = retake.groups(df, 60, 10)
-    for fig in (mt_figures.retake_minutes(df, groups), mt_figures.retake_caseload(df, groups)):
+    for fig in (mt_figures.minutes(df, groups), mt_figures.caseload(df, groups)):
         assert "minutes" in (fig.axes[0].get_xlabel() + fig.axes[0].get_ylabel())
         assert {f"Site {s}" for s in df["site"]} <= _texts(fig)
         show_figure(fig)
@@ -63,7 +63,7 @@ def test_profile_figure_one_strip_per_measure():
 def test_data_text_is_shown_literally():
     df = enrich.prepare(loaders.load_enrich())
     df.loc[0, "location"] = "<script>$x$"
-    fig = figures.enrich_scatter(df, stats.site_ols(df, "engagement_pct", "fidelity_score"))
+    fig = figures.scatter(df, stats.site_ols(df, "engagement_pct", "fidelity_score"))
     fig.canvas.draw()  # mathtext would fail or eat the dollars
     legend = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
     assert r"<script>\$x\$" in legend
@@ -101,7 +101,7 @@ def test_scatter_marks_the_published_position_where_it_differs():
     assert pub["site"].tolist() == ["4"]
     assert pub["pct_engaged"].iloc[0] == 41 and pub["engagement_pct"].iloc[0] == pytest.approx(
         100 * 8 / 17)
-    fig = figures.enrich_scatter(df, stats.site_ols(df, "engagement_pct", "fidelity_score"))
+    fig = figures.scatter(df, stats.site_ols(df, "engagement_pct", "fidelity_score"))
     ax = fig.axes[0]
     hollow = [c for c in ax.collections if hasattr(c, "get_offsets") and len(c.get_offsets())
               and (c.get_facecolors().size == 0 or c.get_facecolors()[:, 3].max() == 0)]
@@ -122,7 +122,7 @@ def test_missing_figure_marks_zero_width_bounds():
     mis = L.missing(df)
     full = df.loc[df["with_engagement_data"] == df["offered_peer_support"], "site"].tolist()
     assert full == ["3"]
-    fig = figures.enrich_missing_bounds(mis, df)
+    fig = figures.missing_bounds(mis, df)
     ax = fig.axes[0]
     diamonds = [ln for ln in ax.get_lines() if ln.get_marker() == "D"]
     assert len(diamonds) == 1 and len(diamonds[0].get_xdata()) == 1
@@ -142,13 +142,13 @@ def test_missing_bounds_figure_stops_growing_above_its_row_limit():
     from casereport.analyses.engagement_fidelity import limits as enrich_limits
 
     real = enrich.prepare(loaders.load_enrich(paths.ENRICH_CSV))
-    fig = figures.enrich_missing_bounds(enrich_limits.missing(real), real)
+    fig = figures.missing_bounds(enrich_limits.missing(real), real)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert len(labels) == len(real) and all(t.startswith("Site ") for t in labels)
     reps = figures.BOUNDS_ROWS_MAX // len(real) + 2
     big = pd.concat([real.assign(site=real["site"].astype(str) + f"-{i}") for i in range(reps)],
                     ignore_index=True)
-    fig = figures.enrich_missing_bounds(enrich_limits.missing(big), big)
+    fig = figures.missing_bounds(enrich_limits.missing(big), big)
     assert len(big) > figures.BOUNDS_ROWS_MAX
     assert fig.axes[0].get_yticklabels() == []
     assert fig.get_size_inches()[1] == pytest.approx(0.45 * figures.BOUNDS_ROWS_MAX + 1.6)

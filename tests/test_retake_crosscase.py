@@ -225,7 +225,7 @@ def test_no_retake_table_or_result_divides_site_minutes_by_people(df, groups):
     est = {round(float(v), 6) for v in res["estimate"].dropna()}
     assert not est & per_person
     assert not res["quantity"].str.contains("minutes_per_(?:participant|ot)").any()
-    t = mt_tables.retake_sites(df, groups)
+    t = mt_tables.sites(df, groups)
     assert not [c for c in t.columns if "per participant" in c.lower() or "per ot" in c.lower()]
     assert set(t.columns) == {"Site", "Months", "Minutes", "Phone (%)", "Partic.", "OTs",
                               "Min/month", "Recomp.", "Partic./OT", "Recomp. ", "Group"}

@@ -30,7 +30,7 @@ def test_escape_neutralises_html_and_markdown():
 
 
 def test_enrich_table_reproduces_published_cells():
-    t = ef_tables.enrich_sites(enrich.prepare(loaders.load_enrich()))
+    t = ef_tables.sites(enrich.prepare(loaders.load_enrich()))
     cols = ["Total participants/ no. offered peer support", "With engagement data, n (%)",
             "Engaged, n (%)", "Site fidelity score"]  # fmt: skip
     got = {s.removeprefix("Site "): tuple(r) for s, r in zip(t["Site"], t[cols].to_numpy(),
@@ -43,7 +43,7 @@ def test_enrich_table_reproduces_published_cells():
 
 def test_retake_table_reproduces_published_columns_and_totals():
     df = retake.prepare(loaders.load_retake(), loaders.load_factors())
-    t = mt_tables.retake_sites(df, retake.groups(df, 60, 10))
+    t = mt_tables.sites(df, retake.groups(df, 60, 10))
     body, total = t.iloc[:-1], t.iloc[-1]
     assert body["Min/month"].tolist() == [str(v) for v in df["minutes_per_month"]]
     assert body["Partic./OT"].tolist() == [str(v) for v in df["participants_per_ot"]]
@@ -60,7 +60,7 @@ def test_case_table_escapes_data_strings():
 
     df = enrich.prepare(loaders.load_enrich())
     df.loc[0, "location"] = "<script>alert(1)</script>"
-    md = markdown.frame(ef_tables.enrich_cases(enrich.cases(df, ENRICH_CUTOFFS),
+    md = markdown.frame(ef_tables.cases(enrich.cases(df, ENRICH_CUTOFFS),
                                                 ENRICH_CUTOFFS))  # fmt: skip
     assert "<script>" not in md
     assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in md  # markdown.escape

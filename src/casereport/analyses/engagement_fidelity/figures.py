@@ -64,7 +64,7 @@ def published_positions(df: pd.DataFrame) -> pd.DataFrame:
     return df.loc[off, ["site", "fidelity_score", "engagement_pct", "pct_engaged"]]
 
 
-def enrich_scatter(df: pd.DataFrame, ols: Any, level: float = 0.95) -> plt.Figure:
+def scatter(df: pd.DataFrame, ols: Any, level: float = 0.95) -> plt.Figure:
     """Fig. 1 redrawn and extended: engagement % against site fidelity, every site
     labelled, at its engagement recomputed from the counts; where the published % differs
     (:func:`published_positions`), a hollow marker at the published value joined to the
@@ -152,7 +152,7 @@ BOUNDS_ROWS_MAX = 60
 
 
 @passes_through
-def enrich_missing_bounds(mis: Any, df: pd.DataFrame, level: float = 0.95):
+def missing_bounds(mis: Any, df: pd.DataFrame, level: float = 0.95):
     """Each site's engagement: the exact interval among those with data (thin line, point
     at the observed %) beside the bounds among those offered (thick bar: lower = no one
     without data engaged, upper = all did), sites ordered by fidelity. ``mis``:

@@ -23,7 +23,7 @@ from casereport.primitives.labels import (
 from casereport.primitives.rounding import round_half_up
 
 
-def enrich_sites(df: pd.DataFrame) -> pd.DataFrame:
+def sites(df: pd.DataFrame) -> pd.DataFrame:
     """Table 2 reproduced, one row per site: the published cells as printed, the recomputed
     percentages beside them (``(≠)`` where the rounded recomputation differs)."""
     def pct_pair(k, m, published):
@@ -55,7 +55,7 @@ def enrich_sites(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def enrich_cases(cls: pd.DataFrame, cutoffs: Mapping[str, float]) -> pd.DataFrame:
+def cases(cls: pd.DataFrame, cutoffs: Mapping[str, float]) -> pd.DataFrame:
     """Case selection, one row per site, selected cases first (high-high, low-low, outlier)."""
     order = {c: i for i, c in enumerate(CASE_LABELS)}
     d = cls.assign(_o=cls["case_type"].map(order)).sort_values(["_o"], kind="stable")

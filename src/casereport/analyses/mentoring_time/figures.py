@@ -20,7 +20,7 @@ def _groups_frame(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
     return d.sort_values(["_g", "mpm"], kind="stable")
 
 
-def retake_minutes(
+def minutes(
     df: pd.DataFrame, groups: Sequence[str], expected: float = 60.0, tolerance: float = 10.0
 ) -> plt.Figure:
     """Average mentoring minutes per month by site (horizontal bars) against the expected
@@ -48,7 +48,7 @@ def retake_minutes(
     return fig
 
 
-def retake_caseload(df: pd.DataFrame, groups: Sequence[str], expected: float = 60.0) -> plt.Figure:
+def caseload(df: pd.DataFrame, groups: Sequence[str], expected: float = 60.0) -> plt.Figure:
     """Minutes per month against participants per OT (caseload), point size by number of
     OTs, colour by mentoring group; every site labelled."""
     d = _groups_frame(df, groups)

@@ -24,7 +24,7 @@ from casereport.primitives.labels import (
 from casereport.primitives.rounding import round_half_up
 
 
-def retake_sites(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
+def sites(df: pd.DataFrame, groups: Sequence[str]) -> pd.DataFrame:
     """Table 3 reproduced: published columns as printed, recomputed ratios beside the
     published ones (``(≠)`` where they differ after rounding half up), the group, and a
     totals row (sums; ratios of sums). Minutes are never divided by participants or OTs.
@@ -75,7 +75,7 @@ _CORRELATE_LABELS = dict(CORRELATES.values())
 
 
 @passes_through
-def retake_correlations(cors: Mapping[str, Any]) -> pd.DataFrame:
+def correlations(cors: Mapping[str, Any]) -> pd.DataFrame:
     def perm(r):
         return "exact" if r.exact else f"Monte Carlo, {r.n_permutations:,} draws, seed {r.seed}"
 
@@ -90,7 +90,7 @@ def retake_correlations(cors: Mapping[str, Any]) -> pd.DataFrame:
     )
 
 
-def retake_reason_ratios(ratios: pd.DataFrame, more: pd.DataFrame) -> pd.DataFrame:
+def reason_ratios(ratios: pd.DataFrame, more: pd.DataFrame) -> pd.DataFrame:
     """Per listed reason, over all sites and then among the sites that received more than
     expected: sites with / without it, the mean site rates and their ratio, the pooled rates
     and their ratio (minutes per month;
