@@ -168,3 +168,43 @@ def test_the_real_data_get_no_generated_section(built_project):
     so the two-trial build writes an empty trial-sections fragment and no image."""
     assert _section(built_project) == ""
     assert not (built_project / "build" / "fragments" / "trial-sections").exists()
+
+
+@pytest.fixture(scope="module")
+def rendered(third) -> Path:
+    """The third-trial project rendered once with Quarto (HTML and Typst PDF); the runs come
+    from the module's build. Skipped without `quarto` on PATH."""
+    from casereport.report import quarto
+
+    if quarto.find_quarto() is None:
+        pytest.skip("quarto is not on PATH")
+    out = casereport(third, "build", "--jobs", "2", "--strict", timeout=1500)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return third / "_manuscript"
+
+
+@pytest.mark.quarto
+def test_quarto_shows_the_section_in_html_and_pdf(rendered):
+    """In Quarto's HTML the section's heading, its numbered figure (the image copied beside
+    the page, with its alt text) and resolved cross-references; in the Typst PDF the same
+    heading and captions; neither has raw Markdown or an unresolved reference."""
+    import re
+    import subprocess
+
+    page = (rendered / "index.html").read_text(encoding="utf-8")
+    section = page[page.index('id="sec-peers"'):page.index('id="sec-crosscase"')]
+    assert "PEERS: engagement and fidelity" in section
+    img = re.search(r'<img [^>]*src="(build/fragments/trial-sections/fig-peers-scatter\.png)"'
+                    r'[^>]*>', section)
+    assert img and "Scatter plot with site fidelity" in img.group(0)
+    assert (rendered / img.group(1)).is_file()
+    assert re.search(r'href="#fig-peers-scatter"[^>]*>Figure&nbsp;\d+', section)
+    assert re.search(r'href="#tbl-peers-cases"[^>]*>Table&nbsp;\d+', section)
+    assert "?@" not in section and ":::" not in section and "ENRICH" not in section
+    pdf = subprocess.run(["pdftotext", str(rendered / "index.pdf"), "-"], capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    pdf = " ".join(pdf.split())
+    assert "PEERS: engagement and fidelity" in pdf and "?@" not in pdf
+    assert re.search(r"Table \d+: PEERS site characteristics", pdf)
+    assert re.search(r"Figure \d+: Engagement against site fidelity score, one point per PEERS",
+                     pdf)
