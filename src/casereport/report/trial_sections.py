@@ -273,8 +273,10 @@ def trial_sections_md(build_dir: Path, results: pd.DataFrame | None,
                       data_dir: Path | None = None, sections_dir: Path = SECTIONS_DIR,
                       templates_dir: Path = TEMPLATES_DIR) -> str:
     """The sections of every trial of ``data_dir`` without a hand-written one, in folder
-    order; '' when there is none."""
-    found = trials.discover(data_dir or paths.DATA_DIR)
+    order; '' when there is none. The trials are those ``trials.check`` reads (a data
+    folder of another layout, such as the report tests' demo, has none; validation reports
+    its problems, not this fragment)."""
+    found, _ = trials.check(data_dir or paths.DATA_DIR)
     parts = [section_md(t, results, build_dir, templates_dir)
              for t in found.values() if needs_section(t, sections_dir)]
     return "\n\n".join(parts)
