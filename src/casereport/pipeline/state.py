@@ -46,6 +46,7 @@ def fingerprint(data_dir: Path) -> str:
         *sorted(paths.SRC_DIR.rglob("*.py")),
         *(paths.ROOT / f for f in REPORT_SOURCES),
         *sorted((paths.ROOT / "sections").glob("*.qmd")),  # the article's included sections
+        *sorted((paths.ROOT / "sections" / "templates").glob("*.md")),  # report/trial_sections
     ]
     for f in files:
         if f.is_file():

@@ -52,7 +52,8 @@ def watched(data_dir: Path | None = None) -> list[Path]:
     """Every file the preview watches, each once."""
     root = paths.ROOT
     found: list[Path] = []
-    for folder in (data_dir or paths.DATA_DIR, paths.PARAMS_DIR, root / "_quarto"):
+    for folder in (data_dir or paths.DATA_DIR, paths.PARAMS_DIR, root / "_quarto",
+                   root / "sections" / "templates"):  # the shapes' section templates
         found += _files_under(folder)
     found += sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb"))
     found += [p for p in _files_under(paths.SRC_DIR) if p.suffix == ".py"]

@@ -25,7 +25,7 @@ from casereport.primitives.format import estimate as fmt_estimate
 from casereport.primitives.format import number as fmt_number
 from casereport.primitives.format import p_relation
 from casereport.primitives.labels import PRIMARY
-from casereport.report import quantities
+from casereport.report import quantities, trial_sections
 from casereport.report.case_appendix import case_appendix_md
 from casereport.report.colophon import colophon_md
 from casereport.report.manifest_runs import natural_key
@@ -39,6 +39,7 @@ FRAGMENTS = (
     "sensitivity_all",
     "case_appendix",
     "colophon",
+    trial_sections.NAME,  # the sections of the trials no one wrote one for
 )
 
 # --------------------------------------------------------------------------- helpers
@@ -408,3 +409,4 @@ def write_fragments(
     }
     for name, text in texts.items():
         _write(out / f"{name}.md", text)
+    trial_sections.write(Path(build_dir), results, data_dir)

@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 
 KIND_NAMES = {"fig": "Figure", "tbl": "Table"}
 _TABLE_CAPTION = re.compile(r"^: (?P<cap>.+?) \{#(?P<label>tbl-[\w-]+)\}[ \t]*$", re.M)
+# A captioned image of a fragment (report/trial_sections.py): ![caption](src){#fig-x ...}.
+_FIGURE = re.compile(r"^!\[(?P<cap>[^\]\n]+)\]\((?P<src>[^)\s]+)\)"
+                     r"\{#(?P<label>fig-[\w-]+)(?P<rest>[^}\n]*)\}[ \t]*$", re.M)
 _XREF = re.compile(r"(?<![\w\\])\[?-?@((fig|tbl|sec)-[A-Za-z0-9_-]*[A-Za-z0-9_])\]?")
 
 
@@ -350,7 +353,8 @@ def _render(
     embeds = shortcodes.find_embeds(body)
     # Floats are numbered in reading order: embedded cells and captioned tables of the
     # fragments (``: caption {#tbl-x}``), as Quarto numbers them.
-    captions = list(_TABLE_CAPTION.finditer(body))
+    captions = sorted([*_TABLE_CAPTION.finditer(body), *_FIGURE.finditer(body)],
+                      key=lambda m: m.start())
     order = sorted([(e.start, i) for i, e in enumerate(embeds)]
                    + [(m.start(), -1 - j) for j, m in enumerate(captions)])  # fmt: skip
     rendered: dict[int, str] = {}
@@ -362,6 +366,12 @@ def _render(
     body = _TABLE_CAPTION.sub(
         lambda m: f": {state.numbers[m.group('label')]}: {m.group('cap')}\n\n"
         f"[]{{#{m.group('label')}}}",
+        body,
+    )
+    body = _FIGURE.sub(
+        lambda m: f"![{state.numbers[m.group('label')]}: {m.group('cap')}]"
+        f"({shortcodes.map_path(m.group('src'), state.base_dir, state.build_dir).as_posix()})"
+        f"{{#{m.group('label')}{m.group('rest').replace(' fig-alt=', ' alt=')}}}",
         body,
     )
     embeds = shortcodes.find_embeds(body)

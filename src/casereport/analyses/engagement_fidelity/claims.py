@@ -21,7 +21,7 @@ A, INF, OR, NN, ST, PR, SE = (
 )
 
 
-def _null(key: str) -> float:
+def null_value(key: str) -> float:
     """The value of no association on an estimand's scale: 1 for an odds ratio, else 0."""
     return 1.0 if key.startswith("odds_ratio") else 0.0
 
@@ -136,7 +136,7 @@ CLAIMS = [
             "alpha": f"{SE}.alpha",
             "key": f"{PR}.key:label",
         },
-        lambda v: v["lo"] <= _null(v["key"]) <= v["hi"] and v["p"] >= v["alpha"],
+        lambda v: v["lo"] <= null_value(v["key"]) <= v["hi"] and v["p"] >= v["alpha"],
         texts=("key",),
     ),
     Claim(
