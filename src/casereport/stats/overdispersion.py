@@ -154,11 +154,21 @@ def _agh(k, m, eta, tau: float, n_nodes: int, const=None):
     t, lw = _nodes(n_nodes)
     if const is None:
         const = _log_choose(k, m)
+    # The mode û_i: Newton's method on h_i'(u) = τ(k_i − m_i p) − u, which is strictly
+    # decreasing, safeguarded by bisection (Press et al. 2007, Numerical Recipes, sec. 9.4,
+    # rtsafe): since 0 <= p <= 1 the root lies in [τ(k_i − m_i), τ k_i], and a Newton step
+    # leaving the current bracket is replaced by its midpoint. Unsafeguarded, the steps
+    # can overshoot where p is near 0 or 1 (a site with no one or everyone engaged and a
+    # large τ) and never return.
     u = np.zeros(k.size)
-    for _ in range(50):  # Newton's method for the mode û_i (h_i is strictly concave)
+    lo, hi = tau * (k - m) - 1e-12, tau * k + 1e-12
+    for _ in range(200):
         p = special.expit(eta + tau * u)
-        step = (tau * (k - m * p) - u) / (-(tau * tau) * m * p * (1 - p) - 1.0)
-        u = u - step
+        slope = tau * (k - m * p) - u
+        lo, hi = np.where(slope > 0, u, lo), np.where(slope > 0, hi, u)
+        new = u - slope / (-(tau * tau) * m * p * (1 - p) - 1.0)
+        new = np.where((new > lo) & (new < hi), new, (lo + hi) / 2)
+        step, u = new - u, new
         if np.all(np.abs(step) < 1e-12):
             break
     p = special.expit(eta + tau * u)
