@@ -36,12 +36,15 @@ report: $(STAMP)
 browser:
 	@bash scripts/ensure-chromium.sh
 
+# Two processes (pytest-xdist), a test file each at a time (--dist loadfile: the fixtures
+# a file shares are made once); the session build is made once for both (tests/conftest.py).
 test: $(STAMP) browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
 
 # The unit tier: tests marked slow (real notebooks or builds), quarto or browser are left out.
+# It runs on $(JOBS) processes (pytest-xdist): none of its tests shares a build.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow and not quarto and not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow and not quarto and not browser" -n $(JOBS) $(PYTEST_ARGS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)

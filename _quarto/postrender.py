@@ -16,6 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 if __name__ == "__main__":
+    if os.environ.get("CASEREPORT_SKIP_POSTRENDER"):
+        # `casereport build` renders the supplement beside the article and runs this
+        # script itself once both are done (src/casereport/report/quarto.py: render)
+        sys.exit(0)
     src = ROOT / "supplement" / "_output"
     if not (src / "index.html").is_file():
         sys.exit(f"casereport post-render: {src} holds no rendered supplement; run "

@@ -32,10 +32,15 @@ def python() -> str:
 
 
 if __name__ == "__main__":
+    if os.environ.get("CASEREPORT_SKIP_PRERENDER"):
+        # `casereport build` has just run the pipeline and renders the supplement itself;
+        # say so without starting Python with casereport again (about a second per render).
+        print("casereport prerender: skipped (called from casereport build)", file=sys.stderr)
+        sys.exit(0)
     # The pipeline builds this project, whichever checkout the package was installed from.
     env = {**os.environ, "CASEREPORT_ROOT": os.environ.get("CASEREPORT_ROOT", str(ROOT))}
     code = subprocess.call([python(), "-m", "casereport", "prerender"], cwd=ROOT, env=env)
-    if code == 0 and not os.environ.get("CASEREPORT_SKIP_PRERENDER"):
+    if code == 0:
         code = subprocess.call([python(), "-m", "casereport.report.quarto", "supplement"],
                                cwd=ROOT, env=env)
     sys.exit(code)

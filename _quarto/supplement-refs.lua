@@ -21,7 +21,10 @@ end
 
 local function load_numbers()
   local root = (quarto and quarto.project and quarto.project.directory) or "."
-  local path = pandoc.path.join({ root, "supplement", "_output", "numbers.json" })
+  -- `casereport build` may name another file: the last render's numbers, while the
+  -- supplement renders at the same time (src/casereport/report/quarto.py: render)
+  local path = os.getenv("CASEREPORT_SUPPLEMENT_NUMBERS")
+    or pandoc.path.join({ root, "supplement", "_output", "numbers.json" })
   local f = io.open(path, "r")
   if f == nil then
     warning("supplement references: " .. path .. " does not exist; "

@@ -56,9 +56,12 @@ def _status(root: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def project(built_project, tmp_path_factory) -> Path:
-    """A copy of the session's build on the real data, with its run cache; its build/ kept
+    """A copy of the session's build on the real data, with its run cache and its last
+    manuscript (so a render here is that of a project rendered before); its build/ kept
     as ``base_build`` for the diffs, its data/ as ``data-real`` to put back."""
     root = copy_built(built_project, tmp_path_factory.mktemp("claims") / "project")
+    if (built_project / "_manuscript").is_dir():
+        shutil.copytree(built_project / "_manuscript", root / "_manuscript")
     out = _run(root, "build", "--jobs", "2", "--strict")
     assert out.returncode == 0, out.stdout + out.stderr
     shutil.copytree(root / "build", root / "base_build")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import pytest
 
 from casereport.pipeline import live, serve, watch
 from casereport.primitives import paths
-from tests.project import make_project
+from tests.project import copy_built, make_project
 from tests.test_quarto import require_quarto
 from tests.test_report_support import CHROMIUM_ARGS, require_chromium
 
@@ -126,14 +127,21 @@ def _set_engaged(root: Path, value: str) -> None:
 @pytest.mark.browser
 @pytest.mark.timeout(3 * BUILD_WAIT)
 @pytest.mark.parametrize("with_quarto", [True, False], ids=["quarto", "no-quarto"])
-def test_page_follows_a_data_edit_and_keeps_the_last_good_report(tmp_path, with_quarto):
+def test_page_follows_a_data_edit_and_keeps_the_last_good_report(tmp_path, with_quarto,
+                                                                  built_project):
     """Engaged 8 -> 9: the open page reloads by itself and says 52.9 %. Then 9 -> 'nine'
     (not a whole number): the banner names the file, row and column and the page still
-    says 52.9 %; the terminal says the build failed and the server keeps answering."""
+    says 52.9 %; the terminal says the build failed and the server keeps answering.
+
+    The copy starts from the session build's run cache (and, with Quarto, its last
+    manuscript), as a project that has been built before does: the first build of the
+    preview assembles and renders without executing, the edit re-executes its readers."""
     exe = require_chromium()
     if with_quarto:
         require_quarto()
-    root = make_project(tmp_path / "project")
+    root = copy_built(built_project, tmp_path / "project", outputs=False)
+    if with_quarto:
+        shutil.copytree(built_project / "_manuscript", root / "_manuscript")
     proc = subprocess.Popen(
         [sys.executable, "-m", "casereport", "preview", "--port", "0", "--no-browser",
          "--jobs", "2"],

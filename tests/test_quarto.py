@@ -133,6 +133,58 @@ def test_strict_render_fails_on_a_warning(monkeypatch, tmp_path):
         quarto.render(tmp_path / "out", strict=True)
 
 
+def _fake_renders(monkeypatch, root: Path, new_numbers: dict) -> list[dict | None]:
+    """``render``'s two Quarto steps replaced: the supplement's writes ``new_numbers``;
+    each article render records the numbers it read (the calls are the record)."""
+    calls: list[dict | None] = []
+    sup = root / "supplement"
+    (sup / "_quarto.yml").parent.mkdir(parents=True, exist_ok=True)
+    (sup / "_quarto.yml").write_text("project: {type: default}\n")
+
+    def supplement(timeout, strict):
+        out = sup / "_output"
+        out.mkdir(exist_ok=True)
+        (out / "numbers.json").write_text(json.dumps(new_numbers))
+        return []
+
+    def article(output_dir, exe, timeout, extra_env=None):
+        path = (extra_env or {}).get(quarto.NUMBERS_ENV)
+        calls.append(json.loads(Path(path).read_text()) if path else None)
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        return ""
+
+    monkeypatch.setattr(paths, "ROOT", root)
+    monkeypatch.setattr(quarto, "find_quarto", lambda: "quarto")
+    monkeypatch.setattr(quarto, "version", lambda exe=None: (1, 10, 18))
+    monkeypatch.setattr(quarto, "render_supplement", supplement)
+    monkeypatch.setattr(quarto, "_render_article", article)
+    monkeypatch.setattr(quarto, "_copy_supplement", lambda out, has: None)
+    return calls
+
+
+@pytest.mark.parametrize("case", ["same", "changed", "none"])
+def test_the_article_renders_beside_the_supplement_and_again_if_its_numbers_changed(
+    monkeypatch, tmp_path, case
+):
+    """With the last manuscript's supplement numbers the article renders at once with the
+    supplement, reading those numbers: once when the new supplement numbered everything
+    alike, twice (the second time from the new supplement's own file) when a number moved;
+    with no last manuscript, once, after the supplement. The expected calls follow from
+    the rule in ``quarto.render``'s docstring."""
+    new = {"tbl-a": "Table S1", "tbl-b": "Table S2"}
+    calls = _fake_renders(monkeypatch, tmp_path, new)
+    previous = tmp_path / "_manuscript"
+    if case != "none":
+        old = new if case == "same" else {"tbl-a": "Table S2", "tbl-b": "Table S1"}
+        (previous / "supplement").mkdir(parents=True)
+        (previous / "supplement" / "numbers.json").write_text(json.dumps(old))
+    quarto.render(tmp_path / "out", previous=previous)
+    expected = {"same": [new], "changed": [{"tbl-a": "Table S2", "tbl-b": "Table S1"}, None],
+                "none": [None]}[case]
+    assert calls == expected
+    assert not list(tmp_path.glob("*.numbers.json"))  # the copy of the old numbers is gone
+
+
 def test_notebook_cell_options_survive_embedding():
     """Quarto writes an embedded cell's options into a one-line div header; a YAML block
     scalar (``>-``, ``|``) breaks it (raw ``:::`` in the report, quarto-dev/quarto-cli
@@ -529,14 +581,22 @@ def test_every_article_reference_to_the_supplement_resolves(manuscript):
 def test_unknown_supplement_label_fails_strict_and_names_it(built_project, tmp_path):
     """A reference to a label the supplement does not have is a Quarto warning naming the
     label: `casereport build --strict` fails on it and says which (a copy of the built
-    project with one such span added; only the render runs again)."""
+    project with one such span added; only the render runs again). The copy keeps the
+    session's manuscript, so the article renders beside the supplement, reading the last
+    render's numbers from the file the build names; that manuscript is left as it was."""
     from tests.project import casereport, copy_built
 
     root = copy_built(built_project, tmp_path / "p")
+    shutil.copytree(built_project / "_manuscript", root / "_manuscript")
+    before = (root / "_manuscript" / "index.html").read_bytes()
     art = root / "index.qmd"
     art.write_text(art.read_text(encoding="utf-8")
                    + '\nSee []{.supp ref="tbl-no-such-table"}.\n', encoding="utf-8")  # fmt: skip
     out = casereport(root, "build", "--strict")
     assert out.returncode != 0
-    assert "tbl-no-such-table" in out.stdout + out.stderr
-    assert not (root / "_manuscript").exists()  # never a half-written report
+    text = out.stdout + out.stderr
+    assert "tbl-no-such-table" in text
+    assert "numbers.json does not exist" not in text  # it read the last render's numbers
+    # never a half-written report: the last good one stays, nothing beside it
+    assert (root / "_manuscript" / "index.html").read_bytes() == before
+    assert not list(root.glob("_manuscript.new-*")) and not list(root.glob("*.numbers.json"))

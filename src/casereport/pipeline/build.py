@@ -315,7 +315,8 @@ def _quarto(opts: Options) -> int:
     # Render beside the last good manuscript and swap it in only when Quarto succeeded.
     new = paths.ROOT / f"_manuscript.new-{os.getpid()}"
     try:
-        warned = quarto.render(new, strict=opts.strict)
+        # the last manuscript's supplement numbers let both projects render at once
+        warned = quarto.render(new, strict=opts.strict, previous=paths.ROOT / "_manuscript")
     except (quarto.QuartoError, OSError) as exc:
         shutil.rmtree(new, ignore_errors=True)
         console.print(
