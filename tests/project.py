@@ -14,11 +14,10 @@ from pathlib import Path
 
 from casereport.primitives import paths
 
-COPY = ["data", "notebooks", "params", "src", "requirements", "index.qmd", "sections",
-        "references.bib", "_quarto.yml", "_quarto", "supplement", "pyproject.toml"]
+COPY = paths.PROJECT_SOURCES
 #: What a render leaves in the source tree (supplement/build/ is the build's copy of what
 #: the supplement embeds): never copied, so a copy renders from its own build.
-OUTPUTS = shutil.ignore_patterns("__pycache__", "_output", "build", ".quarto")
+OUTPUTS = shutil.ignore_patterns(*paths.COPY_IGNORE)
 
 
 def make_project(dest: Path) -> Path:

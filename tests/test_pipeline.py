@@ -238,3 +238,22 @@ def test_interrupted_swap_is_recovered(tmp_path, monkeypatch):
     pipeline.recover_interrupted_swap()
     assert (tmp_path / "build" / "manifest.json").read_text() == "{}"
     assert not old.exists() and not (tmp_path / "build.tmp-4243").exists()
+
+
+def test_fingerprint_sees_every_file_of_the_quarto_folder(tmp_path, monkeypatch):
+    """The no-op build skips when the fingerprint is unchanged, so an edit of any file the
+    render reads must change it: each file of _quarto/ (the claims filter among them, which
+    a list of files once left out) and a section of the article, edited one at a time."""
+    from casereport.pipeline import state
+
+    root = make_project(tmp_path / "p")
+    monkeypatch.setattr(paths, "ROOT", root)
+    for name in ("DATA_DIR", "PARAMS_DIR", "NOTEBOOKS_DIR"):
+        monkeypatch.setattr(paths, name, root / getattr(paths, name).name)
+    monkeypatch.setattr(paths, "SRC_DIR", root / "src" / "casereport")
+    edited = [*sorted((root / "_quarto").glob("*")), root / "sections" / "enrich.qmd"]
+    assert root / "_quarto" / "claims.lua" in edited
+    for f in edited:
+        before = state.fingerprint(paths.DATA_DIR)
+        f.write_bytes(f.read_bytes() + b"\n")
+        assert state.fingerprint(paths.DATA_DIR) != before, f.name

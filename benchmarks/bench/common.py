@@ -5,6 +5,7 @@ and process helpers, the build's run plan, number formats.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -40,8 +41,19 @@ RESULTS_JSON = BENCH / "results.json"
 NOTES_MD = BENCH / "notes.md"
 
 
-COPY = ["data", "notebooks", "params", "src", "requirements", "index.qmd", "references.bib",
-        "_quarto.yml", "_quarto", "pyproject.toml"]
+def _layout_constants():
+    """``casereport.primitives.paths`` of this tree, loaded on its own (standard library
+    only): importing the package here would bind it to this tree before ``main`` points
+    every later import at the private copy."""
+    spec = importlib.util.spec_from_file_location(
+        "_bench_paths", REPO / "src" / "casereport" / "primitives" / "paths.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_PATHS = _layout_constants()
+COPY = _PATHS.PROJECT_SOURCES  # what the tests' copies hold too
 
 
 KERNEL = "casereport"
@@ -155,9 +167,9 @@ def make_project(notebooks_from: Path | None = None, source: Path = REPO,
         src = source / name
         if notebooks_from is not None and name == "notebooks":
             src = notebooks_from
-        if src.is_dir():
-            shutil.copytree(src, dest / name,
-                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        if src.is_dir():  # a render's outputs in supplement/ are left behind
+            ignore = _PATHS.COPY_IGNORE if name == "supplement" else _PATHS.COPY_IGNORE[:2]
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns(*ignore))
         elif src.exists():
             shutil.copy2(src, dest / name)
     (dest / "notebooks").mkdir(exist_ok=True)

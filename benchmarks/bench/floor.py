@@ -126,8 +126,13 @@ def floor_main(runs_json: str, out_json: str, profile: str | None,
     Per run: wall seconds and CPU seconds of this process."""
     t0 = time.perf_counter()
     import casereport  # noqa: F401
-    from casereport.primitives import paths
-    from casereport.trialdata import loaders, validate  # noqa: F401
+
+    try:  # this tree's rooms (issue 20)
+        from casereport.primitives import paths
+        from casereport.trialdata import loaders, validate  # noqa: F401
+    except ImportError:  # the base commit's flat layout (54c1821), timed beside it
+        from casereport import data as loaders
+        from casereport import paths, validate
 
     floor = Floor()
     imports = time.perf_counter() - t0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -65,10 +66,16 @@ def odds_worker(out_json: str, repeats: int) -> None:
     statsmodels) and ``repeats`` more; with the table it returned."""
     import statsmodels.api  # noqa: F401  (imported by the notebook before this cell)
 
-    from casereport.analyses.engagement_fidelity import analysis as enrich
-    from casereport.analyses.engagement_fidelity import limits as limits
-    from casereport.primitives import paths
-    from casereport.trialdata import loaders
+    try:  # this tree's rooms (issue 20)
+        from casereport.analyses.engagement_fidelity import analysis as enrich
+        from casereport.analyses.engagement_fidelity import limits as limits
+        from casereport.primitives import paths
+        from casereport.trialdata import loaders
+    except ImportError:  # the base commit's flat layout (54c1821)
+        from casereport import data as loaders
+        from casereport import paths
+        from casereport.analyses import enrich
+        from casereport.analyses import enrich_limits as limits
 
     df = enrich.prepare(loaders.load_enrich(paths.ENRICH_CSV))
     t = time.perf_counter()
@@ -91,6 +98,16 @@ def _worker(args: list[str], project: Path, timeout: float = 1200) -> dict[str, 
         timed([sys.executable, str(RUN_PY), *args, "--out", str(out)], cwd=REPO,
               timeout=timeout, env=env_for(project))
         return json.loads(out.read_text())
+
+
+def _flat_data_paths(todo: list[dict]) -> list[dict]:
+    """The same runs for the base commit, whose data/ was flat (``data/enrich_sites.csv``,
+    not ``data/enrich/enrich_sites.csv``: the trial folders came with issue 20)."""
+    def flat(v: Any) -> Any:
+        return re.sub(r"^data/[^/]+/", "data/", v) if isinstance(v, str) else v
+
+    return [{**r, "parameters": {k: flat(v) for k, v in r["parameters"].items()}}
+            for r in todo]
 
 
 def _floor_runs(todo: list[dict], project: Path) -> dict[str, Any]:
@@ -133,7 +150,7 @@ def section_odds(repeats: int, base: str = BASE, sizes: list[int] | None = None,
         log(f"  odds {name}: first call {m['first']:.3f}s, again {median(m['again']):.3f}s")
     ef = [r for r in plan_runs() if r["notebook"] == "engagement_fidelity"]
     for name, project in (("new", PROJECT), ("old", old)):
-        res = _floor_runs(ef, project)
+        res = _floor_runs(ef if name == "new" else _flat_data_paths(ef), project)
         out["cells"][name] = {"per_run": res["per_run"], "imports": res["imports_seconds"],
                               "per_run_cells": res["per_run_cells"]}
         log(f"  engagement_fidelity cells {name}: "

@@ -48,7 +48,8 @@ def write_markdown(results: dict[str, Any]) -> str:
             L.append(f"| {lab} | {_fmt_s(m[k], 1)} | {_fmt_x(rr)} | "
                      f"{', '.join(f'{x:.1f}' for x in c['samples'][k])} |")
         ren = c["render"]
-        L += ["", f"Render step (report fragments + pandoc preview, no Quarto on this machine), "
+        L += ["", f"Render step (report fragments, the pandoc preview and, with Quarto on "
+              f"PATH as in this run, Quarto's HTML and PDF), "
               f"timed separately: {_fmt_s(ren['render_seconds'])} (cached `build` "
               f"{_fmt_s(ren['median']['build_render_cached'])} minus cached `build --no-render` "
               f"{_fmt_s(ren['median']['build_norender_cached'])}).", ""]
@@ -258,7 +259,9 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
     if "builds" in s:
         b = s["builds"]
         out.append(f"clean build: new {b['median']['new']:.1f}s, old {b['median']['old']:.1f}s, "
-                   f"floor {b['median']['floor']:.1f}s; render {b['render']['seconds']:.1f}s")
+                   f"floor {b['median']['floor']:.1f}s; render "
+                   f"{b['render']['median']['sequential']:.1f}s one after the other, "
+                   f"{b['render']['median']['parallel']:.1f}s at once")
     if "overhead" in s:
         d = s["overhead"]["derived"]
         out.append(f"per run: kernel start/stop {d['kernel_start_stop']:.2f}s, kernel imports "

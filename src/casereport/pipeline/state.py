@@ -13,18 +13,11 @@ from pathlib import Path
 from casereport.pipeline import cache
 from casereport.primitives import paths
 
-# Everything a finished build/ depends on, besides the data folder.
+# Everything a finished build/ depends on, besides the data folder (with every file of
+# _quarto/: its filters, styles and scripts, claims.lua included).
 REPORT_SOURCES = [
     "index.qmd",
     "_quarto.yml",
-    "_quarto/fragments.lua",
-    "_quarto/typst-tables.lua",
-    "_quarto/theme.scss",
-    "_quarto/prerender.py",
-    "_quarto/postrender.py",
-    "_quarto/typst-header.typ",
-    "_quarto/supplement.lua",
-    "_quarto/supplement-refs.lua",
     "supplement/index.qmd",
     "supplement/_quarto.yml",
     "references.bib",
@@ -45,6 +38,7 @@ def fingerprint(data_dir: Path) -> str:
         *sorted(paths.PARAMS_DIR.rglob("*.yaml")),
         *sorted(paths.SRC_DIR.rglob("*.py")),
         *(paths.ROOT / f for f in REPORT_SOURCES),
+        *sorted((paths.ROOT / "_quarto").glob("*")),
         *sorted((paths.ROOT / "sections").glob("*.qmd")),  # the article's included sections
         *sorted((paths.ROOT / "sections" / "templates").glob("*.md")),  # report/trial_sections
     ]

@@ -45,6 +45,14 @@ QUARTO_VARIABLES = ROOT / "_variables.yml"
 
 KERNEL_NAME = "casereport"
 
+#: What a private copy of the project needs to build and render it (the tests' and the
+#: benchmarks' copies); in ``supplement/`` the outputs of a render are left out
+#: (``COPY_IGNORE``), so a copy renders from its own build.
+PROJECT_SOURCES = ["data", "notebooks", "params", "src", "requirements", "index.qmd",
+                   "sections", "references.bib", "_quarto.yml", "_quarto", "supplement",
+                   "pyproject.toml"]  # fmt: skip
+COPY_IGNORE = ("__pycache__", ".ipynb_checkpoints", "_output", "build", ".quarto")
+
 
 def resolve(path: str | os.PathLike[str]) -> Path:
     """Resolve a user-supplied path: absolute as given, relative to the project root.
