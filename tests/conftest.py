@@ -23,7 +23,7 @@ def _build_once(root: Path) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def first_build(tmp_path_factory, worker_id) -> tuple[Path, subprocess.CompletedProcess]:
     """A copy of the project with one complete, real `casereport build --strict` from an
-    empty cache (every run executes: 30 notebook runs); (root, the build's output).
+    empty cache (every run of the plan executes); (root, the build's output).
 
     Under pytest-xdist (`make test` runs two processes) the first process to need it
     builds it in their common temporary folder, under a file lock, and the other reads the

@@ -33,7 +33,7 @@ from casereport.report.supplement import (
 
 MIN_VERSION = (1, 5)  # pre-render may write _variables.yml: metadata re-read since 1.5
 SKIP_PRERENDER_ENV = "CASEREPORT_SKIP_PRERENDER"
-# Set for the article's render when the build copies the supplement in itself (render).
+# Set for the article's renders: the build copies the supplement in itself (render).
 SKIP_POSTRENDER_ENV = "CASEREPORT_SKIP_POSTRENDER"
 # Where _quarto/supplement-refs.lua reads the supplement's numbers, when not its _output.
 NUMBERS_ENV = "CASEREPORT_SUPPLEMENT_NUMBERS"
@@ -159,11 +159,12 @@ def render_supplement(timeout: float = 1800, strict: bool = False,
 
 def _render_article(output_dir: Path, quarto: str, timeout: float,
                     extra_env: dict[str, str] | None = None) -> str:  # fmt: skip
-    """``quarto render`` the article's project into ``output_dir``; returns its log."""
+    """``quarto render`` the article's project into ``output_dir``; returns its log. Its
+    post-render step is skipped: :func:`render` runs it once the supplement is rendered."""
     res = subprocess.run(
         command(Path(output_dir), quarto),
         cwd=paths.ROOT,
-        env={**environment(), **(extra_env or {})},
+        env={**environment(), SKIP_POSTRENDER_ENV: "1", **(extra_env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -216,7 +217,7 @@ def render(output_dir: Path, timeout: float = 1800, strict: bool = False,
         found_supplement, log = [], _render_article(output_dir, quarto, timeout)
     elif prior is None:  # nothing to go on: the supplement first, then the article
         found_supplement = render_supplement(timeout, strict)
-        log = _render_article(output_dir, quarto, timeout, {SKIP_POSTRENDER_ENV: "1"})
+        log = _render_article(output_dir, quarto, timeout)
     else:
         found_supplement, log = _render_both(output_dir, quarto, timeout, strict, prior)
     _copy_supplement(output_dir, has_supplement)
@@ -236,7 +237,7 @@ def _render_both(output_dir: Path, quarto: str, timeout: float, strict: bool,
 
     numbers_file = output_dir.parent / f"{output_dir.name}.numbers.json"
     atomic.write_text(numbers_file, json.dumps(prior, ensure_ascii=False))
-    env = {SKIP_POSTRENDER_ENV: "1", NUMBERS_ENV: str(numbers_file)}
+    env = {NUMBERS_ENV: str(numbers_file)}
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
             article = pool.submit(_render_article, output_dir, quarto, timeout, env)
@@ -252,7 +253,7 @@ def _render_both(output_dir: Path, quarto: str, timeout: float, strict: bool,
     new = _numbers(supplement_dir() / SUPPLEMENT_OUTPUT / NUMBERS)
     if new != prior:  # the supplement's numbering changed: render the article with it
         shutil.rmtree(output_dir, ignore_errors=True)
-        log = _render_article(output_dir, quarto, timeout, {SKIP_POSTRENDER_ENV: "1"})
+        log = _render_article(output_dir, quarto, timeout)
     return found, log
 
 

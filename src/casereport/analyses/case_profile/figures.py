@@ -25,7 +25,7 @@ def profile_strips(
     height = 0.95 * k + 0.9
     fig, axes = plt.subplots(k, 1, figsize=(7.0, height), squeeze=False)
     # Fixed margins (inches: title above, an x label under each strip) instead of
-    # tight_layout, which measured every tick label again (a third of the figure's time);
+    # tight_layout, which measured every tick label again (about a quarter of its time);
     # the saved PNG is cropped to its contents anyway (savefig.bbox "tight").
     top, bottom, gap = 0.4, 0.55, 0.6  # inches: title; last x label; ticks and label
     strip = (height - top - bottom - (k - 1) * gap) / k
