@@ -201,10 +201,13 @@ def _build_with_forked_kernels(root: Path) -> tuple[subprocess.Popen, list[int]]
 
 
 def test_killed_build_leaves_no_template_or_kernel(tmp_path):
-    """SIGKILL to the build's process group while kernels run: within seconds no process of
-    this project copy (worker, template, forked kernel) is left in the process table."""
+    """A local build forks every kernel from one template, its own child (not one per
+    worker: executors.shared_template). SIGKILL to the build's process group while kernels
+    run: within seconds no process of this project copy (worker, template, forked kernel)
+    is left in the process table."""
     root = make_project(tmp_path / "p")
-    proc, _ = _build_with_forked_kernels(root)
+    proc, templates = _build_with_forked_kernels(root)
+    assert len(templates) == 1 and _ppid(templates[0]) == proc.pid
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert _gone(root) == []
@@ -341,3 +344,42 @@ def test_the_template_module_imports_no_thread_pool():
                          check=True, env={k: v for k, v in os.environ.items()
                                           if not k.endswith("_NUM_THREADS")})
     assert out.stdout.strip() == "1", out.stdout + out.stderr
+
+
+def test_a_shared_template_is_waited_for_and_a_dead_one_named(tmp_path):
+    """A template started without waiting (the build's, for all its workers): forking
+    from its ``Shared`` description waits for its socket and returns a kernel that answers
+    (its exit code reaches the client, as from an owned template); one whose process has
+    exited raises TemplateError with what it wrote to stderr; one stopped before it listens
+    is killed, not waited for (SIGKILL: -9)."""
+    from jupyter_client.connect import write_connection_file
+
+    tpl = forking.Template([sys.executable], wait=False)
+    try:
+        shared = tpl.shared()
+        conn_file, _ = write_connection_file(str(tmp_path / "kernel.json"), ip="127.0.0.1")
+        pid, conn = shared.fork(["-f", conn_file], dict(os.environ), str(tmp_path))
+        assert _ppid(pid) == tpl.pid
+        kernel = forking.ForkedProcess(pid, conn)
+        os.kill(pid, signal.SIGKILL)
+        assert kernel.wait() == -signal.SIGKILL
+    finally:
+        tpl.stop()
+    assert not tpl.alive()
+
+    (tmp_path / "stderr").write_text("ModuleNotFoundError: No module named 'numpy'\n")
+    dead = forking.Shared([sys.executable], str(tmp_path / "none.sock"), _reaped_pid(),
+                          str(tmp_path))
+    with pytest.raises(forking.TemplateError, match="exited: ModuleNotFoundError"):
+        dead.fork(["-f", conn_file], dict(os.environ), str(tmp_path))
+
+    early = forking.Template([sys.executable], wait=False)
+    early.stop()
+    assert early.proc.returncode == -signal.SIGKILL
+
+
+def _reaped_pid() -> int:
+    """The pid of a child that has exited and been waited for (no such process now)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,10 @@ class Floor:
 
     Parameters are injected right after the ``parameters`` cell. What a kernel would send to
     the front end is still formatted (so that work is not missing from the floor): every
-    open figure is rendered to PNG after each cell at the inline backend's retina resolution
-    and closed, and objects passed to ``display`` or left as a cell's last expression get their
-    text/HTML/Markdown representations computed, then dropped.
+    figure passed to ``display`` or still open after a cell is rendered to PNG at the inline
+    backend's retina resolution and closed, and other objects passed to ``display`` or left
+    as a cell's last expression get their text/HTML/Markdown representations computed, then
+    dropped.
     """
 
     def __init__(self) -> None:
@@ -55,6 +57,13 @@ class Floor:
         display_functions.display = display
         builtins.display = display  # type: ignore[attr-defined]
         self.display = display
+        # The notebooks' figure cells display a figure only under IPython
+        # (casereport.display.figures.show; else it is closed undrawn), so without a shell
+        # the floor drew none of them until 2026-12-03. A stand-in shell with no
+        # IPKernelApp config: figures reach display() and Agg stays the backend.
+        plt.switch_backend("Agg")  # before the stand-in: pyplot hooks into a real shell
+        shell = types.SimpleNamespace(config={})
+        IPython.get_ipython = lambda: shell
 
     def format(self, obj: Any) -> None:
         from matplotlib.figure import Figure

@@ -205,7 +205,7 @@ def fork_markdown(f: dict[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
     L += ["", "The analysis' CPU is that of the same runs' cells executed one after another in "
           "one Python process with no kernel (the floor method; the data validated once, as "
           "the build does). 'Beyond the analysis' is the build's CPU minus that, per run; it "
-          "includes the fixed costs (the build's start, validation and the two templates' "
+          "includes the fixed costs (the build's start, validation and the template's "
           "imports). Per extra site (between the two sizes, so fixed costs cancel): "
           + (f"**{_fmt_s(marg)} CPU** beyond the analysis." if marg is not None else "n/a."),
           ""]

@@ -44,6 +44,10 @@ def _meta(argv: list[str]) -> dict[str, Any]:
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                             capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                           capture_output=True, text=True).stdout.strip()
+    if dirty:  # the copy measured is the working tree, not the commit
+        commit += " with uncommitted changes"
     return {
         "argv": " ".join(argv), "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": commit, "cpus": os.cpu_count(), "python": platform.python_version(),
@@ -118,6 +122,7 @@ def main(argv: list[str]) -> int:
         out = fn(*a)
         out["load"] = [before[0], load()[0]]
         out["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+        out["commit"] = results["meta"]["commit"]
         results["sections"][name] = out
         save()
 

@@ -26,10 +26,10 @@ def write_markdown(results: dict[str, Any]) -> str:
     s = results.get("sections", {})
     verdicts = []
     # sections not re-run are kept from earlier runs: say when each one ran, and how loaded
-    L += ["Sections in this file, each with the time its run finished and the 1-minute load "
-          "average before and after it: "
-          + "; ".join(f"`{k}` {v.get('finished', '?')} (load {v.get('load', '?')})"
-                      for k, v in s.items()) + ".", ""]
+    L += ["Sections in this file, each with the commit measured, the time its run finished "
+          "and the 1-minute load average before and after it: "
+          + "; ".join(f"`{k}` commit `{v.get('commit', '?')}`, {v.get('finished', '?')} "
+                      f"(load {v.get('load', '?')})" for k, v in s.items()) + ".", ""]
 
     if "clean" in s:
         c = s["clean"]

@@ -252,16 +252,15 @@ def diff(
         given = [base, *(given or ["."])]
     if len(given) != 2:
         raise typer.BadParameter("give BASE and HEAD, or --base REF", param_hint="'SIDES'")
-    import yaml
-
     from casereport.diff import compare
     from casereport.diff.conclusions import Tolerances
+    from casereport.primitives import yamltext
 
     rules: dict[str, float] = {}
     if tolerances is not None:
         try:
             rules.update(Tolerances.from_yaml(tolerances).rules)
-        except (ValueError, OSError, yaml.YAMLError) as exc:
+        except (ValueError, OSError, yamltext.YAMLError) as exc:
             raise typer.BadParameter(str(exc), param_hint="'--tolerances'") from None
     for rule in tolerance or []:
         pattern, _, value = rule.partition("=")

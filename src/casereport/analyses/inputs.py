@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
+from casereport.primitives import yamltext
 
 
 def site_list(values: Any) -> list[str]:
@@ -15,7 +15,7 @@ def site_list(values: Any) -> list[str]:
     if isinstance(values, str):
         text = values.strip()
         if text.startswith("["):
-            values = yaml.safe_load(text) or []
+            values = yamltext.load(text) or []
         else:
             values = [v for v in (t.strip() for t in text.split(",")) if v]
     elif not isinstance(values, list | tuple | set):

@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
+from casereport.primitives import yamltext
 from casereport.primitives.format import decimals_for
 from casereport.primitives.labels import ALPHA, CASE_TYPES, MENTORING_GROUPS
 
@@ -97,7 +97,7 @@ class Tolerances:
 
     @classmethod
     def from_yaml(cls, path: Path) -> Tolerances:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        data = yamltext.load(Path(path).read_text(encoding="utf-8")) or {}
         if not isinstance(data, dict) or not all(_is_number(v) for v in data.values()):
             raise ValueError(f"{path}: expected a mapping 'pattern: tolerance' of numbers")
         return cls(data)

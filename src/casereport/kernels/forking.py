@@ -1,8 +1,10 @@
 """Kernels forked from a warm template: a ``jupyter_client`` provisioner, manager and client.
 
-``ForkProvisioner`` is a ``LocalProvisioner`` whose ``launch_kernel`` asks this process's
-template (``pipeline.template``, started on first use, restarted when the package source
-or the lock file changes) to fork a kernel instead of starting a new interpreter. The
+``ForkProvisioner`` is a ``LocalProvisioner`` whose ``launch_kernel`` asks a template
+(``kernels.template``) to fork a kernel instead of starting a new interpreter: in a
+build's process-pool workers the one template the build started for them all
+(:func:`start_shared`, :func:`use_shared`), elsewhere this process's own (started on first
+use, restarted when the package source or the lock file changes). The
 connection file, ports, environment and working folder are the ones ``LocalProvisioner``
 prepared, so papermill and nbclient drive the kernel exactly like a normally started one.
 ``ForkKernelManager`` is the ``AsyncKernelManager`` that uses it; papermill takes it as
@@ -17,19 +19,14 @@ template failed) the provisioner starts the normal kernel and records why
 from __future__ import annotations
 
 import atexit
-import hashlib
 import json
 import multiprocessing.util
 import os
-import shutil
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import uuid
-from pathlib import Path
 from typing import Any
 
 import zmq.asyncio
@@ -38,102 +35,23 @@ from jupyter_client.provisioning import LocalProvisioner
 from traitlets import DottedObjectName, Type, default
 
 from casereport.kernels.client import fast_reconnect_context
+from casereport.kernels.template_process import (
+    Shared,
+    Template,
+    TemplateError,
+    source_key,
+)
 from casereport.primitives import paths
 
 # An environment variable turning forking off (the build's --no-fork sets the option).
 NO_FORK_ENV = "CASEREPORT_NO_FORK"
-READY_TIMEOUT = 300  # importing the stack on a loaded 2-core machine
 # How often shutdown checks whether the kernel has exited (jupyter_client: every 0.1 s; the
 # template reports a forked kernel's exit as it happens, so a short interval costs nothing).
 EXIT_POLL_SECONDS = 0.005
 
-
-class TemplateError(RuntimeError):
-    """The template could not be started or could not fork a kernel."""
-
-
-def source_key() -> str:
-    """Hash of the package source and the lock file: a change restarts the template."""
-    h = hashlib.sha256()
-    for f in [*sorted(paths.SRC_DIR.rglob("*.py")), paths.ROOT / "requirements" / "lock.txt"]:
-        if f.is_file():
-            h.update(str(f.relative_to(paths.ROOT)).encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()
-
-
-class Template:
-    """One template process owned by this process."""
-
-    def __init__(self, interpreter: list[str], poll_seconds: float | None = None) -> None:
-        self.interpreter = interpreter
-        self.dir = Path(tempfile.mkdtemp(prefix="casereport-template-"))
-        self.socket = str(self.dir / "fork.sock")
-        self.key = source_key()
-        poll = [] if poll_seconds is None else [str(poll_seconds)]
-        self.proc = subprocess.Popen(
-            [*interpreter, "-m", "casereport.kernels.template", self.socket, *poll],
-            stdin=subprocess.PIPE,  # closed when this process dies: the template exits
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=str(paths.ROOT),
-        )
-        line = _readline(self.proc, READY_TIMEOUT)
-        try:
-            info = json.loads(line)
-        except ValueError:
-            err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
-            self.stop()
-            raise TemplateError(f"template did not start: {(err or line).strip()[-300:]}") from None
-        if "error" in info:
-            self.stop()
-            raise TemplateError(f"template refused to fork: {info['error']}")
-        self.pid, self.threads = info["pid"], info["threads"]
-        self.proc.stderr.close()  # type: ignore[union-attr]
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def fork(self, argv: list[str], env: dict[str, str], cwd: str) -> tuple[int, socket.socket]:
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            conn.connect(self.socket)
-            msg = json.dumps({"argv": argv, "env": env, "cwd": cwd}).encode() + b"\n"
-            # stdin reads nothing (jupyter_client closes the kernel's stdin pipe); stdout
-            # and stderr are this process's, as a started kernel inherits them
-            with open(os.devnull, "rb") as null:
-                socket.send_fds(conn, [msg], [null.fileno(), 1, 2])
-            reply = b""
-            while not reply.endswith(b"\n"):
-                chunk = conn.recv(4096)
-                if not chunk:
-                    raise TemplateError("the template closed the connection before forking")
-                reply += chunk
-            return json.loads(reply)["pid"], conn
-        except (OSError, ValueError, KeyError) as exc:
-            conn.close()
-            raise TemplateError(f"fork request failed: {exc}") from exc
-
-    def stop(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _readline(proc: subprocess.Popen, timeout: float) -> str:
-    out: list[bytes] = []
-    reader = threading.Thread(target=lambda: out.append(proc.stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    return out[0].decode() if out else ""
-
-
 _lock = threading.Lock()
 _template: Template | None = None
+_shared: Shared | None = None  # the build's template, in its process-pool workers
 _failed: str | None = None  # why the template is unusable in this process
 _last_fallback: str | None = None
 
@@ -146,6 +64,8 @@ def template(interpreter: list[str]) -> Template:
     with _lock:
         if _failed is not None:
             raise TemplateError(_failed)
+        if _shared is not None and _shared.interpreter == interpreter:
+            return _shared  # type: ignore[return-value]  # forks as a Template does
         if _template is not None and (
             not _template.alive()
             or _template.key != source_key()
@@ -176,6 +96,31 @@ def warm(kernel_name: str = paths.KERNEL_NAME) -> None:
             template(cmd[: cmd.index("ipykernel_launcher") - 1])
     except Exception:  # noqa: BLE001 - reported by the launch that falls back
         pass
+
+
+def start_shared(kernel_name: str = paths.KERNEL_NAME) -> Template | None:
+    """Start one template for a whole build, without waiting for it to import the stack
+    (the build validates its data meanwhile): its :meth:`Template.shared` goes to every
+    process-pool worker (:func:`use_shared`), which forks its kernels from it instead of
+    starting a template of its own. None when kernels cannot be forked here; the workers
+    then start their own and report why."""
+    if fork_available() is not None:
+        return None
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        cmd = KernelSpecManager().get_kernel_spec(kernel_name).argv
+        if _unforkable(cmd) is not None:
+            return None
+        return Template(cmd[: cmd.index("ipykernel_launcher") - 1], wait=False)
+    except Exception:  # noqa: BLE001 - the workers start their own and report any failure
+        return None
+
+
+def use_shared(shared: Shared) -> None:
+    """Fork this process's kernels from ``shared`` (a pool worker's initializer)."""
+    global _shared
+    _shared = shared
 
 
 def template_pid() -> int | None:

@@ -8,6 +8,7 @@ lock keeps two builds of one project from interleaving.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -173,7 +174,20 @@ def _record(p: Planned, out: executors.Outcome, store: cache.RunCache, force: bo
     return True
 
 
-def _execute(planned: list[Planned], opts: Options) -> list[str]:
+@functools.cache
+def _code_cells(notebook: Path) -> int:
+    cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+    return sum(1 for c in cells if c.get("cell_type") == "code")
+
+
+def longest_first(todo: list[Planned]) -> list[Planned]:
+    """The runs in the order they are submitted: longest first (Graham's LPT rule), so the
+    last to finish are short ones and no worker idles while another ends a long run. A
+    notebook's code-cell count stands in for its run time; plan order among equals."""
+    return sorted(todo, key=lambda p: -_code_cells(p.run.notebook_path))
+
+
+def _execute(planned: list[Planned], opts: Options, shared: object = None) -> list[str]:
     """Run the cache misses; store successes in the cache; return failure reports.
 
     Locally at most one run per worker is submitted at a time, so the runs in flight are
@@ -189,9 +203,10 @@ def _execute(planned: list[Planned], opts: Options) -> list[str]:
         return failures
     local = opts.executor == "local"
     window = executors.local_workers(opts.jobs) if local else len(todo)
-    waiting = list(todo)
+    waiting = longest_first(todo)
     with (
-        executors.make_executor(opts.executor, opts.jobs, opts.scheduler, opts.fork) as ex,
+        executors.make_executor(opts.executor, opts.jobs, opts.scheduler, opts.fork,
+                                shared) as ex,
         progress.RunProgress(console, [p.run.run_id for p in todo],
                              window if local else opts.jobs or window) as bar,
     ):
@@ -356,13 +371,15 @@ def build(opts: Options) -> int:
                     f"or report source changed ({time.perf_counter() - started:.2f}s)"
                 )
                 return 0
-            audit_table, tables = _validate_and_audit(data_dir)
-            skipped: list[run_plan.NotApplicable] = []
-            planned = _plan(opts, tables, skipped)
-            n_cached = sum(1 for p in planned if p.cached is not None)
-            for s in skipped:
-                console.print(progress.not_applicable_line(s.run.run_id, s.reason))
-            failures = _execute(planned, opts)
+            # the kernels' template imports the stack while the data are validated
+            with executors.shared_template(opts.executor, opts.fork) as shared:
+                audit_table, tables = _validate_and_audit(data_dir)
+                skipped: list[run_plan.NotApplicable] = []
+                planned = _plan(opts, tables, skipped)
+                n_cached = sum(1 for p in planned if p.cached is not None)
+                for s in skipped:
+                    console.print(progress.not_applicable_line(s.run.run_id, s.reason))
+                failures = _execute(planned, opts, shared)
             status.record_runs(planned)
             if failures:
                 console.print("\n".join(["", *failures, ""]))

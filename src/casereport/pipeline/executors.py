@@ -140,6 +140,9 @@ def _execute_once(task: Task) -> Outcome:
                     progress_bar=False,
                     log_output=False,
                     start_timeout=KERNEL_START_TIMEOUT,
+                    # written once at the end (and on a failing cell), not at every cell's
+                    # start and end: six writes of a case profile's notebook per run
+                    request_save_on_cell_execute=False,
                     **manager,
                 )
         except PapermillExecutionError as exc:
@@ -175,19 +178,45 @@ def _execute_once(task: Task) -> Outcome:
     return outcome
 
 
-def _worker_start(build_pid: int, fork: bool) -> None:
+def _worker_start(build_pid: int, fork: bool, shared: Any = None) -> None:
     """A process-pool worker's initializer: die with the build (a ``kill -9`` of it would
-    otherwise leave the worker, its template and kernels idle forever), then warm the
-    template. The pool forks its workers from the build's main thread (``submit``), so
-    the parent-death signal fires only when the build process itself ends."""
+    otherwise leave the worker, its template and kernels idle forever), then fork kernels
+    from the build's template (``shared``) or warm one of its own. The pool forks its
+    workers from the build's main thread (``submit``), so the parent-death signal fires
+    only when the build process itself ends."""
     from casereport.kernels.template import die_with_parent
 
     if not die_with_parent(expected_parent=build_pid):
         os._exit(1)  # the build died before the signal was armed
     if fork:
-        from casereport.kernels.forking import warm
+        from casereport.kernels import forking
 
-        warm()
+        if shared is not None:
+            forking.use_shared(shared)
+        else:
+            forking.warm()
+    # what every run imports, while the template may still be importing the stack
+    import nbformat  # noqa: F401
+    import papermill  # noqa: F401
+
+
+@contextlib.contextmanager
+def shared_template(kind: str, fork: bool) -> Iterator[Any]:
+    """One kernel template for all the local pool's workers, started now without waiting
+    (``kernels.forking.start_shared``), stopped on leaving; yields what ``make_executor``
+    passes to the workers, or None (Dask workers, ``--no-fork``, forking unavailable: each
+    worker then has its own, as before). One template instead of one per worker halves
+    the start's imports and lets them overlap the build's validation."""
+    tpl = None
+    if kind == "local" and fork:
+        from casereport.kernels import forking
+
+        tpl = forking.start_shared()
+    try:
+        yield tpl.shared() if tpl is not None else None
+    finally:
+        if tpl is not None:
+            tpl.stop()
 
 
 def local_workers(jobs: int | None) -> int:
@@ -197,7 +226,8 @@ def local_workers(jobs: int | None) -> int:
 
 @contextlib.contextmanager
 def make_executor(kind: str = "local", jobs: int | None = None,
-                  scheduler: str | None = None, fork: bool = False) -> Iterator[Executor]:
+                  scheduler: str | None = None, fork: bool = False,
+                  shared: Any = None) -> Iterator[Executor]:
     """A ``concurrent.futures.Executor`` for notebook runs.
 
     ``local``: a process pool of ``jobs`` workers (each run also starts its own
@@ -205,12 +235,13 @@ def make_executor(kind: str = "local", jobs: int | None = None,
     ``distributed.Client`` connected to ``scheduler`` (e.g. ``tcp://10.0.0.5:8786``)
     whose workers have this project checked out and installed. ``fork``: each local
     worker starts its kernel template when it starts (Dask workers start theirs on their
-    first run).
+    first run). ``shared``: the local workers fork from this template
+    (:func:`shared_template`) instead.
     """
     if kind == "local":
         workers = local_workers(jobs)
         with ProcessPoolExecutor(max_workers=workers, initializer=_worker_start,
-                                 initargs=(os.getpid(), fork)) as pool:
+                                 initargs=(os.getpid(), fork, shared)) as pool:
             yield pool
     elif kind == "dask":
         if not scheduler:

@@ -23,10 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from casereport.pipeline.state import rel
-from casereport.primitives import paths
+from casereport.primitives import paths, yamltext
 from casereport.primitives.labels import CASE_PROFILE
 from casereport.trialdata import trials
 
@@ -111,8 +109,8 @@ def _defaults(
     for name, info in inspected.items():
         raw = info["default"]
         try:
-            defaults[name] = yaml.safe_load(raw) if raw is not None else None
-        except yaml.YAMLError:
+            defaults[name] = yamltext.load(raw) if raw is not None else None
+        except yamltext.YAMLError:
             defaults[name] = raw
     sites = tuple(n for n, info in inspected.items()
                   if str(info.get("help") or "").lower().startswith(SITE_IDS_HELP))
@@ -140,8 +138,8 @@ def _trial_parameters(found: list[trials.Trial], allowed: set[str]) -> dict[str,
 
 def _load_param_file(path: Path, allowed: set[str]) -> dict[str, Any]:
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
+        values = yamltext.load(path.read_text(encoding="utf-8")) or {}
+    except yamltext.YAMLError as exc:
         raise PlanError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(values, dict):
         raise PlanError(f"{path}: expected a mapping of parameter: value, got {type(values)}")

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import yaml
+
+from casereport.primitives import yamltext
 
 OPTION_PREFIX = "#|"
 
@@ -32,8 +33,8 @@ def cell_options(cell: Any) -> dict[str, Any]:
     if not lines:
         return {}
     try:
-        parsed = yaml.safe_load("\n".join(lines))
-    except yaml.YAMLError:
+        parsed = yamltext.load("\n".join(lines))
+    except yamltext.YAMLError:
         return {}
     return parsed if isinstance(parsed, dict) else {}
 

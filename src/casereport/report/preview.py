@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import pypandoc
-import yaml
 
-from casereport.primitives import paths
+from casereport.primitives import paths, yamltext
 from casereport.report import cells, shortcodes
 from casereport.report.preview_page import BANNER as BANNER  # re-exported: the banner text
 from casereport.report.preview_page import write_html
@@ -73,8 +72,8 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not m:
         return {}, text
     try:
-        meta = yaml.safe_load(m.group(0).strip().strip("-")) or {}
-    except yaml.YAMLError:
+        meta = yamltext.load(m.group(0).strip().strip("-")) or {}
+    except yamltext.YAMLError:
         meta = {}
     return (meta if isinstance(meta, dict) else {}), text[m.end() :]
 

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pypandoc
-import yaml
 
-from casereport.primitives import paths
+from casereport.primitives import paths, yamltext
 
 log = logging.getLogger("casereport.report.preview")
 
@@ -80,7 +79,7 @@ def write_html(
         log.warning("preview: %s", p)
     (tdir / "preview.css").write_text(CSS, encoding="utf-8")
     (tdir / "banner.html").write_text(_banner(problems, name or article.name), encoding="utf-8")
-    front = "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n\n"
+    front = "---\n" + yamltext.dump(meta, allow_unicode=True, sort_keys=False) + "---\n\n"
     args = [
         "--standalone",
         "--embed-resources",

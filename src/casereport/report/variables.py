@@ -39,9 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from casereport.primitives import atomic
+from casereport.primitives import atomic, yamltext
 from casereport.primitives.format import estimate as fmt_estimate
 from casereport.primitives.format import number as fmt_number
 from casereport.primitives.format import p_relation
@@ -183,7 +182,7 @@ def write_variables(
         "# Do not edit: rebuilt on every `casereport build`. Quoted in index.qmd with\n"
         "# {{< var analysis.quantity >}}.\n"
     )
-    body = yaml.safe_dump(data, sort_keys=True, allow_unicode=True, default_flow_style=False)
+    body = yamltext.dump(data, sort_keys=True, allow_unicode=True, default_flow_style=False)
     atomic.write_text(path, header + body)
     return data
 
@@ -192,4 +191,4 @@ def read_variables(path: Path) -> dict:
     p = Path(path)
     if not p.is_file():
         return {}
-    return yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    return yamltext.load(p.read_text(encoding="utf-8")) or {}

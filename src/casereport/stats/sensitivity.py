@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .models import _row, ols_leave_one_out, tidy
 
@@ -76,11 +77,18 @@ class InfluenceResult:
 def influence_both_ways(
     df: pd.DataFrame, y: str, x: str, level: float = 0.95, site_col: str = "site"
 ) -> InfluenceResult:
-    """Deletion diagnostics of the unweighted OLS of ``y`` on ``x`` (one row per site) from
-    statsmodels ``OLS(...).fit().get_influence()`` (``hat_matrix_diag``,
-    ``cooks_distance``, ``dfbetas``, ``params_not_obsi``, ``resid_studentized_external``)
-    and ``outlier_test(method="bonf")``; leave-one-out t intervals from
-    :func:`~casereport.stats.ols_leave_one_out`. Needs n >= 4.
+    """Deletion diagnostics of the unweighted OLS of ``y`` on ``x`` (one row per site):
+    leverage and Cook's distance from statsmodels ``OLS(...).fit().get_influence()``
+    (``hat_matrix_diag``, ``cooks_distance``); the slope without each site, DFBETA,
+    DFBETAS, the externally studentised residual and its Bonferroni p (as statsmodels'
+    ``params_not_obsi``, ``dfbetas``, ``resid_studentized_external`` and
+    ``outlier_test(method="bonf")`` give them) from the exact deletion identities of
+    Belsley, Kuh and Welsch (1980, eqs. 2.1 and 2.8),
+    b − b_(i) = (X'X)⁻¹ x_i e_i / (1 − h_i) and
+    s²_(i) = ((n − p) s² − e_i² / (1 − h_i)) / (n − p − 1),
+    in O(n) where statsmodels refits once per site (quadratic: 20 s at 10,000 sites);
+    leave-one-out t intervals from :func:`~casereport.stats.ols_leave_one_out`. Needs
+    n >= 4.
 
     Direction: with s = sign(full slope), the site maximising s·slope_without
     *strengthens* the association when removed and the one minimising it *weakens* it.
@@ -95,19 +103,29 @@ def influence_both_ways(
     inf = fit.get_influence()
     sites = d[site_col].astype(str).to_numpy() if site_col in d else d.index.astype(str)
     loo = ols_leave_one_out(d, y, x, level=level, site_col=site_col)
-    b_i = np.asarray(inf.params_not_obsi)[:, 1]
+    n, k = fit.model.exog.shape
+    h, e = inf.hat_matrix_diag, np.asarray(fit.resid)
+    xtx_inv = fit.normalized_cov_params  # (X'X)⁻¹
+    with np.errstate(divide="ignore", invalid="ignore"):  # h_i = 1: no fit without site i
+        dfbeta = (fit.model.exog @ xtx_inv) * (e / (1 - h))[:, None]  # rows: b − b_(i)
+        s2_i = ((n - k) * fit.scale - e**2 / (1 - h)) / (n - k - 1)
+        dfbetas = dfbeta / np.sqrt(s2_i)[:, None] / np.sqrt(np.diag(xtx_inv))
+        t_ext = e / np.sqrt(s2_i * (1 - h))
+    # outlier_test: two-sided t p on n − k − 1 df, times n (Bonferroni), at most 1
+    bonf = np.minimum(1.0, n * 2 * stats.t.sf(np.abs(t_ext), n - k - 1))
+    b_i = fit.params[1] - dfbeta[:, 1]
     table = pd.DataFrame(
         {
             "site": sites,
             "x": xv,
             "y": yv,
-            "leverage": inf.hat_matrix_diag,
+            "leverage": h,
             "cooks_d": inf.cooks_distance[0],
             "slope_without": b_i,
-            "dfbeta": fit.params[1] - b_i,
-            "dfbetas": inf.dfbetas[:, 1],
-            "student_resid": inf.resid_studentized_external,
-            "bonf_p": np.asarray(fit.outlier_test(method="bonf"))[:, 2],  # student, unadj, bonf
+            "dfbeta": dfbeta[:, 1],
+            "dfbetas": dfbetas[:, 1],
+            "student_resid": t_ext,
+            "bonf_p": bonf,
             "loo_ci_low": loo["ci_low"].to_numpy(),
             "loo_ci_high": loo["ci_high"].to_numpy(),
         }

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from casereport.primitives import yamltext
 from casereport.primitives.rounding import to_decimal
 from casereport.trialdata import trials
 from casereport.trialdata.codebook import Problem, display_name, read_text
@@ -152,8 +152,8 @@ def check_file(path: Path, package: dict) -> list[Problem]:
     if text is None:
         return problems
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as e:
+        doc = yamltext.load(text)
+    except yamltext.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
         return [Problem(where, line, None, str(e).splitlines()[0], "valid YAML")]

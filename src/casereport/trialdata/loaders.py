@@ -14,9 +14,8 @@ import os
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from casereport.primitives import atomic, paths
+from casereport.primitives import atomic, paths, yamltext
 from casereport.trialdata import codebook, trials, validate
 from casereport.trialdata.claims import check_file as check_claims_file
 from casereport.trialdata.codebook import DataError, Problem
@@ -161,7 +160,7 @@ def load_claims(path: str | os.PathLike[str]) -> pd.DataFrame:
     problems = check_claims_file(p, codebook.load_package(p.parent.parent))
     if problems:
         raise DataError(problems)
-    claims = yaml.safe_load(p.read_text(encoding="utf-8-sig"))["claims"]
+    claims = yamltext.load(p.read_text(encoding="utf-8-sig"))["claims"]
     cols = ["id", "source", "doi", "location", "quote", "site", "quantity", "unit", "published"]
     cols += ["decimals", "compute", "also_compute", "note", "not_comparable", "reading"]
     rows = [{c: claim.get(c) for c in cols} for claim in claims]

@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from casereport.primitives import paths
+from casereport.primitives import paths, yamltext
 from casereport.trialdata import codebook
 from casereport.trialdata.codebook import DataError, Problem
 
@@ -112,8 +110,8 @@ def trial_folders(data_dir: str | os.PathLike[str] = paths.DATA_DIR) -> list[Pat
 def _read(folder: Path) -> tuple[Trial | None, list[Problem]]:
     where = f"{folder.name}/{TRIAL_FILE}"
     try:
-        doc = yaml.safe_load((folder / TRIAL_FILE).read_text(encoding="utf-8-sig"))
-    except yaml.YAMLError as exc:
+        doc = yamltext.load((folder / TRIAL_FILE).read_text(encoding="utf-8-sig"))
+    except yamltext.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         return None, [Problem(where, line, None, str(exc).splitlines()[0], "valid YAML")]
