@@ -383,3 +383,15 @@ def _reaped_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
+
+
+def test_a_shared_template_that_refused_is_named_by_its_refusal(tmp_path):
+    """A template that refused to fork writes a JSON ``error`` line on its stdout (the
+    template module's protocol) and exits; a worker forking from it gets that reason, not
+    its stderr's chatter."""
+    (tmp_path / "stdout").write_text(json.dumps({"error": "2 native threads in the template"}))
+    (tmp_path / "stderr").write_text("0.00s - Debugger warning: frozen modules\n")
+    dead = forking.Shared([sys.executable], str(tmp_path / "none.sock"), _reaped_pid(),
+                          str(tmp_path))
+    with pytest.raises(forking.TemplateError, match="exited: 2 native threads in the template$"):
+        dead.fork(["-f", "unused.json"], dict(os.environ), str(tmp_path))

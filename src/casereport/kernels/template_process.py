@@ -49,7 +49,7 @@ class Template:
     ) -> None:
         """Start the template; with ``wait`` return once it listens. Without, return at
         once (its output goes to files in its folder): it is then a :class:`Shared`
-        template, whose users wait for its socket (:func:`start_shared`)."""
+        template, whose users wait for its socket (``forking.start_shared``)."""
         self.interpreter = interpreter
         self.dir = Path(tempfile.mkdtemp(prefix="casereport-template-"))
         self.socket = str(self.dir / "fork.sock")
@@ -153,10 +153,14 @@ class Shared:
         return state != "Z"  # exited, not yet waited for by its owner
 
     def _why_gone(self) -> str:
+        """Its refusal (a JSON ``error`` on stdout) or the end of its stderr (a traceback);
+        its ``ready`` line alone says nothing about why it exited."""
         said = ""
-        for name in ("stdout", "stderr"):
-            with contextlib.suppress(OSError):
-                said = said or (Path(self.dir) / name).read_text(errors="replace").strip()
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            lines = (Path(self.dir) / "stdout").read_text(errors="replace").splitlines()
+            said = json.loads(lines[0]).get("error", "")
+        with contextlib.suppress(OSError):
+            said = said or (Path(self.dir) / "stderr").read_text(errors="replace").strip()
         return f"the build's kernel template exited{': ' + said[-300:] if said else ''}"
 
     def fork(self, argv: list[str], env: dict[str, str], cwd: str) -> tuple[int, socket.socket]:
