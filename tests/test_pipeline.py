@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -247,13 +248,38 @@ def test_fingerprint_sees_every_file_of_the_quarto_folder(tmp_path, monkeypatch)
     from casereport.pipeline import state
 
     root = make_project(tmp_path / "p")
-    monkeypatch.setattr(paths, "ROOT", root)
-    for name in ("DATA_DIR", "PARAMS_DIR", "NOTEBOOKS_DIR"):
-        monkeypatch.setattr(paths, name, root / getattr(paths, name).name)
-    monkeypatch.setattr(paths, "SRC_DIR", root / "src" / "casereport")
+    _point_paths_at(root, monkeypatch)
     edited = [*sorted((root / "_quarto").glob("*")), root / "sections" / "enrich.qmd"]
     assert root / "_quarto" / "claims.lua" in edited
     for f in edited:
         before = state.fingerprint(paths.DATA_DIR)
         f.write_bytes(f.read_bytes() + b"\n")
         assert state.fingerprint(paths.DATA_DIR) != before, f.name
+
+
+def _point_paths_at(root: Path, monkeypatch) -> None:
+    monkeypatch.setattr(paths, "ROOT", root)
+    for name in ("DATA_DIR", "PARAMS_DIR", "NOTEBOOKS_DIR"):
+        monkeypatch.setattr(paths, name, root / getattr(paths, name).name)
+    monkeypatch.setattr(paths, "SRC_DIR", root / "src" / "casereport")
+
+
+def test_fingerprint_is_the_same_for_a_copy_in_another_folder(tmp_path, monkeypatch):
+    """Two copies of the same sources in different folders have the same fingerprint, so a
+    built project that is copied or moved is still up to date (it once hashed the data
+    folder's absolute path); a data folder outside the project is named in full. Oracle:
+    the same files, byte for byte (shutil copies), and one byte more in one copy."""
+    from casereport.pipeline import state
+
+    prints = []
+    for name in ("a", "elsewhere/b"):
+        root = make_project(tmp_path / name)
+        _point_paths_at(root, monkeypatch)
+        prints.append(state.fingerprint(paths.DATA_DIR))
+    assert prints[0] == prints[1]
+    outside = tmp_path / "outside-data"
+    shutil.copytree(paths.DATA_DIR, outside)
+    assert state.fingerprint(outside) != prints[1]
+    csv = paths.DATA_DIR / "enrich" / "enrich_sites.csv"
+    csv.write_bytes(csv.read_bytes() + b"\n")
+    assert state.fingerprint(paths.DATA_DIR) != prints[1]

@@ -201,7 +201,7 @@ def test_quarto_project_config():
     assert (paths.ROOT / "_quarto" / "prerender.py").is_file()
     assert {"at": "pre-ast", "path": "_quarto/fragments.lua"} in cfg["filters"]
     assert cfg["project"]["render"] == ["index.qmd"] + [
-        f"build/runs/{nb}--*.ipynb"
+        f"/build/runs/{nb}--*.ipynb"
         for nb in ("engagement_fidelity", "mentoring_time", "cross_case")
     ]
     assert cfg["manuscript"]["article"] == "index.qmd"

@@ -47,7 +47,9 @@ def fingerprint(data_dir: Path) -> str:
             h.update(f"{rel(f)}\0{cache.sha256_file(f)}\n".encode())
     for nb in sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb")):
         h.update(f"{rel(nb)}\0{cache.notebook_code_hash(nb)}\n".encode())
-    h.update(json.dumps([str(data_dir), sys.version_info[:2]]).encode())
+    # the data folder as the files are named (relative to the project when inside it): a
+    # built project that is copied or moved is still up to date
+    h.update(json.dumps([rel(Path(data_dir)), sys.version_info[:2]]).encode())
     return h.hexdigest()
 
 
