@@ -79,7 +79,7 @@ def test_judge_article_problems_name_claim_and_var():
     """A failed marked claim, an undeclared id and an unknown var are each one problem."""
     df = results.to_frame([], "primary")
     judged = claims_judged.judge_article(
-        "[x]{#no-such-claim .claim} and {{< var missing.quantity >}}", df, {})
+        "[x]{#no-such-claim .claim} and {{<var missing.quantity>}}", df, {})
     assert any("no-such-claim" in p and "declared by no analysis" in p for p in judged.problems)
     assert any("var missing.quantity" in p for p in judged.problems)
     lines: list[str] = []
@@ -140,7 +140,7 @@ TRUE_BY_DEFINITION = {
     "how much any one site drives the result": "describes what a method shows",
     "ignores that sites vary more than binomially": "describes the binomial model",
     "the paper states none": "a fact of the paper",
-    "(at most {{< var enrich_stratum.fidelity_max_outside >}}": "the numbers are computed; "
+    "(at most {{<var enrich_stratum.fidelity_max_outside>}}": "the numbers are computed; "
     "the comparison is the claim enrich-voluntary-lowest just before",
     "Two therapists were recruited per site": "checked by the audit "
     "(retake_ots_beyond_recruited, @sec-audit), whose statuses are computed",
@@ -153,7 +153,7 @@ TRUE_BY_DEFINITION = {
     "fact of the paper",
     "a site is urban only when its location is recorded exactly as urban": "states the "
     "calibration rule",
-    "Only a share of {{< var qca_enrich_minimisation.diversity >}}": "the share is computed; "
+    "Only a share of {{<var qca_enrich_minimisation.diversity>}}": "the share is computed; "
     "any share below one is 'only' a share",
     "Fidelity was rated once": "describes how fidelity was measured",
     "the cut-offs that reproduce them were chosen to do so": "restates the claim "
@@ -169,7 +169,7 @@ TRUE_BY_DEFINITION = {
     "it is not evidence about what drives mentoring": "says what a comparison can show",
     "sites have more than two, with": "the count is computed over exactly those sites",
     "One dispersion rule holds in every table": "states the method (issue 19, item 3)",
-    "{{< var audit.reproduced >}} reproduce": "the counts are computed; 'reproduce' names "
+    "{{<var audit.reproduced>}} reproduce": "the counts are computed; 'reproduce' names "
     "the audit status",
     "values above one mean the sites vary more than binomial": "defines the dispersion",
     "it uses the published counts, weights each": "describes the primary estimand's method",

@@ -33,7 +33,7 @@ def test_missing_share_is_of_those_offered():
     sentence = text[text.index("### Missing engagement data and the employer"):][:700]
     assert "of those offered have no engagement data" in sentence
     for q in ("max_missing_share", "max_missing_n", "max_missing_offered", "max_missing_site"):
-        assert "{{< var enrich_missing." + q + " >}}" in sentence, q
+        assert shortcodes.var_shortcode("enrich_missing." + q) in sentence, q
     assert "of a site's participants" not in text
 
 
@@ -55,5 +55,5 @@ def test_demographics_describe_the_interviewed_and_education_has_its_own_denomin
     i = text.index('[]{.supp ref="tbl-retake-demographics"}')  # issue 22: in the supplement
     sentence = text[i - 100 : i + 400]
     for q in ("n_mentors", "n_ots", "n_with_data_ots_education"):
-        assert "{{< var retake_demographics." + q + " >}}" in sentence, q
+        assert shortcodes.var_shortcode("retake_demographics." + q) in sentence, q
     assert "interviewed" in sentence

@@ -52,7 +52,7 @@ def test_source_wording_corrected():
     assert "the largest Cook's distance was" not in src
     for key in ("removal_strengthens_site", "removal_weakens_site", "leverage_max_site",
                 "n_loo_ci_including_zero"):  # fmt: skip
-        assert f"{{{{< var enrich_influence.{key} >}}}}" in src
+        assert shortcodes.var_shortcode(f"enrich_influence.{key}") in src
     assert "sets.without_site_6.enrich_association.ols_slope" in src
     assert "sets.without_site_2.enrich_association.ols_slope" in src
     # One Limitations section (issue 22): "What these data can and cannot show" is absorbed.

@@ -157,7 +157,7 @@ def test_article_reports_the_qca_completely():
     for var in ("qca_enrich.incl_cut", "qca_enrich.contradictory_rows",
                 "qca_retake.contradictory_rows", "qca_enrich_necessity.ron_nhs",
                 "qca_enrich_necessity.nec_cov_high_fidelity"):  # fmt: skip
-        assert "{{< var " + var + " >}}" in qca, var
+        assert shortcodes.var_shortcode(var) in qca, var
     assert "#tbl-qca-enrich-necessity >}}" in qca
     assert "restates the case selection" in qca and "illustrative anchors" in qca
     assert "never as a finding" in qca

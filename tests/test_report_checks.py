@@ -172,6 +172,24 @@ def test_real_article_quotes_no_typed_numbers():
     assert re.findall(r".{0,30}\d.{0,30}", body) == []
 
 
+def test_real_article_has_no_less_than_sign_followed_by_a_space():
+    """The article as Quarto's Typst render hands it to pandoc (includes and embeds are
+    replaced before that read) has no "<" followed by white space, so no variable is quoted
+    as ``{{< var x >}}`` with spaces: pandoc's markdown reader is quadratic in them (the
+    spelling's reason and its measurement: shortcodes.var_shortcode, benchmarks/notes.md).
+    The spelling still parses as a var shortcode (shortcodes.VAR_RE, which checks and the
+    preview use), and the article uses it."""
+    from casereport.report import shortcodes
+
+    body = shortcodes.EMBED_RE.sub("", shortcodes.article_source(INDEX))
+    hits = [body[max(m.start() - 30, 0):m.end() + 30]
+            for m in shortcodes.SPACED_OPEN_RE.finditer(body)]  # fmt: skip
+    assert hits == [], hits
+    spelled = shortcodes.var_shortcode("enrich_table2.n_sites")
+    assert shortcodes.VAR_RE.fullmatch(spelled).group("arg") == "enrich_table2.n_sites"
+    assert spelled in body
+
+
 def test_real_article_embeds_labels_that_the_notebooks_define():
     """Before a build: each embedded label exists in notebooks/<name>.ipynb (the contract
     in docs/architecture.md, "Labels the report embeds")."""

@@ -318,5 +318,7 @@ def test_theory_map_counts_are_four_paper_and_ten_judgement_links_and_quoted_as_
     flat = re.sub(r"\s+", " ", _article())
     i = flat.index("rest on a sentence of the papers")
     sentence = flat[i - 200 : i + 200]
-    assert "{{< var theory_mapping.n_paper >}} rest on a sentence" in sentence
-    assert "{{< var theory_mapping.n_judgement >}} are the report's own reading" in sentence
+    n_paper, n_judgement = (shortcodes.var_shortcode(f"theory_mapping.{q}")
+                            for q in ("n_paper", "n_judgement"))  # fmt: skip
+    assert f"{n_paper} rest on a sentence" in sentence
+    assert f"{n_judgement} are the report's own reading" in sentence

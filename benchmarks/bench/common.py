@@ -59,7 +59,8 @@ COPY = _PATHS.PROJECT_SOURCES  # what the tests' copies hold too
 KERNEL = "casereport"
 
 
-SECTIONS = ["overhead", "clean", "noop", "change", "scale", "fork", "odds", "builds"]
+SECTIONS = ["overhead", "clean", "noop", "change", "scale", "fork", "odds", "builds",
+            "spelling"]
 
 
 SIZES = [7, 100, 1000, 10000]

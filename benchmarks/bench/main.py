@@ -37,6 +37,7 @@ from .overhead import section_overhead
 from .rebuild import EDITS, section_change, section_noop
 from .report import summary_lines, write_markdown
 from .scale import section_scale
+from .spelling import section_spelling
 
 
 def _meta(argv: list[str]) -> dict[str, Any]:
@@ -142,6 +143,8 @@ def main(argv: list[str]) -> int:
                     [int(x) for x in args.odds_sizes.split(",")], args.scale_limit)
     if "builds" in sections:
         run_section("builds", section_builds, clean_repeats, args.jobs, args.base)
+    if "spelling" in sections:
+        run_section("spelling", section_spelling, repeats, args.jobs)
     if "scale" in sections:
         run_section("scale", section_scale, repeats, sizes, not args.no_profile,
                     args.scale_limit, args.big_repeats)

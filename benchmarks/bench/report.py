@@ -10,6 +10,7 @@ from .builds import builds_markdown
 from .common import NOTES_MD, TARGETS, _fmt_s, _fmt_x, _kib, _mib, _verdict, ratio
 from .fork import fork_markdown
 from .odds import odds_markdown
+from .spelling import spelling_markdown
 
 
 def write_markdown(results: dict[str, Any]) -> str:
@@ -223,7 +224,8 @@ def write_markdown(results: dict[str, Any]) -> str:
                         L.append(f"| {ct:.3f} | {tt:.3f} | `{fn}` |")
                 L.append("")
 
-    for key, fn in (("odds", odds_markdown), ("builds", builds_markdown)):
+    for key, fn in (("odds", odds_markdown), ("builds", builds_markdown),
+                    ("spelling", spelling_markdown)):
         if key in s:
             sl, sv = fn(s[key])
             L += sl

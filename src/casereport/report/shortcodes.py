@@ -4,7 +4,8 @@
   ``:::``: the generated Markdown ``build/fragments/<name>.md``, filled in at render time
   by the filter ``_quarto/fragments.lua`` (not a shortcode, but resolved here alike)
 - ``{{< include path >}}`` (https://quarto.org/docs/authoring/includes.html)
-- ``{{< var key.sub >}}`` from ``_variables.yml`` (https://quarto.org/docs/authoring/variables.html)
+- ``{{<var key.sub>}}`` from ``_variables.yml`` (https://quarto.org/docs/authoring/variables.html),
+  written without inner spaces (:func:`var_shortcode` says why); both spellings parse
 - ``{{< embed notebook.ipynb#ident >}}`` (https://quarto.org/docs/authoring/notebook-embed.html)
 
 A shortcode written with triple braces (``{{{< var x >}}}``) is Quarto's escape and is
@@ -28,6 +29,20 @@ FRAGMENT_RE = re.compile(
 )
 VAR_RE = re.compile(_SC.replace("{name}", "var"))
 FRONT_MATTER_RE = re.compile(r"\A---\n.*?\n---\n", re.S)
+# A "<" followed by white space: what makes pandoc's markdown reader slow (var_shortcode).
+SPACED_OPEN_RE = re.compile(r"<\s")
+
+
+def var_shortcode(key: str) -> str:
+    """How the article quotes the variable ``key``: ``{{<var key>}}``, without the spaces
+    Quarto's documentation puts inside the braces (Quarto reads both).
+
+    Why: for a Typst render Quarto runs pandoc's markdown reader over the whole article
+    (``hasLevelOneHeadings``, src/core/lib/markdown-analysis/level-one-headings.ts), and with
+    raw HTML enabled that reader's time grows with the square of the number of "<" followed
+    by a space. With the article's 184 spaced shortcodes that read took 2.6 s of every
+    render; with none, 0.2 s (benchmarks/results.md, section "Shortcode spelling")."""
+    return f"{{{{<var {key}>}}}}"
 
 
 @dataclass(frozen=True)

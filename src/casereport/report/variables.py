@@ -180,7 +180,7 @@ def write_variables(
     header = (
         "# Written by casereport (report.variables.write_variables) from the build's results.\n"
         "# Do not edit: rebuilt on every `casereport build`. Quoted in index.qmd with\n"
-        "# {{< var analysis.quantity >}}.\n"
+        "# {{<var analysis.quantity>}}.\n"
     )
     body = yamltext.dump(data, sort_keys=True, allow_unicode=True, default_flow_style=False)
     atomic.write_text(path, header + body)
