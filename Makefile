@@ -2,24 +2,39 @@
 #   make report   set up .venv from the pinned lock file and build the report
 #   make test     set up .venv and run the test suite (all of it; what CI runs)
 # Others: make test-fast (unit tier: no notebooks, no browser, under a minute),
-# make lab, make lock, make clean. Re-running is fast: setup is redone
+# make lab, make lock, make clean, make clean-venv. Re-running is fast: setup is redone
 # only when pyproject.toml or requirements/lock.txt change.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
+# The environment's files live outside the project, in VENV_HOME, and .venv is a link to
+# them: every Quarto render walks the whole project folder many times (its resource globs,
+# src/project/project-resources.ts) but never through a link, and a .venv folder of some
+# 34,000 files inside the project made each article render about 5 s longer (benchmarks/
+# results.md, section "venv"). A .venv folder made before this is used as it is;
+# `make clean-venv` removes the environment and its link.
+VENV_HOME ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/casereport/venvs
+VENV_FILES := $(VENV_HOME)/$(notdir $(CURDIR))-$(shell printf '%s' '$(CURDIR)' | sha256sum | cut -c1-12)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.casereport-installed
 JOBS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: report test test-fast setup lab lock browser clean help
+.PHONY: report test test-fast setup lab lock browser clean clean-venv help
 
 help:
 	@sed -n '1,8p' Makefile
 
-$(STAMP): pyproject.toml requirements/lock.txt
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "casereport needs Python 3.11, found " + sys.version.split()[0]'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+CHECK_PYTHON := $(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "casereport needs Python 3.11, found " + sys.version.split()[0]'
+
+# The environment: in VENV_FILES with .venv linked to it, or in a .venv folder already there.
+$(BIN)/python:
+	@$(CHECK_PYTHON)
+	if [ -d $(VENV) ] && [ ! -L $(VENV) ]; then $(PYTHON) -m venv $(VENV); \
+	else rm -f $(VENV) && $(PYTHON) -m venv $(VENV_FILES) && ln -s $(VENV_FILES) $(VENV); fi
+
+$(STAMP): pyproject.toml requirements/lock.txt | $(BIN)/python
+	@$(CHECK_PYTHON)
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements/lock.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name casereport --display-name "Python (casereport)"
@@ -63,3 +78,7 @@ lock: $(STAMP)
 
 clean:
 	rm -rf build .casereport-cache _manuscript .quarto _variables.yml
+
+# The environment (its files, wherever .venv points) and the link.
+clean-venv:
+	rm -rf "$$(readlink -f $(VENV))" $(VENV)

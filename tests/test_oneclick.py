@@ -70,3 +70,37 @@ def test_postbuild_installs_the_environment_in_a_fresh_clone(tmp_path):
                           "print(casereport.__file__)"], capture_output=True, text=True,
                          check=True, cwd=tmp_path)
     assert str(clone) in out.stdout
+
+
+@pytest.mark.slow
+def test_make_puts_the_environment_outside_the_project_and_links_it(tmp_path):
+    """`make`'s environment rule (the Makefile alone, in an empty project folder): with no
+    .venv it makes the environment under VENV_HOME and links .venv to it, so Quarto's walks
+    of the project skip it (they follow no link; benchmarks/results.md, section "venv");
+    a .venv folder already there is kept as it is; `make clean-venv` removes the
+    environment and the link. Oracle: the file system after each command, and the link's
+    python reporting its own version."""
+    project, home = tmp_path / "project", tmp_path / "home"
+    project.mkdir()
+    (project / "Makefile").write_text((ROOT / "Makefile").read_text())
+
+    def make(*args: str) -> None:
+        subprocess.run(["make", *args, f"VENV_HOME={home}", f"PYTHON={sys.executable}"],
+                       cwd=project, check=True, capture_output=True, timeout=300)
+
+    make(".venv/bin/python")
+    link = project / ".venv"
+    assert link.is_symlink()
+    target = link.resolve()
+    assert target.parent == home and target.name.startswith("project-")
+    out = subprocess.run([str(link / "bin" / "python"), "-c",
+                          "import sys; print(sys.version_info[:2])"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "(3, 11)"
+    make("clean-venv")
+    assert not link.exists() and not link.is_symlink() and not target.exists()
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(link)], check=True)
+    (link / "bin" / "python").unlink()  # an old folder without its python: repaired in place
+    make(".venv/bin/python")
+    assert link.is_dir() and not link.is_symlink() and (link / "bin" / "python").exists()
+    assert not any(home.iterdir())  # no second environment was made

@@ -38,6 +38,7 @@ from .rebuild import EDITS, section_change, section_noop
 from .report import summary_lines, write_markdown
 from .scale import section_scale
 from .spelling import section_spelling
+from .venv import section_venv
 
 
 def _meta(argv: list[str]) -> dict[str, Any]:
@@ -145,6 +146,8 @@ def main(argv: list[str]) -> int:
         run_section("builds", section_builds, clean_repeats, args.jobs, args.base)
     if "spelling" in sections:
         run_section("spelling", section_spelling, repeats, args.jobs)
+    if "venv" in sections:
+        run_section("venv", section_venv, repeats, args.jobs)
     if "scale" in sections:
         run_section("scale", section_scale, repeats, sizes, not args.no_profile,
                     args.scale_limit, args.big_repeats)

@@ -11,6 +11,7 @@ from .common import NOTES_MD, TARGETS, _fmt_s, _fmt_x, _kib, _mib, _verdict, rat
 from .fork import fork_markdown
 from .odds import odds_markdown
 from .spelling import spelling_markdown
+from .venv import venv_markdown
 
 
 def write_markdown(results: dict[str, Any]) -> str:
@@ -225,7 +226,7 @@ def write_markdown(results: dict[str, Any]) -> str:
                 L.append("")
 
     for key, fn in (("odds", odds_markdown), ("builds", builds_markdown),
-                    ("spelling", spelling_markdown)):
+                    ("spelling", spelling_markdown), ("venv", venv_markdown)):
         if key in s:
             sl, sv = fn(s[key])
             L += sl

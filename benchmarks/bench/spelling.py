@@ -109,12 +109,17 @@ def _render_article(project: Path) -> float:
     return _quarto(project, str(project))
 
 
+def built(jobs: int) -> None:
+    """The private copy's build/, which the renders read (a no-op when it is up to date)."""
+    subprocess.run([sys.executable, "-m", "casereport", "build", "--no-render", "--jobs",
+                    str(jobs)], cwd=PROJECT, env=env_for(PROJECT), capture_output=True,
+                   check=True)
+
+
 def section_spelling(repeats: int, jobs: int) -> dict[str, Any]:
     if not PANDOC.is_file() or not LEVEL_ONE.is_file():
         return {"skipped": f"no {PANDOC} or {LEVEL_ONE}"}
-    env = env_for(PROJECT)
-    subprocess.run([sys.executable, "-m", "casereport", "build", "--no-render", "--jobs",
-                    str(jobs)], cwd=PROJECT, env=env, capture_output=True, check=True)
+    built(jobs)
     texts = {"unspaced": _as_quarto_reads(PROJECT)}
     saved = _respell(PROJECT)
     try:
