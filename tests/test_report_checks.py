@@ -7,6 +7,7 @@ embed check against the real build runs once build/runs exists."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -237,6 +238,11 @@ def test_quarto_project_config():
     assert set(listed) == planned and len(listed) == len(planned)
     embedded = {e.path for e in checks.shortcodes.find_embeds(INDEX.read_text(encoding="utf-8"))}
     assert embedded <= set(listed)
+    # each notebook view's download button: the rendered notebook beside the view, its "--"
+    # escaped so pandoc's smart punctuation does not make it an en dash
+    for n in cfg["manuscript"]["notebooks"]:
+        stem = Path(n["notebook"]).stem
+        assert n.get("download-url") == stem.replace("-", "\\-") + ".out.ipynb", n
 
 
 @pytest.mark.slow

@@ -168,8 +168,9 @@ def inspect_page(page_or_url: Path | str, screenshot: Path) -> dict:
 def page_fit(url: str, width: int) -> dict:
     """Open ``url`` in headless Chromium ``width`` px wide and report what runs off the
     page: ``page_width`` (the document's scroll width: more than ``width`` means the whole
-    page scrolls sideways), ``wide_tables`` (ids near each table wider than its container)
-    and ``wide_images`` (images whose right edge passes the window)."""
+    page scrolls sideways), ``wide_tables`` (ids near each table wider than its container),
+    ``wide_images`` (images whose right edge passes the window) and ``cut_bar_titles`` (a
+    notebook view's top-bar title taller than its one-line bar, so partly hidden)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -187,6 +188,10 @@ def page_fit(url: str, width: int) -> dict:
                   wide_images: [...document.querySelectorAll('main img')]
                     .filter(i => i.getBoundingClientRect().right > window.innerWidth + 2)
                     .map(i => i.src.split('/').pop()),
+                  cut_bar_titles: [...document.querySelectorAll('#quarto-embed-header h6')]
+                    .filter(h => h.getBoundingClientRect().height
+                                 > h.parentElement.getBoundingClientRect().height)
+                    .map(h => h.textContent.trim()),
                 })"""
             )
         finally:
