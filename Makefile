@@ -10,7 +10,7 @@ VENV := .venv
 # The environment's files live outside the project, in VENV_HOME, and .venv is a link to
 # them: every Quarto render walks the whole project folder many times (its resource globs,
 # src/project/project-resources.ts) but never through a link, and a .venv folder of some
-# 34,000 files inside the project made each article render about 5 s longer (benchmarks/
+# 34,000 files inside the project made each article render 4-5 s longer (benchmarks/
 # results.md, section "venv"). A .venv folder made before this is used as it is;
 # `make clean-venv` removes the environment and its link.
 VENV_HOME ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/casereport/venvs

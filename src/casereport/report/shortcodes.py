@@ -40,8 +40,9 @@ def var_shortcode(key: str) -> str:
     Why: for a Typst render Quarto runs pandoc's markdown reader over the whole article
     (``hasLevelOneHeadings``, src/core/lib/markdown-analysis/level-one-headings.ts), and with
     raw HTML enabled that reader's time grows with the square of the number of "<" followed
-    by a space. With the article's 184 spaced shortcodes that read took 2.6 s of every
-    render; with none, 0.2 s (benchmarks/results.md, section "Shortcode spelling")."""
+    by a space. With the article's 184 spaced shortcodes that read took seconds of every
+    render, and a fraction of a second with none (benchmarks/results.md, section
+    "Shortcode spelling", measures both)."""
     return f"{{{{<var {key}>}}}}"
 
 
