@@ -40,7 +40,10 @@ def _build(project: Path, *args: str) -> float:
     return timed([sys.executable, "-m", "casereport", "build", *args], cwd=project, env=env)[0]
 
 
-RENDER = ("import sys; from pathlib import Path; from casereport.report import quarto; "
+# every page rendered, as before issue 21's notebook views: no view is copied from the last
+# manuscript (section `views` measures that)
+RENDER = ("import sys; from pathlib import Path; from casereport.report import quarto, views; "
+          "views.restore = lambda *a, **k: []; "
           "quarto.render(Path(sys.argv[1]), previous=Path(sys.argv[2]) if sys.argv[2:] "
           "else None)")
 

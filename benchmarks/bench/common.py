@@ -60,7 +60,7 @@ KERNEL = "casereport"
 
 
 SECTIONS = ["overhead", "clean", "noop", "change", "scale", "fork", "odds", "builds",
-            "spelling", "venv"]
+            "spelling", "venv", "views"]
 
 
 SIZES = [7, 100, 1000, 10000]

@@ -39,6 +39,7 @@ from .report import summary_lines, write_markdown
 from .scale import section_scale
 from .spelling import section_spelling
 from .venv import section_venv
+from .views import section_views
 
 
 def _meta(argv: list[str]) -> dict[str, Any]:
@@ -148,6 +149,8 @@ def main(argv: list[str]) -> int:
         run_section("spelling", section_spelling, repeats, args.jobs)
     if "venv" in sections:
         run_section("venv", section_venv, repeats, args.jobs)
+    if "views" in sections:
+        run_section("views", section_views, repeats, args.jobs)
     if "scale" in sections:
         run_section("scale", section_scale, repeats, sizes, not args.no_profile,
                     args.scale_limit, args.big_repeats)

@@ -12,6 +12,7 @@ from .fork import fork_markdown
 from .odds import odds_markdown
 from .spelling import spelling_markdown
 from .venv import venv_markdown
+from .views import views_markdown
 
 
 def write_markdown(results: dict[str, Any]) -> str:
@@ -226,7 +227,8 @@ def write_markdown(results: dict[str, Any]) -> str:
                 L.append("")
 
     for key, fn in (("odds", odds_markdown), ("builds", builds_markdown),
-                    ("spelling", spelling_markdown), ("venv", venv_markdown)):
+                    ("spelling", spelling_markdown), ("venv", venv_markdown),
+                    ("views", views_markdown)):
         if key in s:
             sl, sv = fn(s[key])
             L += sl

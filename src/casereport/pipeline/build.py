@@ -329,9 +329,9 @@ def _quarto(opts: Options) -> int:
     console.print(f"quarto    rendering with {exe}")
     # Render beside the last good manuscript and swap it in only when Quarto succeeded.
     new = paths.ROOT / f"_manuscript.new-{os.getpid()}"
-    try:
-        # the last manuscript's supplement numbers let both projects render at once
-        warned = quarto.render(new, strict=opts.strict, previous=paths.ROOT / "_manuscript")
+    try:  # the last manuscript: its supplement numbers, its unchanged notebook views
+        warned = quarto.render(new, strict=opts.strict, previous=paths.ROOT / "_manuscript",
+                               say=lambda msg: console.print(f"quarto    {escape(msg)}"))
     except (quarto.QuartoError, OSError) as exc:
         shutil.rmtree(new, ignore_errors=True)
         console.print(

@@ -20,9 +20,12 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from casereport.primitives import atomic, paths
+from casereport.report import views
 from casereport.report.supplement import (
     NUMBERS,
     SUPPLEMENT_OUTPUT,
@@ -97,9 +100,12 @@ def version(quarto: str | None = None) -> tuple[int, ...] | None:
         return None
 
 
-def command(output_dir: Path | None = None, quarto: str | None = None) -> list[str]:
-    """The render command: the whole project, every format in ``_quarto.yml``."""
-    cmd = [quarto or find_quarto() or "quarto", "render", str(paths.ROOT)]
+def command(output_dir: Path | None = None, quarto: str | None = None,
+            target: str | None = None) -> list[str]:  # fmt: skip
+    """The render command: the whole project, every format in ``_quarto.yml``; or one of
+    its files, ``target`` (project-relative), with the project's settings."""
+    cmd = [quarto or find_quarto() or "quarto", "render",
+           str(paths.ROOT / target if target else paths.ROOT)]  # fmt: skip
     if output_dir is not None:
         cmd += ["--output-dir", str(output_dir)]
     return cmd
@@ -158,11 +164,13 @@ def render_supplement(timeout: float = 1800, strict: bool = False,
 
 
 def _render_article(output_dir: Path, quarto: str, timeout: float,
-                    extra_env: dict[str, str] | None = None) -> str:  # fmt: skip
-    """``quarto render`` the article's project into ``output_dir``; returns its log. Its
-    post-render step is skipped: :func:`render` runs it once the supplement is rendered."""
+                    extra_env: dict[str, str] | None = None,
+                    target: str | None = None) -> str:  # fmt: skip
+    """``quarto render`` the article's project (or its file ``target``: the article or a
+    notebook's view) into ``output_dir``; returns its log. Its post-render step is
+    skipped: :func:`render` runs it once the supplement is rendered."""
     res = subprocess.run(
-        command(Path(output_dir), quarto),
+        command(Path(output_dir), quarto, target),
         cwd=paths.ROOT,
         env={**environment(), SKIP_POSTRENDER_ENV: "1", **(extra_env or {})},
         capture_output=True,
@@ -172,7 +180,8 @@ def _render_article(output_dir: Path, quarto: str, timeout: float,
     log = res.stdout + "\n" + res.stderr
     if res.returncode != 0:
         tail = "\n".join(_ANSI.sub("", log).strip().splitlines()[-40:])
-        raise QuartoError(f"quarto render failed (exit {res.returncode}):\n{tail}")
+        what = f" of {target}" if target else ""
+        raise QuartoError(f"quarto render{what} failed (exit {res.returncode}):\n{tail}")
     return log
 
 
@@ -184,7 +193,8 @@ def _numbers(path: Path) -> dict | None:
 
 
 def render(output_dir: Path, timeout: float = 1800, strict: bool = False,
-           previous: Path | None = None) -> list[str]:  # fmt: skip
+           previous: Path | None = None,
+           say: Callable[[str], None] | None = None) -> list[str]:  # fmt: skip
     """``quarto render`` the supplement (:func:`render_supplement`) and the project into
     ``output_dir`` (HTML article + notebook views, Typst PDF), then copy the supplement in
     as ``output_dir/supplement`` (``_quarto/postrender.py``). A project without
@@ -192,11 +202,18 @@ def render(output_dir: Path, timeout: float = 1800, strict: bool = False,
     swapped in as ``build/``: the article embeds ``build/runs/*.ipynb`` and includes
     ``build/fragments/*.md``.
 
+    The notebook views come first, one ``quarto render`` each, and only those whose key
+    changed since ``previous`` (the last rendered manuscript): the others are copied from
+    it (:mod:`casereport.report.views`). Then the article, which reuses the views. The
+    supplement renders meanwhile, in a second process.
+
     The article's references to the supplement need the numbers the supplement's render
-    gives its tables. When ``previous`` (the last rendered manuscript) holds those numbers,
-    the two projects render at the same time, the article with the previous numbers; if
-    the new supplement numbered anything differently, the article is rendered again with
-    the new numbers, so the result is always that of rendering one after the other.
+    gives its tables. When ``previous`` holds those numbers, the article does not wait
+    for the supplement and reads the previous numbers; if the new supplement numbered
+    anything differently, the article is rendered again with the new numbers, so the
+    result is always that of rendering one after the other. Without them it waits.
+
+    ``say`` is told, in one line, which views are rendered and which copied.
 
     Returns Quarto's warnings (:func:`warnings`). Raises FileNotFoundError (with
     :data:`NOT_FOUND`) when Quarto is absent and :class:`QuartoError` when it fails, or,
@@ -213,48 +230,97 @@ def render(output_dir: Path, timeout: float = 1800, strict: bool = False,
     output_dir = Path(output_dir)
     has_supplement = (supplement_dir() / "_quarto.yml").is_file()
     prior = _numbers(previous / "supplement" / NUMBERS) if previous is not None else None
-    if not has_supplement:
-        found_supplement, log = [], _render_article(output_dir, quarto, timeout)
-    elif prior is None:  # nothing to go on: the supplement first, then the article
-        found_supplement = render_supplement(timeout, strict)
-        log = _render_article(output_dir, quarto, timeout)
+    listed = views.manuscript()
+    if listed is None:  # no notebook list: the whole project in one render, as Quarto does
+        plan = _Plan(None, [], None)
     else:
-        found_supplement, log = _render_both(output_dir, quarto, timeout, strict, prior)
+        article, notebooks = listed
+        new_keys = views.keys(notebooks, v)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        reused = views.restore(previous, output_dir, new_keys)
+        todo = [nb for nb in notebooks if nb not in reused]
+        # A view rendered alone costs about 1.6 times its part of one whole render (each
+        # `quarto render` starts Quarto and reads the project again: benchmarks/
+        # results.md, section "views"), so many changed views render with the project;
+        # there Quarto still reuses the copied download notebooks.
+        if len(todo) <= len(notebooks) // 2:
+            plan = _Plan(article, todo, new_keys)
+        else:
+            plan = _Plan(None, [], new_keys)
+        if say is not None:
+            say(f"notebook views: {len(reused)} of {len(notebooks)} unchanged (copied from "
+                f"the last manuscript), {len(todo)} to render"
+                + ("" if plan.article else " (with the whole project)"))
+    found_supplement, log = _render_all(output_dir, quarto, timeout, strict,
+                                        prior, plan, has_supplement)  # fmt: skip
     _copy_supplement(output_dir, has_supplement)
     found = found_supplement + warnings(log)
     if strict and found:
         raise QuartoError(
             f"quarto render warned {len(found)} time(s) (--strict):\n" + "\n".join(found)
         )
+    if plan.keys is not None:
+        views.write_record(output_dir, plan.keys)
     return found
 
 
-def _render_both(output_dir: Path, quarto: str, timeout: float, strict: bool,
-                 prior: dict) -> tuple[list[str], str]:  # fmt: skip
-    """The supplement and the article at once (two processes: about a fifth of the render
-    on two cores), the article reading ``prior`` numbers; again after, if they changed."""
+@dataclass
+class _Plan:
+    """What the article's project renders: ``article`` None means the whole project in
+    one ``quarto render``; else the views of ``todo`` one by one, then the article.
+    ``keys``: each view's key, recorded in the manuscript (None: no notebook list)."""
+
+    article: str | None
+    todo: list[str]
+    keys: dict[str, str] | None
+
+
+def _render_all(output_dir: Path, quarto: str, timeout: float, strict: bool,
+                prior: dict | None, plan: _Plan,
+                has_supplement: bool) -> tuple[list[str], str]:  # fmt: skip
+    """The supplement in one thread, the views and the article in another (two Quarto
+    processes at a time, never two in one project: both write its ``.quarto/``); the
+    article reads ``prior`` numbers or waits for the supplement, and renders again if
+    the supplement's numbers are not ``prior``. Returns (the supplement's warnings, the
+    article's logs)."""
     from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import wait as wait_for
 
     numbers_file = output_dir.parent / f"{output_dir.name}.numbers.json"
-    atomic.write_text(numbers_file, json.dumps(prior, ensure_ascii=False))
-    env = {NUMBERS_ENV: str(numbers_file)}
+    env: dict[str, str] = {}
+    if has_supplement and prior is not None:
+        atomic.write_text(numbers_file, json.dumps(prior, ensure_ascii=False))
+        env = {NUMBERS_ENV: str(numbers_file)}
     try:
         with ThreadPoolExecutor(max_workers=2) as pool:
-            article = pool.submit(_render_article, output_dir, quarto, timeout, env)
-            supplement = pool.submit(render_supplement, timeout, strict)
+            supplement = pool.submit(render_supplement, timeout, strict) \
+                if has_supplement else None  # fmt: skip
+
+            def article_lane() -> tuple[str, str]:
+                logs = "\n".join(_render_article(output_dir, quarto, timeout, None, nb)
+                                 for nb in plan.todo)  # fmt: skip
+                if supplement is not None and not env:  # it needs the new numbers
+                    wait_for([supplement])
+                    if supplement.exception() is not None:
+                        return logs, ""
+                return logs, _render_article(output_dir, quarto, timeout, env, plan.article)
+
+            article = pool.submit(article_lane)
             # both finish before either's error is raised: no Quarto left writing
-            errors = [f.exception() for f in (supplement, article)]
-            for exc in errors:
+            done = [supplement, article] if supplement is not None else [article]
+            for exc in [f.exception() for f in done]:
                 if exc is not None:
                     raise exc
-            found, log = supplement.result(), article.result()
+            found = supplement.result() if supplement is not None else []
+            view_logs, log = article.result()
     finally:
         numbers_file.unlink(missing_ok=True)
-    new = _numbers(supplement_dir() / SUPPLEMENT_OUTPUT / NUMBERS)
-    if new != prior:  # the supplement's numbering changed: render the article with it
-        shutil.rmtree(output_dir, ignore_errors=True)
-        log = _render_article(output_dir, quarto, timeout)
-    return found, log
+    if env and _numbers(supplement_dir() / SUPPLEMENT_OUTPUT / NUMBERS) != prior:
+        # the supplement's numbering changed: the article again, with the new numbers
+        if plan.article is None:
+            shutil.rmtree(output_dir, ignore_errors=True)
+        log = _render_article(output_dir, quarto, timeout, None, plan.article)
+    return found, view_logs + "\n" + log
 
 
 def _copy_supplement(output_dir: Path, has_supplement: bool) -> None:
