@@ -204,8 +204,9 @@ def render(output_dir: Path, timeout: float = 1800, strict: bool = False,
 
     The notebook views come first, one ``quarto render`` each, and only those whose key
     changed since ``previous`` (the last rendered manuscript): the others are copied from
-    it (:mod:`casereport.report.views`). Then the article, which reuses the views. The
-    supplement renders meanwhile, in a second process.
+    it (:mod:`casereport.report.views`). Then the article, which reuses the views. When
+    more than half the views changed, the whole project renders in one ``quarto render``
+    instead. The supplement renders meanwhile, in a second process.
 
     The article's references to the supplement need the numbers the supplement's render
     gives its tables. When ``previous`` holds those numbers, the article does not wait

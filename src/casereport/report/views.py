@@ -70,17 +70,19 @@ def keys(notebooks: list[str], quarto_version: Any, root: Path | None = None) ->
         if not path.is_file():
             continue
         h = shared.copy()
-        _add(h, root, path)
-        if SHORTCODE in path.read_bytes():
+        data = path.read_bytes()
+        _add(h, root, path, data)
+        if SHORTCODE in data:
             _add(h, root, root / "_variables.yml")
         out[nb] = h.hexdigest()
     return out
 
 
-def _add(h: Any, root: Path, f: Path) -> None:
+def _add(h: Any, root: Path, f: Path, data: bytes | None = None) -> None:
     h.update(str(f.relative_to(root)).encode() + b"\0")
-    h.update(f.read_bytes() if f.is_file() else b"(absent)")
-    h.update(b"\0")
+    if data is None:
+        data = f.read_bytes() if f.is_file() else b"(absent)"
+    h.update(data + b"\0")
 
 
 def outputs(out_dir: Path, notebook: str) -> list[Path]:
