@@ -60,7 +60,7 @@ KERNEL = "casereport"
 
 
 SECTIONS = ["overhead", "clean", "noop", "change", "scale", "fork", "odds", "builds",
-            "spelling", "venv", "views"]
+            "spelling", "venv", "views", "figures"]
 
 
 SIZES = [7, 100, 1000, 10000]

@@ -30,6 +30,8 @@ from .common import (
     log,
     make_project,
 )
+from .figures import section_figures
+from .figures import worker as figures_worker
 from .floor import floor_main, scale_worker
 from .fork import section_fork
 from .odds import BASE, odds_worker, section_odds
@@ -151,6 +153,8 @@ def main(argv: list[str]) -> int:
         run_section("venv", section_venv, repeats, args.jobs)
     if "views" in sections:
         run_section("views", section_views, repeats, args.jobs)
+    if "figures" in sections:
+        run_section("figures", section_figures, repeats)
     if "scale" in sections:
         run_section("scale", section_scale, repeats, sizes, not args.no_profile,
                     args.scale_limit, args.big_repeats)
@@ -175,6 +179,8 @@ def _internal(argv: list[str]) -> int:
         floor_main(a.args[0], a.out, a.profile, a.data_dir)
     elif a.cmd == "_odds":
         odds_worker(a.out, int(a.args[0]))
+    elif a.cmd == "_figures":
+        figures_worker(a.out, int(a.args[0]))
     elif a.cmd == "_scale":
         scale_worker(a.args[0], a.args[1], a.args[2], a.out, a.profile, a.limit)
     else:

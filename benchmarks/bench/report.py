@@ -8,6 +8,7 @@ from typing import Any
 
 from .builds import builds_markdown
 from .common import NOTES_MD, TARGETS, _fmt_s, _fmt_x, _kib, _mib, _verdict, ratio
+from .figures import figures_markdown
 from .fork import fork_markdown
 from .odds import odds_markdown
 from .spelling import spelling_markdown
@@ -228,7 +229,7 @@ def write_markdown(results: dict[str, Any]) -> str:
 
     for key, fn in (("odds", odds_markdown), ("builds", builds_markdown),
                     ("spelling", spelling_markdown), ("venv", venv_markdown),
-                    ("views", views_markdown)):
+                    ("views", views_markdown), ("figures", figures_markdown)):
         if key in s:
             sl, sv = fn(s[key])
             L += sl
