@@ -30,20 +30,25 @@ def _makers():
     from casereport.analyses.engagement_fidelity import limits
     from casereport.analyses.mentoring_time import analysis as retake
     from casereport.analyses.mentoring_time import figures as mt
+    from casereport.pipeline.plan import notebook_defaults
+    from casereport.primitives import paths
     from casereport.trialdata import loaders
 
+    # the expected minutes and tolerance as the case profile's parameters cell sets them
+    mins = notebook_defaults(paths.NOTEBOOKS_DIR / "case_profile.ipynb")
+    expected, tolerance = mins["expected_minutes_per_month"], mins["tolerance_minutes"]
     df = enrich.prepare(loaders.load_enrich())
     rt = retake.prepare(loaders.load_retake(), loaders.load_factors())
     prof = profile.build("retake", "3", retake=loaders.load_retake(),
-                         factors=loaders.load_factors(),
-                         expected=60.0, tolerance=10.0)  # the notebook's defaults
+                         factors=loaders.load_factors(), expected=expected,
+                         tolerance=tolerance)  # fmt: skip
     return {
         "profile strips": lambda: cp.profile_strips(prof.frame, prof.site, prof.measures,
                                                     prof.trial_label),  # fmt: skip
         "enrich scatter": lambda: ef.scatter(df, stats.site_ols(df, "engagement_pct",
                                                                 "fidelity_score")),  # fmt: skip
         "missing bounds": lambda: ef.missing_bounds(limits.missing(df), df),
-        "retake minutes": lambda: mt.minutes(rt, retake.groups(rt, 60, 10)),
+        "retake minutes": lambda: mt.minutes(rt, retake.groups(rt, expected, tolerance)),
     }
 
 
