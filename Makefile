@@ -20,7 +20,7 @@ STAMP := $(VENV)/.casereport-installed
 JOBS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: report test test-fast setup lab lock browser clean clean-venv help
+.PHONY: report test test-fast setup bytecode lab lock browser clean clean-venv help
 
 help:
 	@sed -n '1,8p' Makefile
@@ -42,10 +42,19 @@ $(STAMP): pyproject.toml requirements/lock.txt | $(BIN)/python
 
 setup: $(STAMP)
 
+# The package's own modules compiled to bytecode (src/**/__pycache__, as pip compiles every
+# module it installs). An editable install leaves its sources to the import system, which
+# writes nothing where PYTHONDONTWRITEBYTECODE is set (as in many container images and on
+# the CI machine): there every process compiled the package again, each notebook kernel
+# included (about 35 ms a kernel and 30 ms a `casereport` command). compileall skips the
+# files whose bytecode is up to date, and an edited module's stale bytecode is never used.
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q src
+
 # Under CI (CI=true, as GitHub Actions sets it) a Quarto warning fails the build.
 STRICT := $(if $(filter true,$(CI)),--strict,)
 
-report: $(STAMP)
+report: bytecode
 	$(BIN)/casereport build --jobs $(JOBS) $(STRICT)
 
 browser:
@@ -53,15 +62,15 @@ browser:
 
 # Two processes (pytest-xdist), a test file each at a time (--dist loadfile: the fixtures
 # a file shares are made once); the session build is made once for both (tests/conftest.py).
-test: $(STAMP) browser
+test: bytecode browser
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
 
 # The unit tier: tests marked slow (real notebooks or builds), quarto or browser are left out.
 # It runs on $(JOBS) processes (pytest-xdist): none of its tests shares a build.
-test-fast: $(STAMP)
+test-fast: bytecode
 	$(BIN)/python -m pytest -m "not slow and not quarto and not browser" -n $(JOBS) $(PYTEST_ARGS)
 
-lab: $(STAMP)
+lab: bytecode
 	$(BIN)/jupyter lab --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
 
 # Refresh the pins: resolve the newest versions allowed by pyproject.toml,

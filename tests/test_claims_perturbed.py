@@ -8,9 +8,10 @@ perturbation is built with ``--data-dir`` on an edited copy of ``data/`` instead
 option is still exercised end to end (every run re-executes there: the run keys hold the
 data paths). Quarto is taken off PATH for these builds, so the no-Quarto preview is the
 rendered report checked here, except in the one Quarto test at the end, which renders
-the site-6 correction (its runs are cached by then). Each test's docstring says what the
-perturbation makes false and why, from a calculation independent of casereport (numpy on
-the changed table, or arithmetic on its cells).
+the RETAKE site-11 edit (its runs are cached by then) and checks both the failed claims'
+marks and that only the two views the edit changed are rendered again. Each test's
+docstring says what the perturbation makes false and why, from a calculation independent
+of casereport (numpy on the changed table, or arithmetic on its cells).
 """
 
 from __future__ import annotations
@@ -324,15 +325,30 @@ def _letters_build(project: Path, data: Path, params: Path) -> None:
 
 
 @pytest.mark.quarto
-def test_failed_claim_marked_in_quarto_html_and_pdf(project, data):
-    """The site-6 correction rendered by Quarto: the failed claims carry ``claim-failed``
-    in the HTML and the PDF text says "Not supported by these data" after each sentence;
-    ``--strict`` exits 1 after rendering, so the report can be looked at but CI stops.
-    Expected failures: as in :func:`test_site6_fidelity_corrected` (11 claims)."""
-    from tests.test_quarto import require_quarto
+def test_failed_claim_marked_in_quarto_html_and_pdf_and_only_changed_views_render(project,
+                                                                                  data):
+    """The RETAKE site-11 edit of :func:`test_retake_site_minutes_changed` rendered by
+    Quarto (its runs are cached by then, so only the render runs). One render checks two
+    things:
+
+    - the failed claims carry ``claim-failed`` in the HTML and the PDF text says "Not
+      supported by these data" after each sentence; ``--strict`` exits 1 after rendering,
+      so the report can be looked at but CI stops. Expected failures: the two of that
+      test's hand calculation;
+    - the edit re-executes the mentoring-time and cross-case runs only, so only their two
+      views are rendered again (each alone, then the article); the four ENRICH views are
+      the session manuscript's files, byte for byte, and the mentoring view shows the
+      edited value. Oracle: the session manuscript (copied by the fixture), rendered from
+      the same ENRICH notebooks, and the edited cell.
+
+    The no-Quarto builds before this one leave ``_manuscript/`` as the session's."""
+    from casereport.report import views
+    from tests.test_quarto import _html_text, require_quarto
 
     exe = require_quarto()
-    _edit(data, "enrich/enrich_sites.csv", "6", fidelity_score="10.6")
+    before = project / "session-manuscript"
+    shutil.copytree(project / "_manuscript", before)
+    _edit(data, "retake/retake_sites.csv", "11", mentoring_minutes="1400", minutes_per_month="64")
     env_path = f"{Path(exe).parent}{os.pathsep}{Path(sys.executable).parent}"
     env = {**os.environ, "CASEREPORT_ROOT": str(project), "COLUMNS": "200",
            "PATH": f"{env_path}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -342,16 +358,40 @@ def test_failed_claim_marked_in_quarto_html_and_pdf(project, data):
                          capture_output=True, text=True, timeout=900)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "quarto    ok" in out.stdout, out.stdout
-    page = (project / "_manuscript" / "index.html").read_text(encoding="utf-8")
+    after = project / "_manuscript"
+    page = (after / "index.html").read_text(encoding="utf-8")
     failed = {k for k, v in _status(project).items() if v == "fails"}
-    assert len(failed) == 11
+    assert failed == {"retake-reasons-only-above", "qca-retake-consistency-by-construction"}
     for cid in failed:
         assert re.search(rf'<span id="{cid}" class="claim claim-failed"', page), cid
-    assert page.count("Not supported by these data") >= len(failed)
-    pdf = next((project / "_manuscript").glob("*.pdf"))
+    assert page.count("Not supported by these data") == _n_marks(project, failed)
+    pdf = next(after.glob("*.pdf"))
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
     # Typst may hyphenate a note across lines: undo that before counting; every failed
     # claim's note is in the PDF (the HTML count of every marked sentence is checked above)
     flat = " ".join(re.sub(r"-\s*\n\s*", "", text).split())
     assert flat.count("Not supported by these data") >= len(failed)
+
+    # only the views whose executed notebook changed were rendered again
+    assert ("notebook views: 4 of 6 unchanged (copied from the last manuscript), 2 to "
+            "render") in out.stdout, out.stdout  # fmt: skip
+    keys_before = json.loads((before / views.RECORD).read_text(encoding="utf-8"))
+    keys_after = json.loads((after / views.RECORD).read_text(encoding="utf-8"))
+    changed = {nb for nb in keys_after if keys_after[nb] != keys_before.get(nb)}
+    assert changed == {"build/runs/mentoring_time--primary.ipynb",
+                       "build/runs/cross_case--primary.ipynb"}  # fmt: skip
+    for nb in keys_after:
+        (page0, nb0, figs0), (page1, nb1, figs1) = (views.outputs(m, nb) for m in (before,
+                                                                                   after))
+        assert (page0.read_bytes() == page1.read_bytes()) == (nb not in changed), nb
+        if nb not in changed:
+            assert nb0.read_bytes() == nb1.read_bytes(), nb
+            assert sorted(p.relative_to(figs0) for p in figs0.rglob("*")) == sorted(
+                p.relative_to(figs1) for p in figs1.rglob("*")), nb
+    view_of = {m: _html_text(views.outputs(m, "build/runs/mentoring_time--primary.ipynb")[0])
+               for m in (before, after)}  # fmt: skip
+    row = r"Site 11\s+22\s+{}\s"  # site, months, minutes: Table 3's row of site 11
+    assert re.search(row.format(1605), view_of[before]), view_of[before]
+    assert re.search(row.format(1400), view_of[after]), view_of[after]
+    assert (after / "index.html").stat().st_mtime > (before / "index.html").stat().st_mtime

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from casereport.primitives import paths
-from casereport.report import quarto, shortcodes, views
+from casereport.report import quarto, shortcodes
 from tests.project import make_project
 from tests.test_report_support import SCRIPT_LOCATION, inspect_page, page_fit, serve
 
@@ -485,44 +485,6 @@ def test_every_relative_link_in_the_manuscript_names_a_file_in_it(manuscript):
             if not (page.parent / unquote(parts.path)).exists():
                 broken.append((str(page.relative_to(manuscript)), url))
     assert not broken, sorted(set(broken))[:20]
-
-
-@pytest.mark.quarto
-@pytest.mark.slow
-def test_a_retake_edit_renders_again_only_the_views_it_changed(built_project, tmp_path):
-    """Issue 21: a RETAKE edit re-executes the mentoring-time and cross-case runs, so only
-    their two views are rendered again (each alone, then the article); the four ENRICH
-    views are the session manuscript's files, byte for byte, and the mentoring view shows
-    the edited value. Oracle: the session manuscript, rendered from the same ENRICH
-    notebooks, and the edited cell (tests/project.py: edit_retake_minutes)."""
-    from tests.project import casereport, copy_built, edit_retake_minutes
-
-    root = copy_built(built_project, tmp_path / "p")
-    shutil.copytree(built_project / "_manuscript", root / "_manuscript")
-    _site, old, new = edit_retake_minutes(root)
-    out = casereport(root, "build", "--jobs", "2", "--strict")
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert ("notebook views: 4 of 6 unchanged (copied from the last manuscript), 2 to "
-            "render") in out.stdout, out.stdout  # fmt: skip
-    before, after = built_project / "_manuscript", root / "_manuscript"
-    keys_before = json.loads((before / views.RECORD).read_text(encoding="utf-8"))
-    keys_after = json.loads((after / views.RECORD).read_text(encoding="utf-8"))
-    changed = {nb for nb in keys_after if keys_after[nb] != keys_before.get(nb)}
-    assert changed == {"build/runs/mentoring_time--primary.ipynb",
-                       "build/runs/cross_case--primary.ipynb"}  # fmt: skip
-    for nb in keys_after:
-        (page0, nb0, figs0), (page1, nb1, figs1) = (views.outputs(m, nb) for m in (before,
-                                                                                   after))
-        assert (page0.read_bytes() == page1.read_bytes()) == (nb not in changed), nb
-        if nb not in changed:
-            assert nb0.read_bytes() == nb1.read_bytes(), nb
-            assert sorted(p.relative_to(figs0) for p in figs0.rglob("*")) == sorted(
-                p.relative_to(figs1) for p in figs1.rglob("*")), nb
-    page_of = {m: _html_text(views.outputs(m, "build/runs/mentoring_time--primary.ipynb")[0])
-               for m in (before, after)}  # fmt: skip
-    assert old in page_of[before] and new not in page_of[before], (old, new)
-    assert new in page_of[after], (old, new)
-    assert (after / "index.html").stat().st_mtime > (before / "index.html").stat().st_mtime
 
 
 @pytest.mark.quarto
