@@ -59,6 +59,40 @@ def test_factors_wide():
     }
 
 
+def _pivot_wide(df: pd.DataFrame) -> pd.DataFrame:
+    """The oracle: factors_wide as a pandas pivot (its implementation before 2026-12-04)."""
+    order = list(dict.fromkeys(df["site"]))
+    wide = df.pivot(index="site", columns="factor", values="present")
+    cols = [f for f in loaders.factor_names() if f in wide.columns]
+    wide = wide.reindex(index=order, columns=cols).fillna(0).astype("int64")
+    wide.columns.name = None
+    return wide.reset_index()
+
+
+def test_factors_wide_is_the_pivot():
+    """factors_wide against the pivot it replaced, frame for frame (values, dtypes, column
+    and index types): the real table, its rows reversed, every third row (factors missing
+    for some sites), an unknown factor, other dtypes of site and present, one row, none,
+    only unknown factors; a (site, factor) pair given twice raises pivot's ValueError."""
+    real = loaders.load_factors()
+    extra = pd.DataFrame({"site": ["1"], "factor": ["zzz"], "present": [1], "sentence": [""]})
+    cases = [real, real.iloc[::-1].reset_index(drop=True), real.iloc[::3].reset_index(drop=True),
+             pd.concat([real, extra], ignore_index=True), real.astype({"site": object}),
+             real.assign(site=real["site"].astype(int)),
+             real.assign(present=real["present"].astype(float)),
+             real.assign(present=real["present"].astype("Int64")), real.iloc[:1], real.iloc[:0],
+             pd.DataFrame({"site": ["1", "2"], "factor": ["a", "b"], "present": [1, 0]})]
+    for df in cases:
+        pd.testing.assert_frame_equal(loaders.factors_wide(df), _pivot_wide(df),
+                                      check_index_type=True, check_column_type=True)
+    twice = pd.concat([real, real.iloc[:1]], ignore_index=True)
+    with pytest.raises(ValueError, match="duplicate entries") as mine:
+        loaders.factors_wide(twice)
+    with pytest.raises(ValueError) as theirs:
+        _pivot_wide(twice)
+    assert str(mine.value) == str(theirs.value)
+
+
 def test_load_claims():
     """Each claim has a source, a published value and a recipe; ids are unique."""
     claims = pd.concat([loaders.load_claims(t.claims_path) for t in trials.discover().values()])

@@ -203,3 +203,68 @@ def test_png_is_what_savefig_tight_draws(outside):
         assert data == ref.getvalue()
     assert fig.dpi == 100  # the figure as it was
     show_figure(fig)
+
+
+def test_profile_strips_look_as_with_every_tick_and_the_y_axis():
+    """The strip figure makes only the ticks it draws and hides its empty y axis; oracle:
+    the same figure with each axis' own locator (every tick made), the y axis shown and its
+    grid turned off, as the figure was built before: the same PNG, pixel for pixel, and the
+    same drawn ticks, for an ENRICH and a RETAKE site."""
+    import numpy as np
+
+    from casereport.display.figures import png
+
+    for trial, site in (("enrich", "6"), ("retake", "11")):
+        p = profile.from_files(trial, site, cutoffs=trials.get("enrich").parameters,
+                               expected=60.0, tolerance=10.0)  # fmt: skip
+        new = cp_figures.profile_strips(p.frame, p.site, p.measures, p.trial_label)
+        old = cp_figures.profile_strips(p.frame, p.site, p.measures, p.trial_label)
+        for ax in old.axes:
+            ax.xaxis.set_major_locator(ax.xaxis.get_major_locator().base)
+            ax.yaxis.set_visible(True)
+            ax.grid(axis="y", visible=False)
+        (a, size_a), (b, size_b) = png(new, 200), png(old, 200)
+        assert size_a == size_b and np.array_equal(_pixels(a), _pixels(b))
+        made = [len(ax.xaxis.majorTicks) for ax in new.axes]
+        drawn = [[(t.get_loc(), t.label1.get_text()) for t in ax.xaxis._update_ticks()]
+                 for ax in new.axes]  # fmt: skip
+        assert drawn == [[(t.get_loc(), t.label1.get_text()) for t in ax.xaxis._update_ticks()]
+                         for ax in old.axes]  # fmt: skip
+        assert sum(made) < sum(len(ax.xaxis.majorTicks) for ax in old.axes)
+        show_figure(new)
+        show_figure(old)
+
+
+def test_png_has_the_chunks_imsave_writes():
+    """display.figures.png writes its own PNG (unfiltered rows): the image matplotlib's
+    imsave (Pillow) makes of the same pixels has the same chunks besides the pixel data
+    (its Software text, the dpi as pixels per metre) and decodes to the same pixels."""
+    import io
+    import struct
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.image import imsave
+
+    from casereport.display.figures import png
+
+    def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+        out, i = [], 8
+        while i < len(data):
+            n = struct.unpack(">I", data[i:i + 4])[0]
+            out.append((data[i + 4:i + 8], data[i + 8:i + 8 + n]))
+            i += 12 + n
+        return out
+
+    fig, ax = plt.subplots(figsize=(3.0, 2.0))
+    ax.plot([1, 2, 3], [2, 1, 3], label="a line")
+    ax.set(title="A title", xlabel="x")
+    data, (w, h) = png(fig, 150)
+    ref = io.BytesIO()
+    imsave(ref, _pixels(data).astype(np.uint8), format="png", dpi=150)
+    mine = [(k, v) for k, v in chunks(data) if k != b"IDAT"]
+    theirs = [(k, v) for k, v in chunks(ref.getvalue()) if k != b"IDAT"]
+    assert mine == theirs and mine[0][0] == b"IHDR"
+    assert np.array_equal(_pixels(data), _pixels(ref.getvalue()))
+    assert _pixels(data).shape == (h, w, 4)
+    show_figure(fig)

@@ -4,7 +4,8 @@ Checks run in layers so that one bad file yields all its problems at once:
 
 1. bytes: exists, not empty, UTF-8 (a leading BOM is tolerated), comma-delimited;
 2. header: no missing, unknown or duplicate columns (column order may differ);
-3. cells: types and constraints from ``datapackage.json`` via frictionless;
+3. cells: types and constraints from ``datapackage.json`` via frictionless (plain cells it
+   would pass are passed without it, ``trialdata.cells``);
 4. rows: the codebook's cross-column rules (``x-rules``), e.g. engaged <= with data;
 5. across files: factor sites exist in the RETAKE table, one row per site x factor;
    claims file (optional) parses and has the keys the audit needs.
@@ -25,6 +26,7 @@ import pandas as pd
 
 from casereport.primitives import paths, terminal
 from casereport.trialdata import claims, codebook, trials
+from casereport.trialdata.cells import plainly_valid
 from casereport.trialdata.codebook import Problem, read_text
 
 # Frictionless error types that the header check (layer 2) already reports in plainer words,
@@ -152,9 +154,8 @@ def _unique_header(text: str, header: list[str]) -> str:
 
 
 def check_cells(path: Path, text: str, res: dict, header: list[str]) -> list[Problem]:
-    """Layer 3: per-cell types and constraints, checked by frictionless against the schema."""
-    from frictionless import Resource, Schema, formats
-
+    """Layer 3: per-cell types and constraints, checked by frictionless against the schema
+    (a file of plain cells frictionless would pass is passed without it: ``cells``)."""
     schema = res["schema"]
     by_name = {f["name"]: f for f in schema["fields"]}
     # Check only the columns the header actually has (missing ones are reported already);
@@ -164,6 +165,10 @@ def check_cells(path: Path, text: str, res: dict, header: list[str]) -> list[Pro
     pk = schema.get("primaryKey", [])
     if pk and all(k in header for k in pk):
         descriptor["primaryKey"] = pk
+    if plainly_valid(text, keep, descriptor.get("primaryKey", []), header):
+        return []
+    from frictionless import Resource, Schema, formats
+
     resource = Resource(
         data=_unique_header(text, header).encode("utf-8"),
         format="csv",

@@ -192,10 +192,11 @@ def from_files(
     ValueError, never another trial's branch."""
     found = trials.of_file(str(trial), enrich_csv, retake_csv)
     kw = {"name": found.name, **kw}
-    if found.shape == ENGAGEMENT:
-        return build(found.code, site, enrich=loaders.load_enrich(found.file("sites")), **kw)
+    if found.shape == ENGAGEMENT:  # its trial.yaml read once (of_file), not again
+        return build(found.code, site, enrich=loaders.load_enrich(found.file("sites"), found),
+                     **kw)  # fmt: skip
     if found.shape == MENTORING:
-        retake = loaders.load_retake(found.file("sites"))
+        retake = loaders.load_retake(found.file("sites"), found)
         factors = loaders.load_factors(factors_csv)
         return build(found.code, site, retake=retake, factors=factors, **kw)
     raise ValueError(f"trial {trial!r} has shape {found.shape!r}, which has no case profile")

@@ -9,10 +9,43 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import Locator, MaxNLocator
 
 from casereport.display.figures import plain
 from casereport.display.setup import PALETTE
+
+
+class InView(Locator):
+    """The ticks of ``base`` that lie in the view, the only ones an axis draws.
+
+    An axis makes a tick (five artists) for every location its locator returns, the one
+    or two beyond each end of the view included, and then draws only those inside it;
+    about a quarter of a strip figure's ticks were made and never drawn. Autoscaling asks
+    ``base`` (its ``nonsingular`` and ``view_limits``), so the view is the same."""
+
+    def __init__(self, base: Locator):
+        self.base = base
+
+    def set_axis(self, axis) -> None:
+        super().set_axis(axis)
+        self.base.set_axis(axis)
+
+    def __call__(self):
+        return self.tick_values(*self.axis.get_view_interval())
+
+    def tick_values(self, vmin: float, vmax: float):
+        locs = np.asarray(self.base.tick_values(vmin, vmax))
+        lo, hi = min(vmin, vmax), max(vmin, vmax)
+        # A little wider than the axis' own test (1e-10 of the view, in pixels), so no tick
+        # it would draw is dropped; one it would not is still filtered out by the axis.
+        slack = (hi - lo) * 1e-9
+        return locs[(locs >= lo - slack) & (locs <= hi + slack)]
+
+    def nonsingular(self, v0: float, v1: float):
+        return self.base.nonsingular(v0, v1)
+
+    def view_limits(self, vmin: float, vmax: float):
+        return self.base.view_limits(vmin, vmax)
 
 
 def profile_strips(
@@ -41,12 +74,15 @@ def profile_strips(
         ax.scatter(v[is_site], np.zeros(is_site.sum()), color=hl, s=90, edgecolor="black",
                    zorder=3, label=plain(f"Site {site}"))  # fmt: skip
         ax.axvline(np.nanmedian(v), color="black", ls="--", lw=1)
-        if np.all(np.mod(v[~np.isnan(v)], 1) == 0):  # counts: whole-number ticks
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        whole = np.all(np.mod(v[~np.isnan(v)], 1) == 0)  # counts: whole-number ticks
+        ax.xaxis.set_major_locator(InView(MaxNLocator(integer=True) if whole
+                                          else ax.xaxis.get_major_locator()))  # fmt: skip
         ax.set_yticks([])
         ax.set_ylim(-0.5, 0.5)
+        # No y ticks, label or grid lines, so the y axis draws nothing; hidden, it is not
+        # laid out at every draw and tight box either (nor measured by the side spines).
+        ax.yaxis.set_visible(False)
         ax.set_xlabel(label, fontsize=9)
-        ax.grid(axis="y", visible=False)
     title = f"{plain('Site ' + site)} (highlighted) against the other {trial_label} sites"
     axes[0, 0].set_title(title + "; dashed: trial median", fontsize=10)
     return fig
