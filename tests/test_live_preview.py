@@ -1,11 +1,18 @@
 """`casereport preview`: the served page follows the data, and a bad edit leaves it showing.
 
 The browser tests start the real command on a copy of the project (``--port 0
---no-browser``), open the page in headless Chromium and edit ``data/enrich/enrich_sites.csv`` as an
-analyst would. Site 4 has 17 participants with engagement data; its engaged count 8 gives
-8 / 17 = 47.1 % and 9 gives 9 / 17 = 52.9 % (by hand, one decimal as the article shows it);
-the caption of the ENRICH scatter plot says "site 4 is at …%". Every wait is bounded and
-polls; none is a fixed sleep. The unit tests check the server and the watcher alone."""
+--no-browser``), open the page in headless Chromium and edit ``data/enrich/`` as an analyst
+would. Without Quarto the edit is site 4's engaged count in ``enrich_sites.csv``: site 4 has
+17 participants with engagement data; its engaged count 8 gives 8 / 17 = 47.1 % and 9
+gives 9 / 17 = 52.9 % (by hand, one decimal as the article shows it); the caption of the
+ENRICH scatter plot says "site 4 is at …%", and the ENRICH runs execute again. With Quarto
+the edit is a number the paper publishes (``published_claims.yaml``: the number of sites,
+7, made 8), which no notebook reads: the audit's count of published numbers that
+reproduce goes from 87 to 86 and its discrepancies from 5 to 6 (one claim fewer
+reproduces), so the article and the supplement render again and every notebook view is
+the last manuscript's (a data edit's view renders are checked in test_claims_perturbed.py).
+Every wait is bounded and polls; none is a fixed sleep. The unit tests check the server and
+the watcher alone."""
 
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ import pytest
 
 from casereport.pipeline import live, serve, watch
 from casereport.primitives import paths
+from casereport.report import views
 from tests.project import copy_built, make_project
 from tests.test_quarto import require_quarto
 from tests.test_report_support import CHROMIUM_ARGS, require_chromium
@@ -115,6 +123,24 @@ def _env(root: Path, with_quarto: bool) -> dict[str, str]:
     return env
 
 
+def _set_published_sites(root: Path, value: str) -> None:
+    """The number of ENRICH sites the paper states (data/enrich/published_claims.yaml, claim
+    enrich_n_sites, published 7)."""
+    yaml = root / "data" / "enrich" / "published_claims.yaml"
+    text, n = re.subn(r"(- id: enrich_n_sites\n(?:    .*\n)*?    published: )\d+\n",
+                      rf"\g<1>{value}\n", yaml.read_text())
+    assert n == 1
+    yaml.write_text(text)
+
+
+#: Per variant: the sentence on the first page, the edit, and the sentence after it.
+EDITS = {
+    False: ("site 4 is at 47.1%", lambda root: _set_engaged(root, "9"), "site 4 is at 52.9%"),
+    True: ("87 reproduce, 5 do not", lambda root: _set_published_sites(root, "8"),
+           "86 reproduce, 6 do not"),
+}
+
+
 def _set_engaged(root: Path, value: str) -> None:
     """Site 4's engaged count in data/enrich/enrich_sites.csv (its row starts 4,71,33,17,52,)."""
     csv = root / "data" / "enrich" / "enrich_sites.csv"
@@ -129,16 +155,19 @@ def _set_engaged(root: Path, value: str) -> None:
 @pytest.mark.parametrize("with_quarto", [True, False], ids=["quarto", "no-quarto"])
 def test_page_follows_a_data_edit_and_keeps_the_last_good_report(tmp_path, with_quarto,
                                                                   built_project):
-    """Engaged 8 -> 9: the open page reloads by itself and says 52.9 %. Then 9 -> 'nine'
-    (not a whole number): the banner names the file, row and column and the page still
-    says 52.9 %; the terminal says the build failed and the server keeps answering.
+    """The edit of ``EDITS`` (engaged 8 -> 9 without Quarto, the published number of sites
+    7 -> 8 with it): the open page reloads by itself and shows the new sentence. Then site
+    4's engaged count 'nine' (not a whole number): the banner names the file, row and column
+    and the page still shows the new sentence; the terminal says the build failed and the
+    server keeps answering.
 
     The copy starts from the session build's run cache, as a project that has been built
     before does. Without Quarto the first build of the preview assembles build/ without
     executing. With Quarto the copy also holds the session build's build/ and manuscript:
     a built project that was copied is up to date, so the first build is a no-op (the
     fingerprint names files relative to the project) and the page is the copied report.
-    Either way the edit re-executes its readers."""
+    Without Quarto the edit re-executes its readers; with it, only the audit and the
+    render run again, and the build says every notebook view was copied."""
     exe = require_chromium()
     if with_quarto:
         require_quarto()
@@ -188,19 +217,23 @@ def test_page_follows_a_data_edit_and_keeps_the_last_good_report(tmp_path, with_
                 except Error:
                     return None
 
-            until("47.1 % on the first page", lambda: "site 4 is at 47.1%" in body(), 60)
-            _set_engaged(root, "9")
-            until("the page to show 52.9 %", lambda: "site 4 is at 52.9%" in body(), BUILD_WAIT)
+            first, edit, then = EDITS[with_quarto]
+            until(f"{first!r} on the first page", lambda: first in body(), 60)
+            edit(root)
+            until(f"the page to show {then!r}", lambda: then in body(), BUILD_WAIT)
             _set_engaged(root, "nine")
             until("the failure banner", lambda: banner_state() == "failed", BUILD_WAIT)
             banner = page.inner_text(f"#{serve.BANNER_ID}")
             assert "The build failed" in banner
             assert "enrich_sites.csv, line 5, column 'engaged': found 'nine'" in banner
-            assert "site 4 is at 52.9%" in body()  # the last good report stays
+            assert then in body()  # the last good report stays
             browser.close()
         assert status()["problem"]["kind"] == "failed"  # the server still answers
         out = "".join(lines)
         assert "found 'nine'" in out and "[build failed, exit 1]" in out
+        if with_quarto:  # no executed notebook changed: every view copied, none rendered
+            n = len(views.manuscript(root)[1])
+            assert f"notebook views: {n} of {n} unchanged" in " ".join(out.split()), out
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
