@@ -35,6 +35,12 @@ def test_enrich_scatter_labels_every_site(folder):
     assert "fidelity" in ax.get_xlabel() and "%" in ax.get_ylabel()
     assert {f"Site {s}" for s in df["site"]} <= _texts(fig)
     assert any(line.get_linestyle() == ":" for line in ax.get_lines())  # dotted fit
+    # the legend's section titles are bold words, the entries plain; no mathtext anywhere
+    # (oracle: the legend's titles as the builder names them)
+    texts = ax.get_legend().get_texts()
+    bold = [t.get_text() for t in texts if t.get_fontweight() == "bold"]
+    assert bold == ["Employer", "Location", "With data", "Fit", "Published"][:len(bold)]
+    assert len(bold) >= 4 and not any("$" in t.get_text() for t in texts)
     show_figure(fig)
 
 
